@@ -1,0 +1,76 @@
+import GuardedCore
+import GuardedSystem
+
+/// An admin subcommand: a thin shell that validates its command line and hands off to library code.
+public protocol AdminCommand {
+    static var name: String { get }
+    static var summary: String { get }
+    static var spec: CommandSpec { get }
+    /// Runs with the parsed arguments; returns the exit code (docs/exit-codes.md).
+    static func run(_ arguments: ParsedArguments) throws -> Int32
+}
+
+/// Every admin subcommand, in the order `--help` lists them.
+public var adminCommands: [any AdminCommand.Type] { [
+    CheckCommand.self,
+    RepairCommand.self,
+    RollbackCommand.self,
+    GenerationsCommand.self,
+    VenvsCommand.self,
+    StatusCommand.self,
+    LogCommand.self,
+    MetricsCommand.self,
+    SnapshotCommand.self,
+    WrapCommand.self,
+    UnwrapCommand.self,
+    ConvertCommand.self,
+] }
+
+/// Runs the subcommand named by `arguments[0]`, or nil when there is no such subcommand.
+public func runAdminCommand(_ arguments: [String]) -> Int32? {
+    guard let name = arguments.first, let command = adminCommands.first(where: { $0.name == name }) else { return nil }
+    return execute(command, Array(arguments.dropFirst()))
+}
+
+func execute(_ command: any AdminCommand.Type, _ arguments: [String]) -> Int32 {
+    do {
+        let parsed = try command.spec.parse(arguments)
+        if parsed.helpRequested {
+            Output.standardOutput(command.spec.helpText)
+            return ExitCode.success
+        }
+        return try command.run(parsed)
+    } catch let error as UsageError {
+        reportError("\(command.name): \(error.message)")
+        writeStandardError("usage: \(programName) \(command.spec.usage)")
+        return ExitCode.usage
+    } catch let error as CommandFailure {
+        reportError("\(command.name): \(error.message)")
+        return error.exitCode
+    } catch {
+        reportError("\(command.name): \(error)")
+        return ExitCode.software
+    }
+}
+
+/// A subcommand that failed for a reason the user must read, with the exit code to use.
+public struct CommandFailure: Error {
+    public let message: String
+    public let exitCode: Int32
+    public init(_ message: String, exitCode: Int32 = ExitCode.software) {
+        self.message = message
+        self.exitCode = exitCode
+    }
+}
+
+/// The state directory for an admin command: `--state-dir`, the environment, or the default.
+public func stateDirectory(_ arguments: ParsedArguments) throws -> StateDirectory {
+    guard let state = StateDirectory.resolve(explicit: arguments.value("--state-dir")) else {
+        throw CommandFailure("cannot choose a state directory: HOME is not set; pass --state-dir DIR", exitCode: ExitCode.usage)
+    }
+    return state
+}
+
+/// The `--state-dir DIR` option every subcommand that reads or writes state takes.
+public let stateDirOption = OptionSpec.value("--state-dir", help: "state directory (default: see docs/guarded-run.md)")
+public let jsonOption = OptionSpec.flag("--json", help: "print JSON instead of a table")

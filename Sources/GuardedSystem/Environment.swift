@@ -1,0 +1,30 @@
+/// Reading the process environment. Values are never logged by this program (they may be secrets);
+/// only names and our own flags are interpreted.
+public enum Environment {
+    public static func value(_ name: String) -> String? {
+        guard let p = getenv(name) else { return nil }
+        return String(cString: p)
+    }
+
+    /// The whole environment as `NAME=value` strings, in order.
+    public static func all() -> [String] {
+        var result: [String] = []
+        #if canImport(Darwin)
+        guard var p = _NSGetEnviron()?.pointee else { return [] }
+        #else
+        guard var p = environ as UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? else { return [] }
+        #endif
+        while let entry = p.pointee {
+            result.append(String(cString: entry))
+            p += 1
+        }
+        return result
+    }
+
+    /// The user's home directory from $HOME. The password database is not consulted: in a static
+    /// executable getpwuid would need the NSS modules of the glibc it was linked against.
+    public static func homeDirectory() -> String? {
+        guard let h = value("HOME"), h.hasPrefix("/") else { return nil }
+        return h
+    }
+}

@@ -1,0 +1,68 @@
+/// The parts of `struct stat` this program compares or reports.
+public struct FileStatus: Equatable, Sendable {
+    public var device: UInt64
+    public var inode: UInt64
+    public var mode: UInt32
+    public var linkCount: UInt64
+    public var uid: UInt32
+    public var gid: UInt32
+    public var size: Int64
+    public var mtimeNs: Int64
+    public var ctimeNs: Int64
+
+    public init(device: UInt64, inode: UInt64, mode: UInt32, linkCount: UInt64, uid: UInt32, gid: UInt32,
+                size: Int64, mtimeNs: Int64, ctimeNs: Int64) {
+        self.device = device; self.inode = inode; self.mode = mode; self.linkCount = linkCount
+        self.uid = uid; self.gid = gid; self.size = size; self.mtimeNs = mtimeNs; self.ctimeNs = ctimeNs
+    }
+
+    init(_ st: stat) {
+        #if canImport(Darwin)
+        let m = Int64(st.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(st.st_mtimespec.tv_nsec)
+        let c = Int64(st.st_ctimespec.tv_sec) * 1_000_000_000 + Int64(st.st_ctimespec.tv_nsec)
+        #else
+        let m = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        let c = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
+        #endif
+        self.init(device: UInt64(truncatingIfNeeded: st.st_dev), inode: UInt64(truncatingIfNeeded: st.st_ino),
+                  mode: UInt32(truncatingIfNeeded: st.st_mode), linkCount: UInt64(truncatingIfNeeded: st.st_nlink),
+                  uid: UInt32(st.st_uid), gid: UInt32(st.st_gid), size: Int64(st.st_size),
+                  mtimeNs: m, ctimeNs: c)
+    }
+
+    public var fileType: UInt32 { mode & UInt32(S_IFMT) }
+    public var permissions: UInt32 { mode & 0o7777 }
+    public var isDirectory: Bool { fileType == UInt32(S_IFDIR) }
+    public var isRegularFile: Bool { fileType == UInt32(S_IFREG) }
+    public var isSymbolicLink: Bool { fileType == UInt32(S_IFLNK) }
+}
+
+/// `lstat(2)`: the entry itself, never what a symlink points at.
+public func fileStatus(_ path: String, followSymlinks: Bool = false) throws(SystemError) -> FileStatus {
+    var st = stat()
+    let rc = followSymlinks ? stat(path, &st) : lstat(path, &st)
+    if rc != 0 { throw SystemError(followSymlinks ? "stat" : "lstat", path: path) }
+    return FileStatus(st)
+}
+
+/// `lstat(2)` that answers nil instead of throwing, for existence tests.
+public func fileStatusIfPresent(_ path: String, followSymlinks: Bool = false) -> FileStatus? {
+    try? fileStatus(path, followSymlinks: followSymlinks)
+}
+
+/// `fstat(2)`.
+public func fileStatus(descriptor fd: Int32) throws(SystemError) -> FileStatus {
+    var st = stat()
+    if fstat(fd, &st) != 0 { throw SystemError("fstat") }
+    return FileStatus(st)
+}
+
+/// `readlink(2)`: the link text, unresolved.
+public func readSymbolicLink(_ path: String) throws(SystemError) -> String {
+    var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+    let n = buffer.withUnsafeMutableBufferPointer { p in
+        p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: p.count) { readlink(path, $0, p.count - 1) }
+    }
+    if n < 0 { throw SystemError("readlink", path: path) }
+    return String(decoding: buffer[0..<n], as: UTF8.self)
+}

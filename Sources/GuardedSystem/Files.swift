@@ -1,0 +1,147 @@
+/// Whole-file reads and writes, directory creation and removal, all without following a
+/// symlink where one could have been planted.
+
+/// Reads a whole file. `O_NOFOLLOW` makes a symlink at `path` an error (`ELOOP`), so a link planted
+/// in place of one of our state files is never read through.
+public func readFile(_ path: String, followSymlinks: Bool = false, limit: Int = 64 << 20) throws(SystemError) -> [UInt8] {
+    let fd = try FileDescriptor.open(path, O_RDONLY | (followSymlinks ? 0 : O_NOFOLLOW))
+    return try fd.readAll(limit: limit, path: path)
+}
+
+/// Reads a whole text file; invalid UTF-8 is repaired, never fatal.
+public func readTextFile(_ path: String, followSymlinks: Bool = false, limit: Int = 64 << 20) throws(SystemError) -> String {
+    String(decoding: try readFile(path, followSymlinks: followSymlinks, limit: limit), as: UTF8.self)
+}
+
+/// Writes `bytes` to `path` atomically: a temp file in the same directory, write, fsync, rename over
+/// `path`, fsync the directory. A reader (or a crash) sees the old content or the new, never a mix:
+/// rename(2) within one filesystem is atomic, and the directory fsync makes the rename durable.
+/// `rename` replaces a symlink at `path` rather than writing through it.
+public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600) throws(SystemError) {
+    let directory = parentDirectory(of: path)
+    let temp = "\(directory)/.\(baseName(of: path)).tmp.\(getpid()).\(randomHex(6))"
+    do throws(SystemError) {
+        let fd = try FileDescriptor.open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode)
+        // The umask may have narrowed the mode; set exactly what was asked.
+        if fchmod(fd.rawValue, mode) != 0 { throw SystemError("fchmod", path: temp) }
+        try fd.writeAll(bytes, path: temp)
+        try fd.sync(path: temp)
+    } catch {
+        _ = unlink(temp)
+        throw error
+    }
+    if rename(temp, path) != 0 {
+        let failure = SystemError("rename", path: path)
+        _ = unlink(temp)
+        throw failure
+    }
+    try syncDirectory(directory)
+}
+
+public func writeFileAtomically(_ path: String, _ text: String, mode: mode_t = 0o600) throws(SystemError) {
+    try writeFileAtomically(path, Array(text.utf8), mode: mode)
+}
+
+/// fsync of a directory: makes a rename or create inside it durable across power loss.
+public func syncDirectory(_ path: String) throws(SystemError) {
+    let fd = try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY)
+    try fd.sync(path: path)
+}
+
+/// Creates `path` and any missing parents (`mkdir -p`), new directories with `mode`.
+/// Existing components may be symlinks (on macOS /var is one); see `makePrivateDirectory` for
+/// directories where a planted link must be refused.
+public func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
+    if isDirectory(path) { return }
+    let parent = parentDirectory(of: path)
+    if parent != path && parent != "." { try makeDirectories(parent, mode: mode) }
+    if mkdir(path, mode) != 0 && errno != EEXIST { throw SystemError("mkdir", path: path) }
+    if !isDirectory(path) { throw SystemError("mkdir", path: path, errno: .notDirectory) }
+}
+
+/// Creates a private directory (0700) whose own parents may be shared, and refuses one that is a
+/// symlink or is not ours: such a link could have been planted to redirect our writes elsewhere.
+/// The parents are created with `mkdir -p` semantics and mode 0700 as well.
+public func makePrivateDirectory(_ path: String) throws(SystemError) {
+    if fileStatusIfPresent(path) == nil {
+        let parent = parentDirectory(of: path)
+        if parent != path && parent != "." && !isDirectory(parent) { try makeDirectories(parent, mode: 0o700) }
+        if mkdir(path, 0o700) != 0 && errno != EEXIST { throw SystemError("mkdir", path: path) }
+    }
+    let st = try fileStatus(path)
+    if st.isSymbolicLink { throw SystemError("mkdir", path: path, errno: .tooManySymbolicLinks) }
+    if !st.isDirectory { throw SystemError("mkdir", path: path, errno: .notDirectory) }
+    if st.uid != geteuid() { throw SystemError("mkdir", path: path, errno: .permissionDenied) }
+}
+
+/// Removes a file or a whole tree without following symlinks (a link inside is removed, never
+/// what it points at). Missing is success.
+public func removeTree(_ path: String) throws(SystemError) {
+    guard let st = fileStatusIfPresent(path) else { return }
+    if st.isDirectory {
+        for name in try directoryEntries(path) { try removeTree("\(path)/\(name)") }
+        if rmdir(path) != 0 && errno != ENOENT { throw SystemError("rmdir", path: path) }
+    } else if unlink(path) != 0 && errno != ENOENT {
+        throw SystemError("unlink", path: path)
+    }
+}
+
+/// Names in a directory, without "." and "..", unsorted.
+public func directoryEntries(_ path: String) throws(SystemError) -> [String] {
+    guard let dir = opendir(path) else { throw SystemError("opendir", path: path) }
+    defer { closedir(dir) }
+    var names: [String] = []
+    while let entry = readdir(dir) {
+        let name = withUnsafePointer(to: entry.pointee.d_name) { p in
+            p.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+        }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names
+}
+
+/// `rename(2)`.
+public func renameItem(_ from: String, to: String) throws(SystemError) {
+    if rename(from, to) != 0 { throw SystemError("rename", path: "\(from) -> \(to)") }
+}
+
+/// `symlink(2)`.
+public func makeSymbolicLink(_ path: String, pointingTo target: String) throws(SystemError) {
+    if symlink(target, path) != 0 { throw SystemError("symlink", path: path) }
+}
+
+public func removeFile(_ path: String) throws(SystemError) {
+    if unlink(path) != 0 && errno != ENOENT { throw SystemError("unlink", path: path) }
+}
+
+public func fileExists(_ path: String) -> Bool { fileStatusIfPresent(path, followSymlinks: true) != nil }
+
+public func isDirectory(_ path: String) -> Bool { fileStatusIfPresent(path, followSymlinks: true)?.isDirectory == true }
+
+/// `realpath(3)`.
+public func resolvedPath(_ path: String) throws(SystemError) -> String {
+    guard let p = realpath(path, nil) else { throw SystemError("realpath", path: path) }
+    defer { free(p) }
+    return String(cString: p)
+}
+
+/// The current working directory.
+public func currentDirectory() -> String {
+    guard let p = getcwd(nil, 0) else { return "/" }
+    defer { free(p) }
+    return String(cString: p)
+}
+
+/// Random bytes from the kernel, as lowercase hex (for temp names and ids).
+public func randomHex(_ byteCount: Int) -> String {
+    // The stdlib's generator is the kernel's (getrandom / arc4random).
+    var generator = SystemRandomNumberGenerator()
+    return hexString((0..<byteCount).map { _ in UInt8.random(in: 0...255, using: &generator) })
+}
+
+public func hexString(_ bytes: some Sequence<UInt8>) -> String {
+    let digits: [UInt8] = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = []
+    for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+    return String(decoding: out, as: UTF8.self)
+}

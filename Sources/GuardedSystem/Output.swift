@@ -1,0 +1,25 @@
+/// Unbuffered writes to the standard descriptors: a line reaches the terminal or the journal
+/// whole, in one write(2), even if the process exits or execs right after.
+public enum Output {
+    public static func standardError(_ line: String) { writeLine(2, line) }
+    public static func standardOutput(_ text: String) { writeText(1, text) }
+
+    public static func writeLine(_ fd: Int32, _ line: String) {
+        writeText(fd, line.hasSuffix("\n") ? line : line + "\n")
+    }
+
+    public static func writeText(_ fd: Int32, _ text: String) {
+        var copy = text
+        copy.withUTF8 { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = retryingOnInterrupt { write(fd, buffer.baseAddress! + offset, buffer.count - offset) }
+                if n <= 0 { return }
+                offset += n
+            }
+        }
+    }
+
+    /// True when the descriptor is a terminal (progress output and colour only then).
+    public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+}

@@ -1,0 +1,8 @@
+// The one place that imports the C library. Everything above this module sees Swift types only.
+#if canImport(Glibc)
+@_exported import Glibc
+#elseif canImport(Musl)
+@_exported import Musl
+#elseif canImport(Darwin)
+@_exported import Darwin
+#endif
