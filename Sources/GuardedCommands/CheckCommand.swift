@@ -1,11 +1,41 @@
+import GuardedCheck
 import GuardedCore
+import GuardedSystem
 
-/// `guarded-run check`: not built yet (see the issue tracker).
+/// `guarded-run check --venv DIR [--import MODULE]... [--json]`: the full check on demand.
+/// Exit 0 healthy, 1 degraded, 78 broken, 75 when the probe timed out. A passing check refreshes the cache.
 public enum CheckCommand: AdminCommand {
     public static let name = "check"
-    public static let summary = "(not built yet)"
-    public static let spec = CommandSpec(usage: "check", options: [stateDirOption], positionals: 0...100)
+    public static let summary = "run the full health check of a venv"
+    public static let spec = CommandSpec(
+        usage: "check --venv DIR [--import MODULE]... [--json] [--state-dir DIR]",
+        options: [
+            .value("--venv", help: "the venv to check"),
+            .repeated("--import", help: "a module that must import (repeatable)"),
+            jsonOption,
+            stateDirOption,
+        ])
+
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
-        throw CommandFailure("not built yet", exitCode: ExitCode.software)
+        guard let given = arguments.value("--venv") else { throw UsageError("--venv DIR is required") }
+        let imports = arguments.all("--import")
+        if let bad = imports.first(where: { !isValidModuleName($0) }) { throw UsageError("--import '\(bad)' is not a module name") }
+        let venv = normalizedPath(absolutePath(given, relativeTo: currentDirectory()))
+        let report = FullCheck.run(venv: venv, imports: imports)
+        if report.status != .broken, let state = StateDirectory.resolve(explicit: arguments.value("--state-dir")) {
+            do { try report.saveCache(state: state) } catch { reportError("check: warning: cannot write the cache: \(error)") }
+        }
+        Output.standardOutput(arguments.has("--json") ? report.json().serialized(pretty: true) + "\n" : report.table())
+        return exitCode(for: report)
+    }
+
+    /// 0 healthy, 1 degraded, 78 broken, 75 transient (the probe timed out).
+    public static func exitCode(for report: CheckReport) -> Int32 {
+        if report.transient { return ExitCode.temporaryFailure }
+        switch report.status {
+        case .healthy: return ExitCode.success
+        case .degraded: return ExitCode.degraded
+        case .broken: return ExitCode.broken
+        }
     }
 }

@@ -24,10 +24,9 @@ public func mainEntry() -> Int32 {
     return launcherMain()
 }
 
-/// Launcher mode; replaced by GuardedCore's launcher.
+/// Launcher mode: GuardedCore's straight line, with the full check (and repair) as its slow path.
 func launcherMain() -> Int32 {
-    reportError("usage: \(programName) [OPTIONS] -- COMMAND [ARG]...")
-    return ExitCode.usage
+    runLauncher(slowPath: launcherSlowPath)
 }
 
 func programHelp() -> String {

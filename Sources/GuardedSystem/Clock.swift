@@ -16,17 +16,32 @@ public enum Clock {
     }
 
     /// RFC 3339 UTC with microseconds, e.g. `2026-11-25T15:08:30.123456Z`.
+    /// Computed here rather than with gmtime_r, which in glibc reads /etc/localtime on every start.
     public static func rfc3339(seconds: Int64, nanoseconds: Int64 = 0) -> String {
-        var t = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        func pad(_ v: Int32, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
+        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
+        let secondOfDay = seconds - days * 86400
+        // Civil from days (Howard Hinnant's algorithm).
+        let z = days + 719468
+        let era = (z >= 0 ? z : z - 146096) / 146097
+        let doe = z - era * 146097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        var out: [UInt8] = []
+        out.reserveCapacity(27)
+        func digits(_ v: Int64, _ width: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            var value = v
+            while divisor > 0 { out.append(UInt8(48 + (value / divisor) % 10)); value %= divisor; divisor /= 10 }
         }
-        let micros = Int32(nanoseconds / 1000)
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(micros, 6))Z"
+        digits(year, 4); out.append(45); digits(month, 2); out.append(45); digits(day, 2); out.append(84)
+        digits(secondOfDay / 3600, 2); out.append(58); digits(secondOfDay / 60 % 60, 2); out.append(58)
+        digits(secondOfDay % 60, 2); out.append(46); digits(nanoseconds / 1000, 6); out.append(90)
+        return String(decoding: out, as: UTF8.self)
     }
 
     public static func nowRFC3339() -> String {

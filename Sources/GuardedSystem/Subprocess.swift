@@ -81,7 +81,8 @@ public enum Subprocess {
         posix_spawnattr_setpgroup(&attributes, 0)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
 
-        let argv = ([executable.isEmpty ? "" : baseName(of: executable)] + arguments).map { strdup($0) } + [nil]
+        // argv[0] is the path as given: Python derives sys.executable (and so its venv) from it.
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envStrings = environment ?? Environment.all()
         let envp = envStrings.map { strdup($0) } + [nil]
         defer {

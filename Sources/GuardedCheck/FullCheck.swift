@@ -1,0 +1,153 @@
+import GuardedCore
+import GuardedSystem
+
+/// The full health check of one venv: what can be seen from outside (pyvenv.cfg, `home`, the
+/// interpreter's symlink chain) first, then one isolated Python probe for the rest.
+public enum FullCheck {
+    /// The probe's deadline: GUARDED_RUN_CHECK_TIMEOUT seconds, default 30. A probe past it is
+    /// killed (with its process group) and the result is transient (exit 75), not broken.
+    public static var defaultTimeout: Double {
+        if let t = Environment.value("GUARDED_RUN_CHECK_TIMEOUT"), let v = Double(t), v > 0 { return v }
+        return 30
+    }
+
+    public static func run(venv: String, imports: [String], timeoutSeconds: Double = defaultTimeout) -> CheckReport {
+        let started = Clock.monotonicNanoseconds()
+        var report = CheckReport(venv: venv, imports: imports)
+        defer { report.durationNanoseconds = Clock.monotonicNanoseconds() - started }
+        inspect(&report, timeoutSeconds: timeoutSeconds)
+        report.durationNanoseconds = Clock.monotonicNanoseconds() - started
+        return report
+    }
+
+    private static func inspect(_ report: inout CheckReport, timeoutSeconds: Double) {
+        let venv = report.venv
+        guard isDirectory(venv) else {
+            report.add("venv", ok: false, "venv-missing: \(venv): \(Errno.noSuchFileOrDirectory)")
+            return
+        }
+        report.watchPaths += [venv, venv + "/bin", venv + "/pyvenv.cfg"]
+
+        // pyvenv.cfg: without it Python does not know it is in a venv.
+        var config: PyvenvConfig? = nil
+        do {
+            config = try PyvenvConfig.load(venv: venv)
+            report.add("pyvenv.cfg", ok: true)
+        } catch {
+            report.add("pyvenv.cfg", ok: false, "pyvenv-cfg-missing: \(venv)/pyvenv.cfg: \(error.errno)")
+        }
+
+        // The interpreter's symlink chain, hop by hop, first: a removed base install shows here.
+        var start = venv + "/bin/python"
+        if fileStatusIfPresent(start) == nil, fileStatusIfPresent(venv + "/bin/python3") != nil { start = venv + "/bin/python3" }
+        let chain = InterpreterChain(start: start)
+        report.interpreter = chain
+        report.watchPaths += chain.hops
+        let shown = "bin/" + baseName(of: start)
+        if let failure = chain.failure {
+            let arrow = chain.target == start ? shown : "\(shown) -> \(chain.target)"
+            let code = failure.errno == .noSuchFileOrDirectory ? "interpreter-missing" : "interpreter-unusable"
+            report.add("interpreter", ok: false, "\(code): \(arrow): \(failure.errno)")
+        }
+
+        // `home`: where Python finds its standard library; a removed install leaves it dangling.
+        if let config {
+            report.home = config.home
+            if let home = config.home {
+                if !isDirectory(home) {
+                    report.add("home", ok: false, "home-missing: pyvenv.cfg home = \(home): \(Errno.noSuchFileOrDirectory)")
+                } else if let mm = config.majorMinor,
+                          !["python\(mm)", "python3", "python"].contains(where: { fileExists(home + "/" + $0) }) {
+                    report.add("home", ok: false, "home-invalid: pyvenv.cfg home = \(home) has no python\(mm)")
+                } else {
+                    report.add("home", ok: true)
+                    report.watchPaths.append(home)
+                    if let exe = config.executable, fileStatusIfPresent(exe) != nil { report.watchPaths.append(exe) }
+                }
+            } else {
+                report.add("home", ok: false, "home-missing: pyvenv.cfg has no home line")
+            }
+        }
+
+        if chain.failure != nil { return }
+
+        // One probe process, isolated from the caller's Python settings.
+        let result: SubprocessResult
+        do {
+            result = try Subprocess.run(start, ["-I", "-c", probeScript, venv] + report.imports,
+                                        environment: probeEnvironment(), workingDirectory: "/",
+                                        timeoutSeconds: timeoutSeconds)
+        } catch {
+            report.add("interpreter", ok: false, "interpreter-failed: \(shown): \(error)")
+            return
+        }
+        if result.timedOut {
+            report.transient = true
+            report.add("interpreter", ok: false, "probe-timeout: \(shown) gave no answer within \(Int(timeoutSeconds)) s")
+            return
+        }
+        guard let json = probeOutput(result) else {
+            let last = result.errorText.split(separator: "\n").last.map(String.init) ?? ""
+            report.add("interpreter", ok: false, "interpreter-failed: \(shown) \(result.termination)" + (last.isEmpty ? "" : ": \(last)"))
+            return
+        }
+        report.add("interpreter", ok: true)
+        let version = json["version"]?.stringValue ?? ""
+        report.pythonVersion = version
+
+        // Version drift: site-packages of 3.11 are ignored by 3.12.
+        if let mm = majorMinor(of: version) {
+            if let cfg = config?.majorMinor, cfg != mm {
+                report.add("version", ok: false, "version-mismatch: pyvenv.cfg says \(cfg), the interpreter is \(version) (lib/python\(cfg) is ignored)")
+            } else if !isDirectory(venv + "/lib/python\(mm)") {
+                report.add("version", ok: false, "version-mismatch: the interpreter is \(version) but \(venv)/lib/python\(mm) does not exist")
+            } else {
+                report.add("version", ok: true)
+            }
+        }
+
+        for c in json["checks"]?.arrayValue ?? [] {
+            guard let name = c["name"]?.stringValue, let ok = c["ok"]?.boolValue else { continue }
+            let severity: CheckResult.Severity = c["severity"]?.stringValue == "degraded" ? .degraded : .broken
+            report.add(name, ok: ok, c["reason"]?.stringValue ?? "", severity: severity)
+        }
+        for d in json["distributions"]?.arrayValue ?? [] {
+            if let n = d["name"]?.stringValue, let v = d["version"]?.stringValue {
+                report.distributions.append(Distribution(name: n, version: v))
+            }
+        }
+        report.distributions.sort { $0.name.lowercased() < $1.name.lowercased() }
+
+        // The watch list: where a change could break what was just verified.
+        for key in ["stdlib", "platstdlib"] {
+            if let p = json[key]?.stringValue, !p.isEmpty {
+                report.watchPaths.append(p)
+                if key == "platstdlib", isDirectory(p + "/lib-dynload") { report.watchPaths.append(p + "/lib-dynload") }
+            }
+        }
+        for p in json["site_packages"]?.arrayValue ?? [] { if let s = p.stringValue { report.watchPaths.append(s) } }
+        for p in json["shared_objects"]?.arrayValue ?? [] { if let s = p.stringValue { report.watchPaths.append(s) } }
+        if let imports = json["imports"]?.objectValue {
+            for (_, files) in imports { for f in files.arrayValue ?? [] { if let s = f.stringValue { report.watchPaths.append(s) } } }
+        }
+        if let ssl = json["ssl_module"]?.stringValue, !ssl.isEmpty { report.watchPaths.append(ssl) }
+    }
+
+    /// The caller's environment without the variables that redirect Python (the probe also runs
+    /// with -I, which ignores PYTHON*; this covers interpreters and wrappers that do not).
+    static func probeEnvironment() -> [String] {
+        Environment.all().filter { entry in
+            !(entry.hasPrefix("PYTHON") || entry.hasPrefix("__PYVENV_LAUNCHER__=") || entry.hasPrefix("VIRTUAL_ENV="))
+        }
+    }
+
+    /// The JSON after the probe's marker, or nil when the probe did not get that far.
+    static func probeOutput(_ result: SubprocessResult) -> JSONValue? {
+        guard result.termination == .exited(0) else { return nil }
+        // The last line that starts with the marker (a module may print anything before it).
+        for line in result.outputText.split(separator: "\n").reversed() where line.hasPrefix(probeMarker) {
+            return JSONValue.parse(String(line.dropFirst(probeMarker.count)))
+        }
+        return nil
+    }
+}

@@ -1,0 +1,192 @@
+import GuardedSystem
+
+/// Everything the slow path needs to know about this start.
+public struct LaunchContext: Sendable {
+    public let request: LaunchRequest
+    public let agent: String
+    public let venv: String
+    public let state: StateDirectory
+    public let cachePath: String
+    /// CLOCK_MONOTONIC at the start of launcher mode: `check_us` is measured from here.
+    public let startedNs: Int64
+
+    public var elapsedMicroseconds: Int64 { (Clock.monotonicNanoseconds() - startedNs) / 1000 }
+}
+
+/// What the slow path (full check, repair, rollback) decided.
+public enum SlowPathOutcome: Sendable {
+    /// Start the agent; the record goes to the health log first.
+    case start(HealthRecord)
+    /// Do not start it: log the record (when there is one), print `message` on stderr, exit with `exitCode`.
+    case refuse(HealthRecord?, exitCode: Int32, message: String)
+}
+
+/// Launcher mode, as a straight line: parse argv, find the venv and the agent, read the cached
+/// fingerprint, re-stat its watch list, append one health-log line, execve COMMAND. Only a cache miss
+/// leaves the line, through `slowPath` (the full check and, behind the flag, repair).
+public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
+    let started = Clock.monotonicNanoseconds()
+    let argc = Int(CommandLine.argc)
+    let argv = CommandLine.unsafeArgv
+
+    let request: LaunchRequest
+    switch LaunchRequest.parse(argc: argc, argv: argv) {
+    case .success(let r): request = r
+    case .failure(let error):
+        reportError(error.message)
+        writeStandardError(LaunchRequest.usage)
+        return ExitCode.usage
+    }
+    let command = String(cString: argv[request.commandIndex]!)
+
+    let provisionalAgent = request.agent ?? "guarded-run"
+    guard let state = StateDirectory.resolve(explicit: request.stateDir) else {
+        reportError("\(provisionalAgent): cannot choose a state directory (HOME is not set); pass --state-dir DIR or set GUARDED_RUN_STATE_DIR")
+        return ExitCode.usage
+    }
+    let venv: String
+    if let given = request.venv {
+        venv = normalizedPath(absolutePath(given, relativeTo: currentDirectory()))
+    } else if let found = venvContaining(command: command, state: state) {
+        venv = found
+    } else {
+        reportError("no venv for \(command): it is not in a venv's bin/ (beside pyvenv.cfg); name the venv with --venv DIR")
+        return ExitCode.usage
+    }
+    let agent = request.agent ?? defaultAgentName(venv: venv)
+    let cachePath = Fingerprint.cachePath(state: state, venv: venv, imports: request.imports)
+
+    // The fast path: a handful of lstat calls against the last passing check.
+    if let fingerprint = Fingerprint.load(from: cachePath), fingerprint.venv == venv, fingerprint.stillMatches() {
+        let record = HealthRecord(agent: agent, venv: venv, status: fingerprint.status, decision: .fastOK,
+                                  reasons: fingerprint.reasons,
+                                  checkMicroseconds: (Clock.monotonicNanoseconds() - started) / 1000)
+        return startAgent(record, request: request, state: state, argv: argv)
+    }
+
+    let context = LaunchContext(request: request, agent: agent, venv: venv, state: state,
+                                cachePath: cachePath, startedNs: started)
+    switch slowPath(context) {
+    case .start(let record):
+        return startAgent(record, request: request, state: state, argv: argv)
+    case .refuse(let record, let exitCode, let message):
+        var code = exitCode
+        if let record { appendHealthRecord(record, state: state) }
+        writeStandardError(message, priority: 3)
+        if exitCode == ExitCode.broken, let limit = request.giveUpAfter,
+           FailureStreak.increment(state: state, agent: agent) >= limit {
+            writeStandardError("\(programName): \(agent): GIVING UP: \(limit) consecutive failed-closed starts; exiting 0 so the supervisor stops restarting (fix the venv, then start the agent by hand)", priority: 2)
+            code = ExitCode.success
+        }
+        return code
+    }
+}
+
+/// Logs the start, then replaces this process with COMMAND. Returns only when exec failed.
+private func startAgent(_ record: HealthRecord, request: LaunchRequest, state: StateDirectory,
+                        argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
+    appendHealthRecord(record, state: state)
+    if request.giveUpAfter != nil { FailureStreak.reset(state: state, agent: record.agent) }
+    return execCommand(argv: argv + request.commandIndex, agent: record.agent)
+}
+
+/// A health log that cannot be written does not keep the agent from starting; it is said on stderr.
+func appendHealthRecord(_ record: HealthRecord, state: StateDirectory) {
+    do {
+        try HealthLog.append(record, state: state)
+    } catch {
+        writeStandardError("\(programName): \(record.agent): warning: cannot write the health log: \(error)", priority: 4)
+    }
+}
+
+/// execve COMMAND with the environment as received. A COMMAND without a slash is looked up on PATH
+/// (like env(1) and execvp); 127 when it is nowhere, 126 when found but not executable.
+func execCommand(argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, agent: String) -> Int32 {
+    let name = argv[0]!
+    let nameText = String(cString: name)
+    let env = processEnvironment
+    var failure: Errno
+    if nameText.contains("/") {
+        failure = replaceProcess(path: name, arguments: argv, environment: env)
+    } else {
+        failure = .noSuchFileOrDirectory
+        var sawPermissionDenied = false
+        let searchPath = Environment.value("PATH") ?? "/usr/local/bin:/usr/bin:/bin"
+        for dir in searchPath.split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + nameText
+            let e = replaceProcess(path: candidate, arguments: argv, environment: env)
+            if e == .permissionDenied { sawPermissionDenied = true; continue }
+            if e == .noSuchFileOrDirectory || e == .notDirectory { continue }
+            failure = e
+            break
+        }
+        if failure == .noSuchFileOrDirectory && sawPermissionDenied { failure = .permissionDenied }
+    }
+    reportError("\(agent): cannot run \(nameText): \(failure)")
+    return failure == .noSuchFileOrDirectory || failure == .notDirectory ? ExitCode.notFound : ExitCode.cannotExecute
+}
+
+/// The venv COMMAND lives in: COMMAND (looked up on PATH when it has no slash) sits in a `bin/`
+/// directory whose parent holds `pyvenv.cfg`, or whose parent we have checked before (its state
+/// directory exists: a venv that lost its pyvenv.cfg is still that venv, and broken). Symlinks are not
+/// resolved: `venv/bin/python` points at the base interpreter; the venv is the directory named.
+public func venvContaining(command: String, state: StateDirectory) -> String? {
+    var path = command
+    if !command.contains("/") {
+        guard let found = Subprocess.findExecutable(command) else { return nil }
+        path = found
+    }
+    let bin = parentDirectory(of: normalizedPath(absolutePath(path, relativeTo: currentDirectory())))
+    guard baseName(of: bin) == "bin" else { return nil }
+    let venv = parentDirectory(of: bin)
+    if fileStatusIfPresent(venv + "/pyvenv.cfg", followSymlinks: true)?.isRegularFile == true { return venv }
+    return isDirectory(state.venvDirectory(for: venv)) ? venv : nil
+}
+
+/// The default agent name: the venv directory's name, or its parent's when the venv has a generic
+/// name (`.venv`, `venv`, `env`, `.env`, `virtualenv`), with anything outside [A-Za-z0-9._@-] made `-`.
+public func defaultAgentName(venv: String) -> String {
+    var name = baseName(of: venv)
+    if [".venv", "venv", "env", ".env", "virtualenv", ".virtualenv"].contains(name) {
+        name = baseName(of: parentDirectory(of: venv))
+    }
+    var cleaned = String(name.unicodeScalars.map { c -> Character in
+        let ok = (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "." || c == "_" || c == "-" || c == "@"
+        return ok ? Character(c) : "-"
+    })
+    while cleaned.hasPrefix(".") { cleaned.removeFirst() }
+    return isValidAgentName(cleaned) ? cleaned : "agent"
+}
+
+/// Consecutive failed-closed starts of one agent (for `--give-up-after`), in
+/// `agents/<agent>/failed-closed-streak`. Garbage reads as 0.
+public enum FailureStreak {
+    static func path(_ state: StateDirectory, _ agent: String) -> String { state.agentDirectory(for: agent) + "/failed-closed-streak" }
+
+    public static func current(state: StateDirectory, agent: String) -> Int {
+        guard let text = try? readTextFile(path(state, agent), limit: 64) else { return 0 }
+        return Int(text.trimmingCharacters(in: " \n")) ?? 0
+    }
+
+    @discardableResult
+    public static func increment(state: StateDirectory, agent: String) -> Int {
+        let n = current(state: state, agent: agent) + 1
+        try? state.prepare("agents", agent)
+        try? writeFileAtomically(path(state, agent), "\(n)\n")
+        return n
+    }
+
+    public static func reset(state: StateDirectory, agent: String) {
+        try? removeFile(path(state, agent))
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        let chars = Set(set)
+        var s = Substring(self)
+        while let f = s.first, chars.contains(f) { s.removeFirst() }
+        while let l = s.last, chars.contains(l) { s.removeLast() }
+        return String(s)
+    }
+}

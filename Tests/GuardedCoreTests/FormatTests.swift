@@ -1,0 +1,70 @@
+import GuardedCore
+import GuardedSystem
+import XCTest
+
+final class FormatTests: XCTestCase {
+    func testJSONRoundTripAndEscapes() throws {
+        let value = JSONValue.object([
+            ("s", .string("quote \" backslash \\ newline \n tab \t bell \u{7} é 🐍")),
+            ("n", .number(-12.5)), ("i", .number(42)), ("b", .bool(true)), ("z", .null),
+            ("a", .array([.number(1), .string("x"), .object([])])),
+        ])
+        let text = value.serialized()
+        XCTAssertFalse(text.contains("\n"))
+        XCTAssertEqual(JSONValue.parse(text), value)
+        XCTAssertEqual(JSONValue.parse(value.serialized(pretty: true)), value)
+        XCTAssertEqual(text, #"{"s":"quote \" backslash \\ newline \n tab \t bell \u0007 é 🐍","n":-12.5,"i":42,"b":true,"z":null,"a":[1,"x",{}]}"#)
+    }
+
+    func testJSONRejectsGarbage() {
+        for bad in ["", "{", "[1,]", "{\"a\"}", "nul", "\"unterminated", "01x", "{\"a\":1}x", "[\"\\ud800\"]",
+                    String(repeating: "[", count: 1000)] {
+            XCTAssertNil(JSONValue.parse(bad), bad)
+        }
+        XCTAssertEqual(JSONValue.parse("\"\\ud83d\\udc0d\""), .string("🐍"))
+    }
+
+    func testRFC3339() {
+        XCTAssertEqual(Clock.rfc3339(seconds: 0), "1970-01-01T00:00:00.000000Z")
+        XCTAssertEqual(Clock.rfc3339(seconds: 951_782_400, nanoseconds: 123_456_789), "2000-02-29T00:00:00.123456Z")
+        XCTAssertEqual(Clock.rfc3339(seconds: 1_795_619_851), "2026-11-25T15:17:31.000000Z")
+        for s: Int64 in [0, 86399, 951_782_400, 1_795_619_851, 4_102_444_800] {
+            XCTAssertEqual(Clock.parseRFC3339(Clock.rfc3339(seconds: s)), Double(s))
+        }
+    }
+
+    func testDefaultAgentName() {
+        XCTAssertEqual(defaultAgentName(venv: "/srv/agents/mail/.venv"), "mail")
+        XCTAssertEqual(defaultAgentName(venv: "/srv/venvs/calendar-sync"), "calendar-sync")
+        XCTAssertEqual(defaultAgentName(venv: "/home/me/My Agent/venv"), "My-Agent")
+        XCTAssertEqual(defaultAgentName(venv: "/.venv"), "agent")
+    }
+
+    func testAgentAndModuleNames() {
+        XCTAssertTrue(isValidAgentName("mail-sync@2.x_y"))
+        for bad in ["", ".hidden", "a/b", "a b", "../x", String(repeating: "a", count: 129)] { XCTAssertFalse(isValidAgentName(bad), bad) }
+        XCTAssertTrue(isValidModuleName("pkg.sub_mod"))
+        for bad in ["", "1x", "a..b", "a.", "a-b", "a b"] { XCTAssertFalse(isValidModuleName(bad), bad) }
+    }
+
+    func testStateKeyIsStableReadableAndDistinct() {
+        let a = StateDirectory.key(for: "/home/me/agents/mail/.venv")
+        XCTAssertTrue(a.hasPrefix("home-me-agents-mail-.venv-"), a)
+        XCTAssertEqual(a, StateDirectory.key(for: "/home/me/agents/mail/.venv"))
+        XCTAssertNotEqual(a, StateDirectory.key(for: "/home/me/agents/mail/_venv"))
+        XCTAssertFalse(StateDirectory.key(for: "/../../etc").contains("/"))
+    }
+
+    func testHealthRecordLine() throws {
+        let r = HealthRecord(agent: "mail", venv: "/v", status: "broken", decision: .failedClosed,
+                             reasons: ["interpreter-missing: bin/python -> /x: No such file or directory"],
+                             checkMicroseconds: 1234, time: "2026-11-25T00:00:00.000000Z")
+        let line = r.jsonLine()
+        XCTAssertTrue(line.hasSuffix("}\n"))
+        let json = try XCTUnwrap(JSONValue.parse(String(line.dropLast())))
+        XCTAssertEqual(json["decision"], .string("failed-closed"))
+        XCTAssertEqual(json["check_us"]?.intValue, 1234)
+        XCTAssertEqual(json["version"], .string(guardedRunVersion))
+        XCTAssertEqual(json["reasons"]?.arrayValue?.count, 1)
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class GuardedCoreTestsPlaceholder: XCTestCase { func testNothing() {} }
