@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The launcher's fast path against the floor of one extra exec, side by side in one run.
+# usage: bench/launcher.sh GUARDED_RUN_BINARY [RUNS]
+set -euo pipefail
+bin=$(readlink -f "$1"); runs=${2:-400}
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d /tmp/guarded-run-bench-XXXXXX); trap 'rm -rf "$work"' EXIT
+cc -O2 -o "$work/spawnbench" "$here/spawnbench.c"
+cc -O2 -static -o "$work/execv-loader" "$here/execv-loader.c"
+/usr/bin/python3 -m venv --without-pip "$work/venv"
+state="$work/state"
+# One full check fills the cache; every start after it is the fast path.
+"$bin" --agent bench --state-dir "$state" --venv "$work/venv" -- /bin/true
+"$bin" --agent bench --state-dir "$state" --venv "$work/venv" -- /bin/true
+grep -q '"decision":"fast-ok"' "$state/agents/bench/health.jsonl"
+: > "$state/agents/bench/health.jsonl"
+
+out=$("$work/spawnbench" "$runs" /bin/true "$work/execv-loader /bin/true" "/usr/bin/env /bin/true" \
+      "$bin --agent bench --state-dir $state --venv $work/venv -- /bin/true")
+echo "$out"
+if grep -v '"decision":"fast-ok"' "$state/agents/bench/health.jsonl" | grep -q .; then
+  echo "bench: a start left the fast path" >&2; exit 1
+fi
+median() { echo "$out" | sed -n "s/^cmd$1 median_us=\([0-9.]*\).*/\1/p"; }
+t1=$(median 0); t2=$(median 1); t3=$(median 2); t4=$(median 3)
+python3 - "$t1" "$t2" "$t3" "$t4" "$state/agents/bench/health.jsonl" <<'PY'
+import json, sys
+t1, t2, t3, t4 = map(float, sys.argv[1:5])
+us = sorted(json.loads(l)["check_us"] for l in open(sys.argv[5]) if l.strip())
+pct = lambda p: us[min(len(us) - 1, int(round(p / 100 * (len(us) - 1))))]
+print("added_us: c_loader=%.1f env=%.1f guarded_run=%.1f" % (t2 - t1, t3 - t1, t4 - t1))
+print("overhead_ratio_vs_c_loader: %.2f" % ((t4 - t1) / (t2 - t1)))
+print("overhead_ratio_vs_env: %.2f" % ((t4 - t1) / (t3 - t1)))
+print("check_us_p50: %d" % pct(50))
+print("check_us_p99: %d" % pct(99))
+PY
