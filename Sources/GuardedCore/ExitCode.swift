@@ -24,7 +24,8 @@ public enum ExitCode {
 public let programName = "guarded-run"
 
 /// The version printed by `--version` and recorded in every health-log line.
-public let guardedRunVersion = "0.1.0"
+public let guardedRunVersionLiteral: StaticString = "0.1.0"
+public let guardedRunVersion = guardedRunVersionLiteral.description
 
 /// Prints `guarded-run: <message>` on stderr in one write.
 public func reportError(_ message: String) {

@@ -42,7 +42,9 @@ public struct WatchEntry: Equatable, Sendable {
 public struct Fingerprint: Equatable, Sendable {
     /// Bumped whenever the format or the meaning of the watch list changes; older caches then miss.
     public static let formatVersion = 1
-    static let header = "guarded-run fingerprint \(formatVersion)"
+    /// The first line; the raw fast path compares it byte for byte (tests hold it to `formatVersion`).
+    static let headerLiteral: StaticString = "guarded-run fingerprint 1"
+    static let header = headerLiteral.description
 
     public var venv: String
     public var imports: [String]

@@ -1,5 +1,13 @@
 import GuardedSystem
 
+/// The first thing main does: when argv is a launcher command line in its common form, decide from
+/// the cached fingerprint and exec. Returns on a miss, or for anything else (admin commands, unusual
+/// forms), to the general code.
+public func launcherFastPath() {
+    let started = Clock.monotonicNanoseconds()
+    FastPath.attempt(argc: Int(CommandLine.argc), argv: CommandLine.unsafeArgv, startedNs: started)
+}
+
 /// Everything the slow path needs to know about this start.
 public struct LaunchContext: Sendable {
     public let request: LaunchRequest
@@ -56,12 +64,11 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
     let agent = request.agent ?? defaultAgentName(venv: venv)
     let cachePath = Fingerprint.cachePath(state: state, venv: venv, imports: request.imports)
 
-    // The fast path: a handful of lstat calls against the last passing check.
-    if let fingerprint = Fingerprint.load(from: cachePath), fingerprint.venv == venv, fingerprint.stillMatches() {
-        let record = HealthRecord(agent: agent, venv: venv, status: fingerprint.status, decision: .fastOK,
-                                  reasons: fingerprint.reasons,
-                                  checkMicroseconds: (Clock.monotonicNanoseconds() - started) / 1000)
-        return startAgent(record, request: request, state: state, argv: argv)
+    // Unusual command lines (relative paths, --name=value, names that need cleaning) reach the
+    // same byte-level decision here, with the values normalized; it execs on a hit.
+    withFastPathInput(venv: venv, agent: agent, state: state.path, imports: request.imports,
+                      giveUpAfter: request.giveUpAfter != nil) { input in
+        FastPath.decideAndExec(input, argv: argv + request.commandIndex, startedNs: started)
     }
 
     let context = LaunchContext(request: request, agent: agent, venv: venv, state: state,
@@ -80,6 +87,25 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
         }
         return code
     }
+}
+
+/// Gives the byte-level fast path views of these Strings for the duration of `body`.
+func withFastPathInput(venv: String, agent: String, state: String, imports: [String], giveUpAfter: Bool,
+                       _ body: (FastPathInput) -> Void) {
+    // Copies that live until `body` returns; the views below point into them.
+    let owned = [venv, agent, state].map { Array($0.utf8) } + imports.map { Array($0.utf8) }
+    let buffers = owned.map { bytes -> UnsafeMutableBufferPointer<UInt8> in
+        let b = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(bytes.count, 1))
+        _ = b.initialize(from: bytes)
+        return b
+    }
+    defer { buffers.forEach { $0.deallocate() } }
+    let views = zip(buffers, owned).map { Bytes(UnsafePointer($0.0.baseAddress!), $0.1.count) }
+    for m in imports where !isValidModuleName(m) || m.utf8.contains(where: { $0 >= 0x80 }) { return }
+    var list = BytesList(capacity: max(imports.count, 1))
+    defer { list.free() }
+    for v in views.dropFirst(3) { _ = list.append(v) }
+    body(FastPathInput(venv: views[0], agent: views[1], state: views[2], imports: list, giveUpAfter: giveUpAfter))
 }
 
 /// Logs the start, then replaces this process with COMMAND. Returns only when exec failed.

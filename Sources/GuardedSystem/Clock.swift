@@ -18,6 +18,17 @@ public enum Clock {
     /// RFC 3339 UTC with microseconds, e.g. `2026-11-25T15:08:30.123456Z`.
     /// Computed here rather than with gmtime_r, which in glibc reads /etc/localtime on every start.
     public static func rfc3339(seconds: Int64, nanoseconds: Int64 = 0) -> String {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: rfc3339Length) { buffer in
+            writeRFC3339(seconds: seconds, nanoseconds: nanoseconds, into: buffer.baseAddress!)
+            return String(decoding: buffer, as: UTF8.self)
+        }
+    }
+
+    /// The length of every timestamp `writeRFC3339` writes.
+    public static let rfc3339Length = 27
+
+    /// Writes `YYYY-MM-DDTHH:MM:SS.ffffffZ` (27 bytes) for years 0 to 9999.
+    public static func writeRFC3339(seconds: Int64, nanoseconds: Int64, into out: UnsafeMutablePointer<UInt8>) {
         let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
         let secondOfDay = seconds - days * 86400
         // Civil from days (Howard Hinnant's algorithm).
@@ -30,18 +41,17 @@ public enum Clock {
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        var out: [UInt8] = []
-        out.reserveCapacity(27)
+        var position = 0
         func digits(_ v: Int64, _ width: Int) {
             var divisor: Int64 = 1
             for _ in 1..<width { divisor *= 10 }
             var value = v
-            while divisor > 0 { out.append(UInt8(48 + (value / divisor) % 10)); value %= divisor; divisor /= 10 }
+            while divisor > 0 { out[position] = UInt8(48 + (value / divisor) % 10); position += 1; value %= divisor; divisor /= 10 }
         }
-        digits(year, 4); out.append(45); digits(month, 2); out.append(45); digits(day, 2); out.append(84)
-        digits(secondOfDay / 3600, 2); out.append(58); digits(secondOfDay / 60 % 60, 2); out.append(58)
-        digits(secondOfDay % 60, 2); out.append(46); digits(nanoseconds / 1000, 6); out.append(90)
-        return String(decoding: out, as: UTF8.self)
+        func char(_ c: UInt8) { out[position] = c; position += 1 }
+        digits(year, 4); char(45); digits(month, 2); char(45); digits(day, 2); char(84)
+        digits(secondOfDay / 3600, 2); char(58); digits(secondOfDay / 60 % 60, 2); char(58)
+        digits(secondOfDay % 60, 2); char(46); digits(nanoseconds / 1000, 6); char(90)
     }
 
     public static func nowRFC3339() -> String {

@@ -4,4 +4,6 @@ import GuardedCommands
 import GuardedCore
 import GuardedSystem
 
+// The fast path first, before anything else runs: on a cache hit it execs and never returns.
+launcherFastPath()
 exit(mainEntry())

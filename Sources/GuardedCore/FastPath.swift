@@ -1,0 +1,595 @@
+import GuardedSystem
+
+// The launcher's fast path, written against raw bytes on purpose.
+//
+// A start on a healthy, cached venv must cost about one extra exec. Measured here, what an agent
+// start pays beyond the C floor is first-touch page faults: every distinct stdlib routine (String
+// indexing, Set, interpolation, generic metadata) is another page of a 5 MB text segment touched for
+// the first time. So this file uses pointers, fixed buffers and byte loops only: no String, no
+// Array growth, no generics on the hot path. It computes exactly what the String-based code in
+// Launcher.swift, StateDirectory.swift and Fingerprint.swift computes (unit tests hold them equal)
+// and hands anything unusual back to that code.
+
+/// A non-owning view of bytes that outlive the fast path (argv, the environment, or a buffer below).
+struct Bytes {
+    var base: UnsafePointer<UInt8>
+    var count: Int
+
+    init(_ base: UnsafePointer<UInt8>, _ count: Int) { self.base = base; self.count = count }
+
+    init(cString p: UnsafePointer<CChar>) {
+        self.init(UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), strlen(p))
+    }
+
+    @inline(__always) subscript(i: Int) -> UInt8 { base[i] }
+
+    func equals(_ other: Bytes) -> Bool { count == other.count && memcmp(base, other.base, count) == 0 }
+    func equals(_ literal: StaticString) -> Bool {
+        count == literal.utf8CodeUnitCount && memcmp(base, literal.utf8Start, count) == 0
+    }
+}
+
+/// An append-only byte buffer of fixed capacity on the heap, NUL-terminated for syscalls.
+/// Overflow sets `overflowed` instead of growing (a path that long takes the general route).
+struct ByteBuffer {
+    let storage: UnsafeMutablePointer<UInt8>
+    let capacity: Int
+    var count = 0
+    var overflowed = false
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        storage = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity + 1)
+        storage[0] = 0
+    }
+
+    func free() { storage.deallocate() }
+
+    mutating func append(_ b: UInt8) {
+        guard count < capacity else { overflowed = true; return }
+        storage[count] = b
+        count += 1
+        storage[count] = 0
+    }
+
+    mutating func append(_ bytes: Bytes) {
+        guard count + bytes.count <= capacity else { overflowed = true; return }
+        memcpy(storage + count, bytes.base, bytes.count)
+        count += bytes.count
+        storage[count] = 0
+    }
+
+    mutating func append(_ literal: StaticString) {
+        append(Bytes(literal.utf8Start, literal.utf8CodeUnitCount))
+    }
+
+    mutating func appendDecimal(_ value: Int64) {
+        var v = value
+        if v < 0 { append(45); v = -v }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat { d[n] = UInt8(48 + v % 10); v /= 10; n += 1 } while v > 0
+            while n > 0 { n -= 1; append(d[n]) }
+        }
+    }
+
+    mutating func appendHex(_ value: UInt64, digits: Int) {
+        var shift = 60
+        var emitted = 0
+        while shift >= 0 {
+            if emitted < digits {
+                let nibble = UInt8((value >> UInt64(shift)) & 15)
+                append(nibble < 10 ? 48 + nibble : 87 + nibble)
+            }
+            emitted += 1
+            shift -= 4
+        }
+    }
+
+    /// Appends `bytes` as the inside of a JSON string: `"`, `\` and control bytes escaped.
+    mutating func appendJSONEscaped(_ bytes: Bytes) {
+        for i in 0..<bytes.count {
+            let c = bytes[i]
+            switch c {
+            case 0x22: append(0x5c); append(0x22)
+            case 0x5c: append(0x5c); append(0x5c)
+            case 0x0a: append(0x5c); append(UInt8(ascii: "n"))
+            case 0x09: append(0x5c); append(UInt8(ascii: "t"))
+            case 0x0d: append(0x5c); append(UInt8(ascii: "r"))
+            case 0..<0x20, 0x7f:
+                append("\\u00")
+                append(c >> 4 < 10 ? 48 + (c >> 4) : 87 + (c >> 4))
+                append(c & 15 < 10 ? 48 + (c & 15) : 87 + (c & 15))
+            default: append(c)
+            }
+        }
+    }
+
+    var bytes: Bytes { Bytes(UnsafePointer(storage), count) }
+    var cString: UnsafePointer<CChar> { UnsafeRawPointer(storage).assumingMemoryBound(to: CChar.self) }
+}
+
+/// A fixed-capacity list of `Bytes` in one allocation: no Array, so no generic metadata to
+/// instantiate (and demangle) at start-up.
+struct BytesList {
+    let storage: UnsafeMutablePointer<Bytes>
+    let capacity: Int
+    var count = 0
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        storage = UnsafeMutablePointer<Bytes>.allocate(capacity: capacity)
+    }
+
+    func free() { storage.deallocate() }
+
+    /// False when full.
+    mutating func append(_ b: Bytes) -> Bool {
+        guard count < capacity else { return false }
+        (storage + count).initialize(to: b)
+        count += 1
+        return true
+    }
+
+    @inline(__always) subscript(i: Int) -> Bytes {
+        get { storage[i] }
+        nonmutating set { storage[i] = newValue }
+    }
+}
+
+/// What the fast path needs, already validated and normalized.
+struct FastPathInput {
+    var venv: Bytes
+    var agent: Bytes
+    var state: Bytes
+    /// `--import` modules, in command-line order (at most `FastPathInput.maxImports`).
+    var imports: BytesList
+    var giveUpAfter: Bool
+}
+
+enum FastPath {
+    static let maxImports = 32
+
+    /// Tries the fast path straight from argv. Returns only when it cannot decide "still healthy"
+    /// (a cache miss, or a command line only the general parser handles); on a hit it execs.
+    static func attempt(argc: Int, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, startedNs: Int64) {
+        var venv: Bytes? = nil, agent: Bytes? = nil, state: Bytes? = nil
+        var imports = BytesList(capacity: maxImports)
+        defer { imports.free() }
+        var giveUp = false
+        var i = 1
+        var commandIndex = 0
+        while i < argc {
+            guard let p = argv[i] else { return }
+            let arg = Bytes(cString: p)
+            if arg.equals("--") { commandIndex = i + 1; break }
+            // Flags that do not change the fast path's decision.
+            if arg.equals("--auto-repair") || arg.equals("--no-auto-repair") { i += 1; continue }
+            guard i + 1 < argc, let v = argv[i + 1] else { return }
+            let value = Bytes(cString: v)
+            if arg.equals("--venv") { venv = value }
+            else if arg.equals("--agent") { agent = value }
+            else if arg.equals("--state-dir") { state = value }
+            else if arg.equals("--import") { guard imports.append(value) else { return } }
+            else if arg.equals("--give-up-after") { giveUp = true }
+            else if arg.equals("--requirements") || arg.equals("--python") || arg.equals("--find-links") {}
+            else { return } // --name=value forms, unknown options: the general parser says what is wrong.
+            i += 2
+        }
+        guard commandIndex > 0, commandIndex < argc, let command = argv[commandIndex], command[0] == 0x2f else { return }
+
+        // The venv: given (absolute and already normalized), or the one COMMAND's bin/ sits in.
+        var derivedVenv = ByteBuffer(capacity: 4096)
+        defer { derivedVenv.free() }
+        if venv == nil {
+            let cmd = Bytes(cString: command)
+            guard isNormalizedAbsolute(cmd), let bin = lastSlash(cmd), bin >= 4,
+                  memcmp(cmd.base + bin - 4, "/bin", 4) == 0 else { return }
+            derivedVenv.append(Bytes(cmd.base, bin - 4))
+            let venvLength = derivedVenv.count
+            derivedVenv.append("/pyvenv.cfg")
+            guard !derivedVenv.overflowed, access(derivedVenv.cString, F_OK) == 0 else { return }
+            derivedVenv.count = venvLength
+            derivedVenv.storage[venvLength] = 0
+            venv = derivedVenv.bytes
+        }
+        guard let venv, venv.count > 1, isNormalizedAbsolute(venv) else { return }
+        if let agent { guard isValidAgent(agent) else { return } }
+        for k in 0..<imports.count { guard isPlainModule(imports[k]) else { return } }
+
+        // The state directory, as StateDirectory.resolve computes it.
+        var stateBuffer = ByteBuffer(capacity: 4096)
+        defer { stateBuffer.free() }
+        if let state {
+            guard state[0] == 0x2f else { return }
+            stateBuffer.append(state)
+        } else if let env = getenv("GUARDED_RUN_STATE_DIR"), env[0] != 0 {
+            guard env[0] == 0x2f else { return }
+            stateBuffer.append(Bytes(cString: env))
+        } else {
+            #if canImport(Darwin)
+            guard let home = getenv("HOME"), home[0] == 0x2f else { return }
+            stateBuffer.append(Bytes(cString: home))
+            stateBuffer.append("/Library/Application Support/guarded-run")
+            #else
+            if geteuid() == 0 {
+                stateBuffer.append("/var/lib/guarded-run")
+            } else if let xdg = getenv("XDG_STATE_HOME"), xdg[0] == 0x2f {
+                stateBuffer.append(Bytes(cString: xdg))
+                stateBuffer.append("/guarded-run")
+            } else if let home = getenv("HOME"), home[0] == 0x2f {
+                stateBuffer.append(Bytes(cString: home))
+                stateBuffer.append("/.local/state/guarded-run")
+            } else {
+                return
+            }
+            #endif
+        }
+        guard !stateBuffer.overflowed else { return }
+
+        var agentBuffer = ByteBuffer(capacity: 256)
+        defer { agentBuffer.free() }
+        if let agent { agentBuffer.append(agent) } else {
+            guard defaultAgent(venv: venv, into: &agentBuffer) else { return }
+        }
+        let input = FastPathInput(venv: venv, agent: agentBuffer.bytes, state: stateBuffer.bytes,
+                                  imports: imports, giveUpAfter: giveUp)
+        decideAndExec(input, argv: argv + commandIndex, startedNs: startedNs)
+    }
+
+    /// The decision itself: read the cache, re-lstat its watch list, log, exec. Returns on any miss.
+    static func decideAndExec(_ input: FastPathInput, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, startedNs: Int64) {
+        var path = ByteBuffer(capacity: 8192)
+        defer { path.free() }
+        path.append(input.state)
+        path.append("/venvs/")
+        appendVenvKey(input.venv, into: &path)
+        path.append("/fingerprint-")
+        appendImportsKey(input.imports, into: &path)
+        guard !path.overflowed else { return }
+
+        // The cache: one open, one fstat, one read into a buffer of exactly its size.
+        let fd = open(path.cString, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0, st.st_size < 256 << 10 else {
+            close(fd); return
+        }
+        let size = Int(st.st_size)
+        let data = UnsafeMutablePointer<UInt8>.allocate(capacity: size + 1)
+        defer { data.deallocate() }
+        var got = 0
+        while got < size {
+            let n = read(fd, data + got, size + 1 - got)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            got += n
+        }
+        close(fd)
+        guard got == size else { return }
+
+        var parsed = Parsed()
+        defer { parsed.reasons.free() }
+        guard parseAndVerify(data, size, venv: input.venv, imports: input.imports, into: &parsed) else { return }
+        let decidedNs = Clock.monotonicNanoseconds()
+
+        // One health-log line, one write(2) on an O_APPEND descriptor.
+        var line = ByteBuffer(capacity: 16384)
+        defer { line.free() }
+        let wall = Clock.wallTime()
+        line.append("{\"time\":\"")
+        appendRFC3339(seconds: wall.seconds, nanoseconds: wall.nanoseconds, into: &line)
+        line.append("\",\"agent\":\"")
+        line.appendJSONEscaped(input.agent)
+        line.append("\",\"venv\":\"")
+        line.appendJSONEscaped(input.venv)
+        line.append(parsed.degraded ? "\",\"status\":\"degraded\"" : "\",\"status\":\"healthy\"")
+        line.append(",\"decision\":\"fast-ok\",\"reasons\":[")
+        for r in 0..<parsed.reasonCount {
+            if r > 0 { line.append(0x2c) }
+            line.append(0x22)
+            line.appendJSONEscaped(parsed.reasons[r])
+            line.append(0x22)
+        }
+        line.append("],\"check_us\":")
+        line.appendDecimal((decidedNs - startedNs) / 1000)
+        line.append(",\"version\":\"")
+        line.append(guardedRunVersionLiteral)
+        line.append("\",\"pid\":")
+        line.appendDecimal(Int64(getpid()))
+        line.append("}\n")
+        guard !line.overflowed else { return }
+
+        path.count = 0
+        path.append(input.state)
+        path.append("/agents/")
+        path.append(input.agent)
+        let agentDirLength = path.count
+        path.append("/health.jsonl")
+        guard !path.overflowed else { return }
+        let log = open(path.cString, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        var logStatus = stat()
+        if log >= 0, fstat(log, &logStatus) == 0, Int64(logStatus.st_size) + Int64(line.count) <= logCap() {
+            var written = 0
+            while written < line.count {
+                let n = write(log, line.storage + written, line.count - written)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                written += n
+            }
+            close(log)
+        } else {
+            // A first start for this agent (no directory yet) or a log due for rotation: the general
+            // code creates and rotates; the decision stands.
+            if log >= 0 { close(log) }
+            appendHealthRecord(HealthRecord(
+                agent: String(decoding: UnsafeBufferPointer(start: input.agent.base, count: input.agent.count), as: UTF8.self),
+                venv: String(decoding: UnsafeBufferPointer(start: input.venv.base, count: input.venv.count), as: UTF8.self),
+                status: parsed.degraded ? "degraded" : "healthy", decision: .fastOK,
+                reasons: (0..<parsed.reasons.count).map { String(decoding: UnsafeBufferPointer(start: parsed.reasons[$0].base, count: parsed.reasons[$0].count), as: UTF8.self) },
+                checkMicroseconds: (decidedNs - startedNs) / 1000), state: StateDirectory(path:
+                String(decoding: UnsafeBufferPointer(start: input.state.base, count: input.state.count), as: UTF8.self)))
+        }
+        if input.giveUpAfter {
+            path.count = agentDirLength
+            path.append("/failed-closed-streak")
+            unlink(path.cString)
+        }
+        // Same PID, environment as received, descriptors untouched (ours were all O_CLOEXEC).
+        if strchr(argv[0]!, 0x2f) != nil {
+            let e = replaceProcess(path: argv[0]!, arguments: argv, environment: processEnvironment)
+            reportError("cannot run \(String(cString: argv[0]!)): \(e)")
+            exit(e == .noSuchFileOrDirectory || e == .notDirectory ? ExitCode.notFound : ExitCode.cannotExecute)
+        }
+        exit(execCommand(argv: argv, agent: String(decoding: UnsafeBufferPointer(start: input.agent.base, count: input.agent.count), as: UTF8.self)))
+    }
+
+    struct Parsed {
+        var degraded = false
+        var reasons = BytesList(capacity: 64)
+        var reasonCount: Int { reasons.count }
+    }
+
+    /// `HealthLog.maxBytes`, read with getenv and strtoll (no String on this path).
+    static func logCap() -> Int64 {
+        if let text = getenv("GUARDED_RUN_LOG_MAX_BYTES") {
+            let n = strtoll(text, nil, 10)
+            if n > 0 { return Int64(n) }
+        }
+        return 1 << 20
+    }
+
+    /// Checks the checksum, the header, the venv and import lines, and re-lstats every watch entry.
+    /// Rewrites the buffer in place (each path's newline becomes a NUL for lstat).
+    static func parseAndVerify(_ b: UnsafeMutablePointer<UInt8>, _ n: Int, venv: Bytes, imports: BytesList,
+                               into parsed: inout Parsed) -> Bool {
+        guard n > 24, b[n - 1] == 0x0a else { return false }
+        var endStart = n - 2
+        while endStart > 0 && b[endStart] != 0x0a { endStart -= 1 }
+        guard endStart > 0, n - endStart - 2 == 20, memcmp(b + endStart + 1, "end ", 4) == 0 else { return false }
+        var expected: UInt64 = 0
+        for k in (endStart + 5)..<(n - 1) {
+            let c = b[k]
+            guard (48...57).contains(c) || (97...102).contains(c) else { return false }
+            expected = expected << 4 | UInt64(c <= 57 ? c - 48 : c - 87)
+        }
+        var sum: UInt64 = 0xcbf29ce484222325
+        for k in 0...endStart { sum = (sum ^ UInt64(b[k])) &* 0x100000001b3 }
+        guard sum == expected else { return false }
+
+        var start = 0
+        var lineNumber = 0
+        var sawVenv = false, sawImports = false, watched = 0
+        while start <= endStart {
+            var end = start
+            while b[end] != 0x0a { end += 1 }
+            let line = Bytes(UnsafePointer(b + start), end - start)
+            defer { start = end + 1; lineNumber += 1 }
+            if lineNumber == 0 {
+                guard line.equals(Fingerprint.headerLiteral) else { return false }
+                continue
+            }
+            guard let space = memchr(line.base, 0x20, line.count) else { return false }
+            let keyLength = UnsafeRawPointer(space) - UnsafeRawPointer(line.base)
+            let key = Bytes(line.base, keyLength)
+            let value = Bytes(line.base + keyLength + 1, line.count - keyLength - 1)
+            if key.equals("watch") {
+                var cursor = 0
+                var fields: (Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0)
+                let ok = withUnsafeMutableBytes(of: &fields) { raw -> Bool in
+                    let f = raw.bindMemory(to: Int64.self)
+                    for k in 0..<6 {
+                        var v: Int64 = 0, digits = 0
+                        while cursor < value.count, value[cursor] != 0x20 {
+                            let c = value[cursor]
+                            guard c >= 48, c <= 57, digits < 19 else { return false }
+                            v = v * 10 + Int64(c - 48)
+                            digits += 1
+                            cursor += 1
+                        }
+                        guard digits > 0, cursor < value.count else { return false }
+                        cursor += 1
+                        f[k] = v
+                    }
+                    return true
+                }
+                guard ok, cursor < value.count, value[cursor] == 0x2f,
+                      memchr(value.base + cursor, 0x5c, value.count - cursor) == nil else { return false }
+                b[end] = 0 // the path ends at the newline: make it a C string in place
+                var now = stat()
+                guard lstat(UnsafeRawPointer(value.base + cursor).assumingMemoryBound(to: CChar.self), &now) == 0 else { return false }
+                #if canImport(Darwin)
+                let m = Int64(now.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(now.st_mtimespec.tv_nsec)
+                let c = Int64(now.st_ctimespec.tv_sec) * 1_000_000_000 + Int64(now.st_ctimespec.tv_nsec)
+                #else
+                let m = Int64(now.st_mtim.tv_sec) * 1_000_000_000 + Int64(now.st_mtim.tv_nsec)
+                let c = Int64(now.st_ctim.tv_sec) * 1_000_000_000 + Int64(now.st_ctim.tv_nsec)
+                #endif
+                guard UInt64(truncatingIfNeeded: now.st_dev) == UInt64(fields.0),
+                      UInt64(truncatingIfNeeded: now.st_ino) == UInt64(fields.1),
+                      Int64(now.st_mode) == fields.2, Int64(now.st_size) == fields.3,
+                      m == fields.4, c == fields.5 else { return false }
+                watched += 1
+            } else if key.equals("venv") {
+                guard value.equals(venv) else { return false }
+                sawVenv = true
+            } else if key.equals("imports") {
+                guard importsLineMatches(value, imports) else { return false }
+                sawImports = true
+            } else if key.equals("status") {
+                if value.equals("degraded") { parsed.degraded = true } else if !value.equals("healthy") { return false }
+            } else if key.equals("reason") {
+                // Escaped reasons (a backslash) are rare: the general path unescapes them.
+                guard memchr(value.base, 0x5c, value.count) == nil, parsed.reasons.append(value) else { return false }
+            } else if !key.equals("checked") {
+                return false
+            }
+        }
+        return sawVenv && sawImports && watched > 0
+    }
+
+    /// The cached `imports` line is the sorted, de-duplicated module list joined by commas.
+    static func importsLineMatches(_ line: Bytes, _ imports: BytesList) -> Bool {
+        let list = sortedUnique(imports)
+        defer { list.free() }
+        var pos = 0
+        for k in 0..<list.count {
+            let m = list[k]
+            if k > 0 { guard pos < line.count, line[pos] == 0x2c else { return false }; pos += 1 }
+            guard pos + m.count <= line.count, memcmp(line.base + pos, m.base, m.count) == 0 else { return false }
+            pos += m.count
+        }
+        return pos == line.count
+    }
+
+    /// The modules sorted and de-duplicated (a new list the caller frees). Insertion sort: a
+    /// handful of ASCII names, whose byte order equals the String order the slow path sorts by.
+    static func sortedUnique(_ imports: BytesList) -> BytesList {
+        var out = BytesList(capacity: max(imports.count, 1))
+        for k in 0..<imports.count {
+            let m = imports[k]
+            var duplicate = false
+            for j in 0..<out.count where out[j].equals(m) { duplicate = true }
+            if duplicate { continue }
+            _ = out.append(m)
+            var j = out.count - 1
+            while j > 0 && less(out[j], out[j - 1]) {
+                let t = out[j]; out[j] = out[j - 1]; out[j - 1] = t
+                j -= 1
+            }
+        }
+        return out
+    }
+
+    static func less(_ a: Bytes, _ b: Bytes) -> Bool {
+        let r = memcmp(a.base, b.base, min(a.count, b.count))
+        return r < 0 || (r == 0 && a.count < b.count)
+    }
+
+    /// `Fingerprint.importsKey`: `none`, or the first 12 hex digits of FNV-1a of the sorted list.
+    static func appendImportsKey(_ imports: BytesList, into out: inout ByteBuffer) {
+        let list = sortedUnique(imports)
+        defer { list.free() }
+        if list.count == 0 { out.append("none"); return }
+        var h: UInt64 = 0xcbf29ce484222325
+        for k in 0..<list.count {
+            let m = list[k]
+            if k > 0 { h = (h ^ 0x2c) &* 0x100000001b3 }
+            for i in 0..<m.count { h = (h ^ UInt64(m[i])) &* 0x100000001b3 }
+        }
+        out.appendHex(h, digits: 12)
+    }
+
+    /// `StateDirectory.key(for:)`: slug of the path (last 48 bytes) + "-" + FNV-1a hex.
+    static func appendVenvKey(_ venv: Bytes, into out: inout ByteBuffer) {
+        var slug = ByteBuffer(capacity: venv.count + 1)
+        defer { slug.free() }
+        for i in 0..<venv.count {
+            let b = venv[i]
+            let ok = (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 46 || b == 95
+            if ok { slug.append(b) } else if slug.count == 0 || slug.storage[slug.count - 1] != 45 { slug.append(45) }
+        }
+        var first = 0
+        while first < slug.count && (slug.storage[first] == 45 || slug.storage[first] == 46) { first += 1 }
+        var body = Bytes(UnsafePointer(slug.storage + first), slug.count - first)
+        if body.count > 48 { body = Bytes(body.base + body.count - 48, 48) }
+        out.append(body)
+        out.append(45)
+        var h: UInt64 = 0xcbf29ce484222325
+        for i in 0..<venv.count { h = (h ^ UInt64(venv[i])) &* 0x100000001b3 }
+        out.appendHex(h, digits: 16)
+    }
+
+    /// `defaultAgentName(venv:)` for names that need no cleaning; false sends the start the general way.
+    static func defaultAgent(venv: Bytes, into out: inout ByteBuffer) -> Bool {
+        guard let slash = lastSlash(venv) else { return false }
+        var name = Bytes(venv.base + slash + 1, venv.count - slash - 1)
+        if name.equals(".venv") || name.equals("venv") || name.equals("env") || name.equals(".env")
+            || name.equals("virtualenv") || name.equals(".virtualenv") {
+            guard slash > 0, let parentSlash = lastSlash(Bytes(venv.base, slash)) else { return false }
+            name = Bytes(venv.base + parentSlash + 1, slash - parentSlash - 1)
+        }
+        guard isValidAgent(name) else { return false }
+        out.append(name)
+        return !out.overflowed
+    }
+
+    static func lastSlash(_ b: Bytes) -> Int? {
+        var i = b.count - 1
+        while i >= 0 { if b[i] == 0x2f { return i }; i -= 1 }
+        return nil
+    }
+
+    /// Absolute, no empty, `.` or `..` component, no trailing slash: what `normalizedPath` leaves alone.
+    static func isNormalizedAbsolute(_ b: Bytes) -> Bool {
+        guard b.count > 0, b[0] == 0x2f else { return false }
+        if b.count == 1 { return true }
+        guard b[b.count - 1] != 0x2f else { return false }
+        var componentStart = 1
+        for i in 1...b.count {
+            if i == b.count || b[i] == 0x2f {
+                let len = i - componentStart
+                if len == 0 { return false }
+                if len == 1 && b[componentStart] == 0x2e { return false }
+                if len == 2 && b[componentStart] == 0x2e && b[componentStart + 1] == 0x2e { return false }
+                componentStart = i + 1
+            }
+        }
+        return true
+    }
+
+    /// `isValidAgentName`, on bytes.
+    static func isValidAgent(_ b: Bytes) -> Bool {
+        guard b.count > 0, b.count <= 128, b[0] != 0x2e else { return false }
+        for i in 0..<b.count {
+            let c = b[i]
+            guard (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 46 || c == 95 || c == 45 || c == 64 else { return false }
+        }
+        return true
+    }
+
+    /// ASCII module names only (byte order then equals the String order the slow path sorts by).
+    static func isPlainModule(_ b: Bytes) -> Bool {
+        guard b.count > 0, b[0] != 0x2e, b[b.count - 1] != 0x2e else { return false }
+        var atPartStart = true
+        for i in 0..<b.count {
+            let c = b[i]
+            if c == 0x2e { if atPartStart { return false }; atPartStart = true; continue }
+            let digit = c >= 48 && c <= 57
+            guard digit || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 else { return false }
+            if atPartStart && digit { return false }
+            atPartStart = false
+        }
+        return true
+    }
+
+    static func appendRFC3339(seconds: Int64, nanoseconds: Int64, into out: inout ByteBuffer) {
+        guard out.count + Clock.rfc3339Length <= out.capacity else { out.overflowed = true; return }
+        Clock.writeRFC3339(seconds: seconds, nanoseconds: nanoseconds, into: out.storage + out.count)
+        out.count += Clock.rfc3339Length
+        out.storage[out.count] = 0
+    }
+}
