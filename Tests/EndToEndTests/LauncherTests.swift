@@ -219,3 +219,39 @@ final class LauncherTests: XCTestCase {
         XCTAssertEqual(recs.last?["venv"], .string(fx.venv))
     }
 }
+
+final class LauncherFormsTests: XCTestCase {
+    /// Unusual but valid command lines (relative paths, --name=value, a COMMAND on PATH) reach the
+    /// same fast path after the general parser normalizes them.
+    func testUnusualFormsStillTakeTheFastPath() throws {
+        let fx = try AgentFixture()
+        defer { fx.remove() }
+        XCTAssertEqual(fx.start().termination, .exited(0))
+        let forms: [([String], String?)] = [
+            (["--agent=demo", "--state-dir=\(fx.state)", "--venv=\(fx.venv)/", "--", fx.python, fx.agentScript], nil),
+            (["--agent", "demo", "--state-dir", fx.state, "--venv", "agent/.venv", "--", fx.python, fx.agentScript], fx.tmp.path),
+            (["--agent", "demo", "--state-dir", fx.state, "--venv", fx.venv, "--", "python3", fx.agentScript], nil),
+        ]
+        for (args, cwd) in forms {
+            let env = environment(["PATH": fx.venv + "/bin:/usr/bin:/bin"])
+            let r = runGuarded(args, environment: env, cwd: cwd)
+            XCTAssertEqual(r.termination, .exited(0), "\(args): \(r.errorText)")
+            XCTAssertEqual(fx.lastRecord().decision, "fast-ok", "\(args)")
+            XCTAssertEqual(fx.lastRecord()["venv"], .string(fx.venv))
+        }
+        XCTAssertEqual(fx.agentRuns, 4)
+    }
+
+    func testGiveUpAfterConsecutiveFailures() throws {
+        let fx = try AgentFixture()
+        defer { fx.remove() }
+        try removeFile(fx.venv + "/pyvenv.cfg")
+        let args = ["--give-up-after", "3", "--venv", fx.venv]
+        XCTAssertEqual(fx.start(args).termination, .exited(78))
+        XCTAssertEqual(fx.start(args).termination, .exited(78))
+        let third = fx.start(args)
+        XCTAssertEqual(third.termination, .exited(0), "gives up: exit 0 so launchd stops respawning")
+        XCTAssertTrue(third.errorText.contains("GIVING UP: 3 consecutive failed-closed starts"), third.errorText)
+        XCTAssertEqual(fx.agentRuns, 0)
+    }
+}

@@ -1,0 +1,106 @@
+@testable import GuardedCore
+import GuardedSystem
+import XCTest
+
+/// The byte-level fast path must compute exactly what the String-based code computes, or a healthy
+/// venv would never hit its cache (or, worse, hit another venv's).
+final class FastPathTests: XCTestCase {
+    func withBytes<R>(_ s: String, _ body: (Bytes) -> R) -> R {
+        let a = Array(s.utf8)
+        return a.withUnsafeBufferPointer { body(Bytes($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count)) }
+    }
+
+    func string(_ b: ByteBuffer) -> String { String(decoding: UnsafeBufferPointer(start: b.storage, count: b.count), as: UTF8.self) }
+
+    let venvs = ["/home/me/agents/mail/.venv", "/srv/venvs/calendar-sync", "/a", "/x/y z/é/venv",
+                 "/very/long/path/" + String(repeating: "segment/", count: 12) + "venv", "/-/./venv", "/v.venv/.x"]
+
+    func testVenvKeyMatchesStateDirectoryKey() {
+        for v in venvs {
+            var out = ByteBuffer(capacity: 4096)
+            defer { out.free() }
+            withBytes(v) { FastPath.appendVenvKey($0, into: &out) }
+            XCTAssertEqual(string(out), StateDirectory.key(for: v), v)
+        }
+    }
+
+    func testImportsKeyMatchesFingerprintImportsKey() {
+        for imports in [[], ["a"], ["b", "a"], ["pkg.mod", "pkg", "pkg.mod", "zz_top", "A"], ["x1", "x10", "x2"]] {
+            let owned = imports.map { Array($0.utf8) }
+            var list = BytesList(capacity: 32)
+            defer { list.free() }
+            owned.forEach { a in _ = a.withUnsafeBufferPointer { list.append(Bytes($0.baseAddress!, $0.count)) } }
+            var out = ByteBuffer(capacity: 64)
+            defer { out.free() }
+            FastPath.appendImportsKey(list, into: &out)
+            XCTAssertEqual(string(out), Fingerprint.importsKey(imports), "\(imports)")
+            // And the cached imports line is recognised.
+            let line = Array(Set(imports)).sorted().joined(separator: ",")
+            XCTAssertTrue(withBytes(line) { FastPath.importsLineMatches($0, list) }, "\(imports)")
+            XCTAssertFalse(withBytes(line + ",extra") { FastPath.importsLineMatches($0, list) })
+        }
+    }
+
+    func testDefaultAgentMatchesOrDefers() {
+        for v in venvs + ["/srv/My Agent/venv", "/.venv"] {
+            var out = ByteBuffer(capacity: 256)
+            defer { out.free() }
+            if withBytes(v, { FastPath.defaultAgent(venv: $0, into: &out) }) {
+                XCTAssertEqual(string(out), defaultAgentName(venv: v), v)
+            } else {
+                // Deferred to the general code, which cleans the name.
+                XCTAssertNotEqual(defaultAgentName(venv: v), baseName(of: v))
+            }
+        }
+    }
+
+    func testNormalizedAbsoluteMatchesNormalizedPath() {
+        for p in ["/", "/a", "/a/b", "/a/", "a/b", "/a//b", "/a/./b", "/a/../b", "/a/.b", "/a/..b", "/.", "//"] {
+            let fast = withBytes(p) { FastPath.isNormalizedAbsolute($0) }
+            XCTAssertEqual(fast, p.hasPrefix("/") && normalizedPath(p) == p, p)
+        }
+    }
+
+    func testValidityChecksMatch() {
+        for name in ["mail", "a.b-c_d@e", ".x", "", "a b", "é", String(repeating: "a", count: 129)] {
+            XCTAssertEqual(withBytes(name) { FastPath.isValidAgent($0) }, isValidAgentName(name), name)
+        }
+        for m in ["a", "a.b", "a1.b_2", "1a", "a..b", ".a", "a.", "a-b", "é"] {
+            let fast = withBytes(m) { FastPath.isPlainModule($0) }
+            XCTAssertEqual(fast, isValidModuleName(m) && m.utf8.allSatisfy { $0 < 0x80 }, m)
+        }
+    }
+
+    func testHeaderLiteralMatchesFormatVersion() {
+        XCTAssertEqual(Fingerprint.header, "guarded-run fingerprint \(Fingerprint.formatVersion)")
+    }
+
+    func testRawDecisionAcceptsWhatTheEncoderWrites() throws {
+        let dir = "/tmp/guarded-run-fastpath-\(getpid())"
+        try makeDirectories(dir)
+        defer { try? removeTree(dir) }
+        try writeFileAtomically(dir + "/f", "x")
+        let fp = Fingerprint(venv: "/v", imports: ["b", "a"], status: "degraded", checkedAt: "t",
+                             reasons: ["r one", "r two"], entries: [WatchEntry(path: dir + "/f", status: try fileStatus(dir + "/f"))])
+        var bytes = Array(fp.encoded().utf8)
+        let owned = [Array("a".utf8), Array("b".utf8)]
+        var list = BytesList(capacity: 4)
+        defer { list.free() }
+        owned.forEach { a in _ = a.withUnsafeBufferPointer { list.append(Bytes($0.baseAddress!, $0.count)) } }
+        var parsed = FastPath.Parsed()
+        defer { parsed.reasons.free() }
+        let ok = bytes.withUnsafeMutableBufferPointer { b in
+            withBytes("/v") { FastPath.parseAndVerify(b.baseAddress!, b.count, venv: $0, imports: list, into: &parsed) }
+        }
+        XCTAssertTrue(ok)
+        XCTAssertTrue(parsed.degraded)
+        XCTAssertEqual(parsed.reasonCount, 2)
+        // Another venv's cache is not ours.
+        bytes = Array(fp.encoded().utf8)
+        var other = FastPath.Parsed()
+        defer { other.reasons.free() }
+        XCTAssertFalse(bytes.withUnsafeMutableBufferPointer { b in
+            withBytes("/w") { FastPath.parseAndVerify(b.baseAddress!, b.count, venv: $0, imports: list, into: &other) }
+        })
+    }
+}
