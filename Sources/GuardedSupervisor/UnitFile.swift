@@ -23,9 +23,10 @@ public struct UnitFile: Sendable {
         var pending: String? = nil
         var pendingLine = 0
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Split on bytes: as Characters, "\r\n" is one grapheme and would not split on "\n".
+        for rawLine in text.utf8.split(separator: 10, omittingEmptySubsequences: false) {
             lineNumber += 1
-            var line = String(rawLine)
+            var line = String(decoding: rawLine, as: UTF8.self)
             if line.hasSuffix("\r") { line.removeLast() }
             if pending != nil {
                 let trimmed = UnitFile.trim(line)
