@@ -127,8 +127,13 @@ public enum SystemdWrap {
         for w in wrapped { text += "ExecStart=" + w + "\n" }
         text += "# 78: the venv is broken and was not repaired: restarting cannot help.\n"
         text += "RestartPreventExitStatus=78\n"
-        text += "# 75: transient (a repair still running, a lock held): worth another start.\n"
-        text += "RestartForceExitStatus=75\n"
+        if commands.type == "oneshot" {
+            // systemd refuses RestartForceExitStatus= in a Type=oneshot unit.
+            text += "# 75 (transient) would ask for a restart, but Type=oneshot units cannot have RestartForceExitStatus=.\n"
+        } else {
+            text += "# 75: transient (a repair still running, a lock held): worth another start.\n"
+            text += "RestartForceExitStatus=75\n"
+        }
         text += "SyslogIdentifier=" + agent + "\n"
         if options.autoRepair { text += "Environment=ENABLE_AUTO_REPAIR=true\n" }
         return .success(text)
