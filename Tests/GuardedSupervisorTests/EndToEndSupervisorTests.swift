@@ -213,6 +213,29 @@ final class EndToEndSupervisorTests: XCTestCase {
         XCTAssertTrue(again.outputText.contains("exists; --force overwrites it"), again.outputText)
     }
 
+    /// The shipped examples: systemd/example-agent.service and the drop-in template verify, and
+    /// launchd-compat/com.example.agent.plist reads the same in plistlib and here.
+    func testShippedExamples() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let example = try String(contentsOfFile: repo + "/systemd/example-agent.service", encoding: .utf8)
+        try temp.write("ex/example-agent.service", example.replacingOccurrences(of: "/usr/local/bin/guarded-run", with: binary))
+        assertVerifies(temp.file("ex/example-agent.service"))
+
+        let template = try String(contentsOfFile: repo + "/systemd/guarded-run.conf.template", encoding: .utf8)
+        try temp.write("tpl/mail.service", "[Service]\nExecStart=/usr/bin/python3 -m mail\n")
+        try temp.write("tpl/mail.service.d/guarded-run.conf", template
+            .replacingOccurrences(of: "/usr/local/bin/guarded-run", with: binary)
+            .replacingOccurrences(of: "@AGENT@", with: "mail")
+            .replacingOccurrences(of: "@ORIGINAL COMMAND LINE@", with: "/usr/bin/python3 -m mail"))
+        assertVerifies(temp.file("tpl/mail.service"))
+        XCTAssertTrue(template.hasPrefix(SystemdWrap.marker))
+
+        let plist = repo + "/launchd-compat/com.example.agent.plist"
+        let doc = try PlistDocument(Array(try Data(contentsOf: URL(fileURLWithPath: plist))))
+        XCTAssertEqual(doc.root["ProgramArguments"]?.strings?.prefix(3), ["/usr/local/bin/guarded-run", "--agent", "com.example.agent"])
+        XCTAssertTrue(plistlibJSON(plist).contains("\"--give-up-after\""))
+    }
+
     func testUsageErrors() {
         for args in [["wrap", "upstart", "x"], ["wrap", "systemd"], ["wrap", "systemd", "a.service", "b.service", "--agent", "x"],
                      ["wrap", "systemd", "a.service", "--keepalive"], ["wrap", "launchd", "a.plist", "--give-up-after", "0"],
