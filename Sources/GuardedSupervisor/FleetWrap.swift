@@ -34,6 +34,11 @@ public struct FleetReport: Sendable {
         problems += 1
     }
 
+    /// The closing line: what to do next after writing, or that a dry run wrote nothing.
+    mutating func finish(changes: Int, force: Bool, next: String, dryRun: String) {
+        if changes > 0 { lines.append(force ? "next: " + next : "dry run: " + dryRun) }
+    }
+
     mutating func show(_ text: String) {
         for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() { lines.append("    " + line) }
     }
@@ -54,6 +59,13 @@ public func expandFileArguments(_ arguments: [String], suffix: String) throws ->
         }
     }
     return files
+}
+
+/// Plans every file, keeping going past one that cannot be read.
+func planEach<Plan>(_ files: [String], _ plan: (String) throws -> Plan) -> [(String, Result<Plan, Error>)] {
+    files.map { file in
+        do { return (file, .success(try plan(file))) } catch { return (file, .failure(error)) }
+    }
 }
 
 /// Takes the snapshot every writing command takes first. Returns its id, or nil (with the
@@ -82,11 +94,7 @@ func writeOperatorFile(_ path: String, _ bytes: [UInt8], mode: mode_t, owner: (u
 public enum SystemdFleet {
     public static func wrap(_ files: [String], options: SystemdWrap.Options, force: Bool, state: StateDirectory) -> FleetReport {
         var report = FleetReport()
-        var plans: [(String, Result<SystemdWrap.Plan, Error>)] = []
-        for file in files {
-            do { plans.append((file, .success(try SystemdWrap.plan(unitPath: file, options: options)))) }
-            catch { plans.append((file, .failure(error))) }
-        }
+        let plans = planEach(files) { try SystemdWrap.plan(unitPath: $0, options: options) }
         let writes = plans.compactMap { file, plan -> String? in
             if case .success(.write) = plan { return file } else { return nil }
         }
@@ -114,21 +122,14 @@ public enum SystemdFleet {
                 } catch { report.fail(file, error) }
             }
         }
-        if !writes.isEmpty {
-            report.lines.append(force
-                ? "next: systemctl daemon-reload, then restart the wrapped units (docs/systemd.md)"
-                : "dry run: nothing written; --force writes the drop-ins after taking a snapshot")
-        }
+        report.finish(changes: writes.count, force: force, next: "systemctl daemon-reload, then restart the wrapped units (docs/systemd.md)",
+                      dryRun: "nothing written; --force writes the drop-ins after taking a snapshot")
         return report
     }
 
     public static func unwrap(_ files: [String], force: Bool, state: StateDirectory) -> FleetReport {
         var report = FleetReport()
-        var plans: [(String, Result<SystemdWrap.UnwrapPlan, Error>)] = []
-        for file in files {
-            do { plans.append((file, .success(try SystemdWrap.planUnwrap(unitPath: file)))) }
-            catch { plans.append((file, .failure(error))) }
-        }
+        let plans = planEach(files) { try SystemdWrap.planUnwrap(unitPath: $0) }
         let removals = plans.compactMap { file, plan -> String? in
             if case .success(.remove) = plan { return SystemdWrap.dropInDirectory(for: file) } else { return nil }
         }
@@ -150,11 +151,8 @@ public enum SystemdFleet {
                 } catch { report.fail(file, error) }
             }
         }
-        if !removals.isEmpty {
-            report.lines.append(force
-                ? "next: systemctl daemon-reload, then restart the units"
-                : "dry run: nothing removed; --force removes the drop-ins after taking a snapshot")
-        }
+        report.finish(changes: removals.count, force: force, next: "systemctl daemon-reload, then restart the units",
+                      dryRun: "nothing removed; --force removes the drop-ins after taking a snapshot")
         return report
     }
 }
@@ -173,7 +171,7 @@ public enum LaunchdFleet {
         guard st.isRegularFile else { return .failure(PlistError("not a regular file")) }
         let bytes = try readFile(path, limit: 16 << 20)
         do { return .success(Job(path: path, status: st, document: try PlistDocument(bytes))) }
-        catch let error as PlistError { return .failure(PlistError("cannot read the plist: \(error.message)")) }
+        catch { return .failure(PlistError("cannot read the plist: \(error.message)")) }
     }
 
     public static func wrap(_ files: [String], options: LaunchdWrap.Options, force: Bool, state: StateDirectory) -> FleetReport {
@@ -238,11 +236,9 @@ public enum LaunchdFleet {
                 for n in allNotes { report.lines.append("    note: " + n) }
             }
         }
-        if !writes.isEmpty {
-            report.lines.append(force
-                ? "next: launchctl bootout and bootstrap each job (or log out and in) so launchd reads the new plists (docs/launchd.md)"
-                : "dry run: nothing written; --force rewrites the plists after taking a snapshot")
-        }
+        report.finish(changes: writes.count, force: force,
+                      next: "launchctl bootout and bootstrap each job (or log out and in) so launchd reads the new plists (docs/launchd.md)",
+                      dryRun: "nothing written; --force rewrites the plists after taking a snapshot")
         return report
     }
 }
