@@ -1,11 +1,26 @@
 import GuardedCore
+import GuardedSupervisor
 
-/// `guarded-run unwrap`: not built yet (see the issue tracker).
+/// `guarded-run unwrap systemd|launchd FILE...`: removes exactly what `wrap` added. A dry run
+/// unless --force.
 public enum UnwrapCommand: AdminCommand {
     public static let name = "unwrap"
-    public static let summary = "(not built yet)"
-    public static let spec = CommandSpec(usage: "unwrap", options: [stateDirOption], positionals: 0...100)
+    public static let summary = "take guarded-run out of wrapped units or plists"
+    public static let spec = CommandSpec(
+        usage: "unwrap systemd|launchd FILE|DIR... [--force]",
+        options: [
+            .flag("--force", help: "write (after taking a snapshot); without it, show what would change"),
+            stateDirOption,
+        ],
+        positionals: 2...100_000)
+
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
-        throw CommandFailure("not built yet", exitCode: ExitCode.software)
+        let target = try SupervisorTarget.parse(arguments)
+        let force = arguments.has("--force")
+        let state = try stateDirectory(arguments)
+        switch target.kind {
+        case .systemd: return emit(SystemdFleet.unwrap(target.files, force: force, state: state), command: name)
+        case .launchd: return emit(LaunchdFleet.unwrap(target.files, force: force, state: state), command: name)
+        }
     }
 }

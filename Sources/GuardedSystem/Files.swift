@@ -167,3 +167,17 @@ public func hexString(_ bytes: some Sequence<UInt8>) -> String {
     for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
     return String(decoding: out, as: UTF8.self)
 }
+
+/// The absolute path of the running executable (`/proc/self/exe` on Linux,
+/// `_NSGetExecutablePath` on macOS), symlinks resolved; nil when it cannot be found.
+public func executablePath() -> String? {
+    #if canImport(Darwin)
+    var size: UInt32 = 0
+    _ = _NSGetExecutablePath(nil, &size)
+    var buffer = [CChar](repeating: 0, count: Int(size) + 1)
+    guard _NSGetExecutablePath(&buffer, &size) == 0 else { return nil }
+    return try? resolvedPath(String(cString: buffer))
+    #else
+    return try? readSymbolicLink("/proc/self/exe")
+    #endif
+}

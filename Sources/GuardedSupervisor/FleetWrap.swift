@@ -1,0 +1,311 @@
+import GuardedCore
+import GuardedSnapshot
+import GuardedSystem
+
+/// What a wrap, unwrap or convert over many files printed and whether anything went wrong.
+/// Every file gets one result line (a dry run may add the text it would write, indented).
+public struct FleetReport: Sendable {
+    /// Lines for stdout.
+    public var lines: [String] = []
+    /// One-line errors for stderr (without the `guarded-run: <cmd>: ` prefix).
+    public var errors: [String] = []
+    /// Files refused or failed; the others were processed.
+    public var problems = 0
+    /// The snapshot could not be taken: nothing was written.
+    public var snapshotFailed = false
+
+    public init() {}
+
+    /// 0 when every file was handled, 1 when some were refused or failed, 70 when the snapshot
+    /// before writing failed (and so nothing was written).
+    public var exitCode: Int32 {
+        if snapshotFailed { return ExitCode.software }
+        return problems == 0 ? ExitCode.success : ExitCode.degraded
+    }
+
+    mutating func refuse(_ file: String, _ reason: String) {
+        lines.append("\(file): refused: \(reason)")
+        problems += 1
+    }
+
+    mutating func fail(_ file: String, _ error: Error) {
+        lines.append("\(file): failed")
+        errors.append("\(file): \(error)")
+        problems += 1
+    }
+
+    /// The closing line: what to do next after writing, or that a dry run wrote nothing.
+    mutating func finish(changes: Int, force: Bool, next: String, dryRun: String) {
+        if changes > 0 { lines.append(force ? "next: " + next : "dry run: " + dryRun) }
+    }
+
+    mutating func show(_ text: String) {
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() { lines.append("    " + line) }
+    }
+}
+
+/// The files a command works on: each argument that is a directory stands for its entries
+/// ending in `suffix` (sorted), any other argument for itself.
+public func expandFileArguments(_ arguments: [String], suffix: String) throws -> [String] {
+    var files: [String] = []
+    for argument in arguments {
+        if isDirectory(argument) && !argument.hasSuffix(suffix) {
+            let base = argument.hasSuffix("/") ? String(argument.dropLast()) : argument
+            for name in try directoryEntries(argument).sorted() where name.hasSuffix(suffix) && !name.hasPrefix(".") {
+                files.append(base + "/" + name)
+            }
+        } else {
+            files.append(argument)
+        }
+    }
+    return files
+}
+
+/// Plans every file, keeping going past one that cannot be read.
+func planEach<Plan>(_ files: [String], _ plan: (String) throws -> Plan) -> [(String, Result<Plan, Error>)] {
+    files.map { file in
+        do { return (file, .success(try plan(file))) } catch { return (file, .failure(error)) }
+    }
+}
+
+/// Takes the snapshot every writing command takes first. Returns its id, or nil (with the
+/// error recorded) when it failed, in which case nothing may be written.
+func takeSnapshot(_ paths: [String], label: String, state: StateDirectory, report: inout FleetReport) -> String? {
+    do {
+        let manifest = try SnapshotStore(state: state).create(paths: paths, label: label, tag: nil)
+        report.lines.append("snapshot \(manifest.id) taken before writing")
+        return manifest.id
+    } catch {
+        report.errors.append("snapshot before writing: \(error); nothing written")
+        report.snapshotFailed = true
+        return nil
+    }
+}
+
+/// Writes a file an operator owns (a unit drop-in, a plist): atomically, with `mode`, and back
+/// to the owner it had (a plist in a user's LaunchAgents stays theirs when root rewrites it).
+func writeOperatorFile(_ path: String, _ bytes: [UInt8], mode: mode_t, owner: (uid: UInt32, gid: UInt32)?) throws {
+    try writeFileAtomically(path, bytes, mode: mode)
+    if let owner, owner.uid != geteuid() || owner.gid != getegid() {
+        if lchown(path, owner.uid, owner.gid) != 0 { throw SystemError("chown", path: path) }
+    }
+}
+
+public enum SystemdFleet {
+    public static func wrap(_ files: [String], options: SystemdWrap.Options, force: Bool, state: StateDirectory) -> FleetReport {
+        var report = FleetReport()
+        let plans = planEach(files) { try SystemdWrap.plan(unitPath: $0, options: options) }
+        let writes = plans.compactMap { file, plan -> String? in
+            if case .success(.write) = plan { return file } else { return nil }
+        }
+        if force && !writes.isEmpty {
+            let paths = writes.flatMap { [$0] + (isDirectory(SystemdWrap.dropInDirectory(for: $0)) ? [SystemdWrap.dropInDirectory(for: $0)] : []) }
+            guard takeSnapshot(paths, label: "wrap systemd", state: state, report: &report) != nil else { return report }
+        }
+        for (file, plan) in plans {
+            switch plan {
+            case .failure(let error): report.fail(file, error)
+            case .success(.refused(let reason)): report.refuse(file, reason)
+            case .success(.unchanged): report.lines.append("\(file): unchanged (already wrapped)")
+            case .success(.alreadyGuarded): report.lines.append("\(file): unchanged (the unit itself already starts guarded-run)")
+            case .success(.write(let dropIn, let content, let createsDirectory)):
+                if !force {
+                    report.lines.append("\(file): would write \(dropIn):")
+                    report.show(content)
+                    continue
+                }
+                do {
+                    if createsDirectory { try makeDirectories(SystemdWrap.dropInDirectory(for: file), mode: 0o755) }
+                    let owner = fileStatusIfPresent(file, followSymlinks: true).map { ($0.uid, $0.gid) }
+                    try writeOperatorFile(dropIn, Array(content.utf8), mode: 0o644, owner: owner)
+                    report.lines.append("\(file): wrote \(dropIn)")
+                } catch { report.fail(file, error) }
+            }
+        }
+        report.finish(changes: writes.count, force: force, next: "systemctl daemon-reload, then restart the wrapped units (docs/systemd.md)",
+                      dryRun: "nothing written; --force writes the drop-ins after taking a snapshot")
+        return report
+    }
+
+    public static func unwrap(_ files: [String], force: Bool, state: StateDirectory) -> FleetReport {
+        var report = FleetReport()
+        let plans = planEach(files) { try SystemdWrap.planUnwrap(unitPath: $0) }
+        let removals = plans.compactMap { file, plan -> String? in
+            if case .success(.remove) = plan { return SystemdWrap.dropInDirectory(for: file) } else { return nil }
+        }
+        if force && !removals.isEmpty {
+            guard takeSnapshot(removals, label: "unwrap systemd", state: state, report: &report) != nil else { return report }
+        }
+        for (file, plan) in plans {
+            switch plan {
+            case .failure(let error): report.fail(file, error)
+            case .success(.refused(let reason)): report.refuse(file, reason)
+            case .success(.notWrapped): report.lines.append("\(file): unchanged (not wrapped)")
+            case .success(.remove(let dropIn, let directory)):
+                let what = dropIn + (directory.map { " and \($0)" } ?? "")
+                if !force { report.lines.append("\(file): would remove \(what)"); continue }
+                do {
+                    try removeFile(dropIn)
+                    if let directory, rmdir(directory) != 0 { throw SystemError("rmdir", path: directory) }
+                    report.lines.append("\(file): removed \(what)")
+                } catch { report.fail(file, error) }
+            }
+        }
+        report.finish(changes: removals.count, force: force, next: "systemctl daemon-reload, then restart the units",
+                      dryRun: "nothing removed; --force removes the drop-ins after taking a snapshot")
+        return report
+    }
+}
+
+public enum LaunchdFleet {
+    /// One plist read for editing, with what it takes to write it back the same way.
+    struct Job {
+        var path: String
+        var status: FileStatus
+        var document: PlistDocument
+    }
+
+    static func load(_ path: String) throws -> Result<Job, PlistError> {
+        let st = try fileStatus(path)
+        if st.isSymbolicLink { return .failure(PlistError("is a symlink; pass the file it points to")) }
+        guard st.isRegularFile else { return .failure(PlistError("not a regular file")) }
+        let bytes = try readFile(path, limit: 16 << 20)
+        do { return .success(Job(path: path, status: st, document: try PlistDocument(bytes))) }
+        catch { return .failure(PlistError("cannot read the plist: \(error.message)")) }
+    }
+
+    public static func wrap(_ files: [String], options: LaunchdWrap.Options, force: Bool, state: StateDirectory) -> FleetReport {
+        edit(files, force: force, state: state, label: "wrap launchd") { job in
+            let outcome = LaunchdWrap.wrap(&job.document, options: options)
+            var notes: [String] = []
+            if case .refused = outcome {} else if !options.keepAlive, let advice = LaunchdWrap.keepAliveAdvice(job.document.root) {
+                notes.append(advice)
+            }
+            return (outcome, notes)
+        }
+    }
+
+    public static func unwrap(_ files: [String], force: Bool, state: StateDirectory) -> FleetReport {
+        edit(files, force: force, state: state, label: "unwrap launchd") { job in
+            (LaunchdWrap.unwrap(&job.document), [])
+        }
+    }
+
+    static func edit(_ files: [String], force: Bool, state: StateDirectory, label: String,
+                     _ change: (inout Job) -> (LaunchdWrap.Outcome, [String])) -> FleetReport {
+        var report = FleetReport()
+        enum Step { case failed(Error), refused(String), edited(Job, LaunchdWrap.Outcome, [String]) }
+        var steps: [(String, Step)] = []
+        for file in files {
+            do {
+                switch try load(file) {
+                case .failure(let error): steps.append((file, .refused(error.message)))
+                case .success(var job):
+                    let (outcome, notes) = change(&job)
+                    steps.append((file, .edited(job, outcome, notes)))
+                }
+            } catch { steps.append((file, .failed(error))) }
+        }
+        let writes = steps.compactMap { file, step -> String? in
+            if case .edited(_, .changed, _) = step { return file } else { return nil }
+        }
+        if force && !writes.isEmpty {
+            guard takeSnapshot(writes, label: label, state: state, report: &report) != nil else { return report }
+        }
+        let verb = label.hasPrefix("unwrap") ? "unwrap" : "wrap"
+        for (file, step) in steps {
+            switch step {
+            case .failed(let error): report.fail(file, error)
+            case .refused(let reason), .edited(_, .refused(let reason), _): report.refuse(file, reason)
+            case .edited(_, .unchanged, let notes):
+                report.lines.append("\(file): unchanged (\(verb == "wrap" ? "already wrapped" : "not wrapped"))")
+                for n in notes { report.lines.append("    note: " + n) }
+            case .edited(let job, .changed, let notes):
+                var allNotes = notes
+                if job.document.format == .binary { allNotes.append("binary plist: written back as XML (launchd reads both)") }
+                let summary = LaunchdWrap.describe(job.document.root)
+                if !force {
+                    report.lines.append("\(file): would \(verb): \(summary)")
+                } else {
+                    do {
+                        try writeOperatorFile(file, job.document.serialized(), mode: mode_t(job.status.permissions),
+                                              owner: (job.status.uid, job.status.gid))
+                        report.lines.append("\(file): \(verb == "wrap" ? "wrapped" : "unwrapped"): \(summary)")
+                    } catch { report.fail(file, error); continue }
+                }
+                for n in allNotes { report.lines.append("    note: " + n) }
+            }
+        }
+        report.finish(changes: writes.count, force: force,
+                      next: "launchctl bootout and bootstrap each job (or log out and in) so launchd reads the new plists (docs/launchd.md)",
+                      dryRun: "nothing written; --force rewrites the plists after taking a snapshot")
+        return report
+    }
+}
+
+public enum ConvertFleet {
+    public static func launchdToSystemd(_ files: [String], options: LaunchdConverter.Options, outputDirectory: String?,
+                                        force: Bool, state: StateDirectory) -> FleetReport {
+        var report = FleetReport()
+        var outputs: [(file: String, conversion: LaunchdConverter.Conversion)] = []
+        var names: Set<String> = []
+        for file in files {
+            do {
+                let document = try PlistDocument(try readFile(file, followSymlinks: true, limit: 16 << 20))
+                switch LaunchdConverter.convert(document.root, options: options) {
+                case .failure(let error): report.refuse(file, error.message)
+                case .success(let conversion):
+                    guard names.insert(conversion.name).inserted else {
+                        report.refuse(file, "another plist already converts to \(conversion.name).service")
+                        continue
+                    }
+                    outputs.append((file, conversion))
+                }
+            } catch let error as PlistError {
+                report.refuse(file, "cannot read the plist: \(error.message)")
+            } catch { report.fail(file, error) }
+        }
+        func targets(_ c: LaunchdConverter.Conversion, _ dir: String) -> [(String, String)] {
+            [(dir + "/" + c.name + ".service", c.service)] + (c.timer.map { [(dir + "/" + c.name + ".timer", $0)] } ?? [])
+        }
+        var writable = outputs
+        if let dir = outputDirectory {
+            writable = outputs.filter { out in
+                let existing = targets(out.conversion, dir).map(\.0).filter { fileStatusIfPresent($0) != nil }
+                if !existing.isEmpty && !force {
+                    report.refuse(out.file, "\(existing.joined(separator: ", ")) exists; --force overwrites it after taking a snapshot")
+                    return false
+                }
+                return true
+            }
+            let overwritten = writable.flatMap { targets($0.conversion, dir).map(\.0) }.filter { fileStatusIfPresent($0) != nil }
+            if !overwritten.isEmpty {
+                guard takeSnapshot(overwritten, label: "convert launchd-to-systemd", state: state, report: &report) != nil else { return report }
+            }
+        }
+        for out in writable {
+            let c = out.conversion
+            if !c.unmapped.isEmpty {
+                report.errors.append("\(out.file): no systemd equivalent for \(c.unmapped.joined(separator: ", ")) (listed in a comment in \(c.name).service)")
+            }
+            guard let dir = outputDirectory else {
+                report.lines.append("\(out.file): \(c.name).service" + (c.timer == nil ? "" : " and \(c.name).timer"))
+                for (path, text) in targets(c, ".") {
+                    report.lines.append("==> \(baseName(of: path)) <==")
+                    report.lines.append(contentsOf: text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init))
+                }
+                continue
+            }
+            do {
+                try makeDirectories(dir, mode: 0o755)
+                var written: [String] = []
+                for (path, text) in targets(c, dir) {
+                    try writeOperatorFile(path, Array(text.utf8), mode: 0o644, owner: nil)
+                    written.append(path)
+                }
+                report.lines.append("\(out.file): wrote \(written.joined(separator: ", "))")
+            } catch { report.fail(out.file, error) }
+        }
+        return report
+    }
+}

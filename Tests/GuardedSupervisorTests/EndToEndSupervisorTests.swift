@@ -1,0 +1,248 @@
+import Foundation
+import GuardedSupervisor
+import GuardedSystem
+import TestSupport
+import XCTest
+
+/// The built binary against copies of the corpus: real drop-ins checked by the real
+/// `systemd-analyze verify`, real plists checked by Python's plistlib.
+final class EndToEndSupervisorTests: XCTestCase {
+    var temp: TemporaryDirectory!
+    /// A copy of the built guarded-run inside the temp dir: the units' ExecStart= points at it,
+    /// and systemd-analyze verify insists that the executable exists.
+    var binary: String!
+    var state: String { temp.file("state") }
+
+    override func setUpWithError() throws {
+        temp = try TemporaryDirectory("supervisor")
+        binary = temp.file("bin/guarded-run")
+        try FileManager.default.createDirectory(atPath: temp.file("bin"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: guardedRunBinary, toPath: binary)
+    }
+    override func tearDown() { temp.remove() }
+
+    func copyCorpus(_ from: String, to name: String) throws -> String {
+        let dir = temp.file(name)
+        try FileManager.default.copyItem(atPath: from, toPath: dir)
+        return dir
+    }
+
+    func tree(_ dir: String) -> [String: Data] {
+        var out: [String: Data] = [:]
+        for path in FileManager.default.enumerator(atPath: dir)?.allObjects as? [String] ?? [] {
+            var isDir: ObjCBool = false
+            FileManager.default.fileExists(atPath: dir + "/" + path, isDirectory: &isDir)
+            out[path] = isDir.boolValue ? Data("<dir>".utf8) : FileManager.default.contents(atPath: dir + "/" + path)
+        }
+        return out
+    }
+
+    /// `systemd-analyze verify` passes with nothing to say. `--man=no` skips the man-page check;
+    /// no `--root` is needed: the unit is given by path, its drop-in directory beside it is read.
+    func assertVerifies(_ unit: String, file: StaticString = #filePath, line: UInt = #line) {
+        let r = TestSupport.run("/usr/bin/systemd-analyze", ["verify", "--man=no", unit], file: file, line: line)
+        XCTAssertEqual(r.termination, .exited(0), "\(unit): \(r.errorText)", file: file, line: line)
+        XCTAssertEqual(r.errorText, "", unit, file: file, line: line)
+    }
+
+    func testWrapSystemdFleetVerifiesAndUnwrapsExactly() throws {
+        let units = try copyCorpus(Fixtures.systemd, to: "units")
+        let before = tree(units)
+
+        let dry = runGuarded(["wrap", "systemd", units, "--guarded-run", binary, "--state-dir", state])
+        XCTAssertEqual(dry.termination, .exited(1), dry.errorText)  // the corpus has units wrap refuses
+        XCTAssertEqual(tree(units), before, "a dry run writes nothing")
+        XCTAssertTrue(dry.outputText.contains("\(units)/simple.service: would write \(units)/simple.service.d/guarded-run.conf:\n"), dry.outputText)
+        XCTAssertTrue(dry.outputText.contains("    ExecStart=\(binary!) --agent simple -- /usr/bin/python3 -m mail_agent"), dry.outputText)
+        XCTAssertTrue(dry.outputText.contains("\(units)/multi-simple.service: refused: 2 ExecStart= lines in a Type=simple unit"), dry.outputText)
+        XCTAssertTrue(dry.outputText.contains("\(units)/no-exec.service: refused: the unit has no ExecStart="), dry.outputText)
+        XCTAssertTrue(dry.outputText.hasSuffix("dry run: nothing written; --force writes the drop-ins after taking a snapshot\n"))
+
+        let forced = runGuarded(["wrap", "systemd", units, "--guarded-run", binary, "--state-dir", state, "--force"])
+        XCTAssertEqual(forced.termination, .exited(1), forced.errorText)
+        let lines = forced.outputText.split(separator: "\n").map(String.init)
+        XCTAssertTrue(lines[0].hasPrefix("snapshot ") && lines[0].hasSuffix(" taken before writing"), lines[0])
+        let units_ = Fixtures.files(Fixtures.systemd, suffix: ".service")
+        XCTAssertEqual(lines.filter { $0.hasPrefix(units + "/") }.count, units_.count, "one result line per unit")
+        var wrapped = 0
+        for name in units_ where FileManager.default.fileExists(atPath: "\(units)/\(name).d/guarded-run.conf") {
+            wrapped += 1
+            assertVerifies("\(units)/\(name)")
+            // What systemd will run: guarded-run, then exactly the original argv after "--".
+            let dropIn = try UnitFile.read("\(units)/\(name).d/guarded-run.conf")
+            let original = ServiceCommands([try UnitFile.read("\(units)/\(name)")]).execStart
+            let rewritten = dropIn.values("Service", "ExecStart").map(\.value).filter { !$0.isEmpty }
+            XCTAssertEqual(rewritten.count, original.count, name)
+            for (new, old) in zip(rewritten, original) {
+                let newWords = try SystemdSyntax.words(new), oldWords = try SystemdSyntax.words(old.value)
+                let prefix = SystemdSyntax.execPrefix(of: oldWords[0])
+                XCTAssertEqual(newWords[0], prefix + binary, name)
+                let dash = try XCTUnwrap(newWords.firstIndex(of: "--"))
+                var expected = [String(oldWords[0].dropFirst(prefix.count))] + oldWords.dropFirst()
+                if prefix.contains("@") { expected.remove(at: 1) }
+                XCTAssertEqual(Array(newWords[(dash + 1)...]), expected, name)
+            }
+        }
+        XCTAssertEqual(wrapped, 9)
+
+        // Wrapping twice changes nothing.
+        let afterWrap = tree(units)
+        let again = runGuarded(["wrap", "systemd", units, "--guarded-run", binary, "--state-dir", state, "--force"])
+        XCTAssertFalse(again.outputText.contains("snapshot"), again.outputText)
+        XCTAssertTrue(again.outputText.contains("\(units)/simple.service: unchanged (already wrapped)"), again.outputText)
+        XCTAssertEqual(tree(units), afterWrap)
+
+        // Unwrap removes exactly what wrap added.
+        let unwrap = runGuarded(["unwrap", "systemd", units, "--state-dir", state, "--force"])
+        XCTAssertEqual(unwrap.termination, .exited(0), unwrap.errorText)
+        XCTAssertTrue(unwrap.outputText.contains("\(units)/simple.service: removed \(units)/simple.service.d/guarded-run.conf and \(units)/simple.service.d"))
+        XCTAssertEqual(tree(units), before)
+    }
+
+    func testWrapKeepsOtherDropInsAndRefusesLaterExecStart() throws {
+        try temp.write("u/agent.service", "[Service]\nExecStart=/usr/bin/python3 -m old\n")
+        try temp.write("u/agent.service.d/10-command.conf", "[Service]\nExecStart=\nExecStart=/usr/bin/python3 -m from_dropin\n")
+        let r = runGuarded(["wrap", "systemd", temp.file("u/agent.service"), "--agent", "mail", "--auto-repair", "--guarded-run", binary,
+                            "--state-dir", state, "--force"])
+        XCTAssertEqual(r.termination, .exited(0), r.outputText + r.errorText)
+        let text = try String(contentsOfFile: temp.file("u/agent.service.d/guarded-run.conf"), encoding: .utf8)
+        XCTAssertTrue(text.contains("ExecStart=\(binary!) --agent mail -- /usr/bin/python3 -m from_dropin\n"), text)
+        XCTAssertTrue(text.contains("Environment=ENABLE_AUTO_REPAIR=true\nSyslogIdentifier=mail\n") || text.contains("SyslogIdentifier=mail\nEnvironment=ENABLE_AUTO_REPAIR=true\n"), text)
+        XCTAssertFalse(text.contains(SystemdWrap.createdDirectoryNote), "the directory was there before")
+        assertVerifies(temp.file("u/agent.service"))
+        let unwrap = runGuarded(["unwrap", "systemd", temp.file("u/agent.service"), "--state-dir", state, "--force"])
+        XCTAssertEqual(unwrap.termination, .exited(0))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: temp.file("u/agent.service.d/10-command.conf")))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: temp.file("u/agent.service.d/guarded-run.conf")))
+
+        try temp.write("v/late.service", "[Service]\nExecStart=/usr/bin/python3 -m late\n")
+        try temp.write("v/late.service.d/override.conf", "[Service]\nExecStart=\nExecStart=/usr/bin/python3 -m override\n")
+        let late = runGuarded(["wrap", "systemd", temp.file("v/late.service"), "--guarded-run", binary, "--state-dir", state, "--force"])
+        XCTAssertEqual(late.termination, .exited(1))
+        XCTAssertTrue(late.outputText.contains("override.conf sets ExecStart= after guarded-run.conf would"), late.outputText)
+    }
+
+    /// 71 plists in one call (the original fleet's size), one result line each; plistlib reads
+    /// every written file and all keys but the program ones are unchanged; unwrap restores all.
+    func testWrapLaunchdFleetOfSeventyOne() throws {
+        let dir = try copyCorpus(Fixtures.launchd, to: "agents")
+        let corpus = Fixtures.files(dir, suffix: ".plist")
+        for k in 0..<(71 - corpus.count) {
+            let args = ["/Users/me/agents/a\(k)/venv/bin/python", "-m", "agent_\(k)", "--opt=\(k) & <\(k)>"]
+            let xml = PlistWriter.document(.dictionary([
+                PlistEntry("Label", .string("com.example.fleet\(k)")),
+                PlistEntry("ProgramArguments", .array(args.map { .string($0) })),
+                PlistEntry("RunAtLoad", .boolean(true)), PlistEntry("KeepAlive", .boolean(k % 2 == 0)),
+            ]))
+            try temp.write("agents/com.example.fleet\(k).plist", xml)
+        }
+        let files = Fixtures.files(dir, suffix: ".plist")
+        XCTAssertEqual(files.count, 71)
+        var before: [String: String] = [:]
+        for f in files { before[f] = plistlibJSON(dir + "/" + f) }
+
+        let r = runGuarded(["wrap", "launchd", dir, "--give-up-after", "5", "--guarded-run", "/usr/local/bin/guarded-run",
+                            "--state-dir", state, "--force"])
+        XCTAssertEqual(r.termination, .exited(1), r.errorText)  // nolabel and noprogram are refused
+        let resultLines = r.outputText.split(separator: "\n").filter { $0.hasPrefix(dir + "/") }
+        XCTAssertEqual(resultLines.count, 71, r.outputText)
+        XCTAssertTrue(r.outputText.hasPrefix("snapshot "), r.outputText)
+        XCTAssertTrue(r.outputText.contains("\(dir)/nolabel.plist: refused: no Label"), r.outputText)
+
+        for f in files {
+            let old = try JSONSerialization.jsonObject(with: Data(before[f]!.utf8)) as! [String: Any]
+            let new = try JSONSerialization.jsonObject(with: Data(plistlibJSON(dir + "/" + f).utf8)) as! [String: Any]
+            let oldEntries = old["dict"] as! [[Any]], newEntries = new["dict"] as! [[Any]]
+            func value(_ entries: [[Any]], _ key: String) -> NSObject? { entries.first { $0[0] as! String == key }?[1] as? NSObject }
+            func strings(_ v: NSObject?) -> [String]? {
+                ((v as? [String: Any])?["array"] as? [[String: String]])?.compactMap { $0["string"] }
+            }
+            let oldKeys = oldEntries.map { $0[0] as! String }, newKeys = newEntries.map { $0[0] as! String }
+            // Every other key and value unchanged, in the same order.
+            for key in oldKeys where key != "Program" && key != "ProgramArguments" {
+                XCTAssertEqual(value(newEntries, key), value(oldEntries, key), "\(f): \(key)")
+            }
+            XCTAssertEqual(newKeys.filter { $0 != "ProgramArguments" }, oldKeys.filter { $0 != "ProgramArguments" }, f)
+            guard f != "nolabel.plist", f != "com.example.noprogram.plist", f != "com.example.wrapped.plist" else {
+                XCTAssertEqual(before[f], plistlibJSON(dir + "/" + f), f)
+                continue
+            }
+            let label = (value(oldEntries, "Label") as! [String: String])["string"]!
+            let newArgs = try XCTUnwrap(strings(value(newEntries, "ProgramArguments")), f)
+            let prefix = ["--agent", label, "--give-up-after", "5", "--"]
+            XCTAssertEqual(Array(newArgs[1...5]), prefix, f)
+            let program = (value(oldEntries, "Program") as? [String: String])?["string"]
+            switch (program, strings(value(oldEntries, "ProgramArguments"))) {
+            case (nil, let args?):
+                XCTAssertEqual(newArgs, ["/usr/local/bin/guarded-run"] + prefix + args, f)
+            case (let p?, nil):
+                XCTAssertEqual(newArgs, ["/usr/local/bin/guarded-run"] + prefix + [p], f)
+            case (let p?, let args?):
+                XCTAssertEqual(newArgs, [args[0]] + prefix + [p] + args.dropFirst(), f)
+            default:
+                XCTFail(f)
+            }
+        }
+
+        let again = runGuarded(["wrap", "launchd", dir, "--give-up-after", "5", "--guarded-run", "/usr/local/bin/guarded-run",
+                                "--state-dir", state, "--force"])
+        XCTAssertFalse(again.outputText.contains("snapshot"), "wrapping twice changes nothing: \(again.outputText)")
+
+        let unwrap = runGuarded(["unwrap", "launchd", dir, "--state-dir", state, "--force"])
+        XCTAssertEqual(unwrap.termination, .exited(1))  // the two refused ones are still refused
+        for f in files where f != "com.example.wrapped.plist" {
+            XCTAssertEqual(plistlibJSON(dir + "/" + f), before[f], "unwrap restores \(f)")
+        }
+    }
+
+    func testConvertedUnitsVerify() throws {
+        let out = temp.file("converted")
+        let r = runGuarded(["convert", "launchd-to-systemd", Fixtures.launchd, "--output", out, "--guarded-run", binary, "--state-dir", state])
+        XCTAssertEqual(r.termination, .exited(1), r.errorText)  // three plists cannot be converted
+        XCTAssertTrue(r.errorText.contains("guarded-run: convert: \(Fixtures.launchd)/com.example.mail.plist: no systemd equivalent for ProcessType, LimitLoadToSessionType, Cookie, Installed, Weight, Script"), r.errorText)
+        let written = Fixtures.files(out, suffix: "")
+        XCTAssertEqual(written.filter { $0.hasSuffix(".service") }.count, 6, "\(written)")
+        for name in written { assertVerifies(out + "/" + name) }
+        let mail = try String(contentsOfFile: out + "/com.example.mail.service", encoding: .utf8)
+        XCTAssertTrue(mail.contains("# launchd keys with no systemd equivalent here (not converted): ProcessType"), mail)
+
+        // Existing units are not overwritten without --force.
+        let again = runGuarded(["convert", "launchd-to-systemd", Fixtures.launchd + "/com.example.mail.plist", "--output", out,
+                                "--guarded-run", binary, "--state-dir", state])
+        XCTAssertEqual(again.termination, .exited(1))
+        XCTAssertTrue(again.outputText.contains("exists; --force overwrites it"), again.outputText)
+    }
+
+    /// The shipped examples: systemd/example-agent.service and the drop-in template verify, and
+    /// launchd-compat/com.example.agent.plist reads the same in plistlib and here.
+    func testShippedExamples() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let example = try String(contentsOfFile: repo + "/systemd/example-agent.service", encoding: .utf8)
+        try temp.write("ex/example-agent.service", example.replacingOccurrences(of: "/usr/local/bin/guarded-run", with: binary))
+        assertVerifies(temp.file("ex/example-agent.service"))
+
+        let template = try String(contentsOfFile: repo + "/systemd/guarded-run.conf.template", encoding: .utf8)
+        try temp.write("tpl/mail.service", "[Service]\nExecStart=/usr/bin/python3 -m mail\n")
+        try temp.write("tpl/mail.service.d/guarded-run.conf", template
+            .replacingOccurrences(of: "/usr/local/bin/guarded-run", with: binary)
+            .replacingOccurrences(of: "@AGENT@", with: "mail")
+            .replacingOccurrences(of: "@ORIGINAL COMMAND LINE@", with: "/usr/bin/python3 -m mail"))
+        assertVerifies(temp.file("tpl/mail.service"))
+        XCTAssertTrue(template.hasPrefix(SystemdWrap.marker))
+
+        let plist = repo + "/launchd-compat/com.example.agent.plist"
+        let doc = try PlistDocument(Array(try Data(contentsOf: URL(fileURLWithPath: plist))))
+        XCTAssertEqual(doc.root["ProgramArguments"]?.strings?.prefix(3), ["/usr/local/bin/guarded-run", "--agent", "com.example.agent"])
+        XCTAssertTrue(plistlibJSON(plist).contains("\"--give-up-after\""))
+    }
+
+    func testUsageErrors() {
+        for args in [["wrap", "upstart", "x"], ["wrap", "systemd"], ["wrap", "systemd", "a.service", "b.service", "--agent", "x"],
+                     ["wrap", "systemd", "a.service", "--keepalive"], ["wrap", "launchd", "a.plist", "--give-up-after", "0"],
+                     ["wrap", "systemd", "a.service", "--agent", "../x"], ["convert", "plist-to-unit", "a.plist"]] {
+            let r = runGuarded(args + ["--state-dir", state, "--guarded-run", "/x/guarded-run"])
+            XCTAssertEqual(r.termination, .exited(64), "\(args): \(r.errorText)")
+            XCTAssertTrue(r.errorText.hasPrefix("guarded-run: \(args[0]): "), r.errorText)
+        }
+    }
+}
