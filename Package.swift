@@ -40,7 +40,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["GuardedSystem"], path: "Tests/TestSupport"),
         .testTarget(name: "GuardedCoreTests", dependencies: ["GuardedSystem", "GuardedCore", "GuardedCheck", "TestSupport"]),
         .testTarget(name: "GuardedSnapshotTests", dependencies: ["GuardedSystem", "GuardedCore", "GuardedSnapshot", "TestSupport"]),
-        .testTarget(name: "GuardedSupervisorTests", dependencies: ["GuardedSystem", "GuardedCore", "GuardedSupervisor", "TestSupport"]),
+        .testTarget(name: "GuardedSupervisorTests", dependencies: ["GuardedSystem", "GuardedCore", "GuardedSupervisor", "TestSupport"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["GuardedSystem", "GuardedCore", "TestSupport"]),
     ]
 )

@@ -31,7 +31,7 @@ final class EndToEndSupervisorTests: XCTestCase {
         var out: [String: Data] = [:]
         for path in FileManager.default.enumerator(atPath: dir)?.allObjects as? [String] ?? [] {
             var isDir: ObjCBool = false
-            FileManager.default.fileExists(atPath: dir + "/" + path, isDirectory: &isDir)
+            _ = FileManager.default.fileExists(atPath: dir + "/" + path, isDirectory: &isDir)
             out[path] = isDir.boolValue ? Data("<dir>".utf8) : FileManager.default.contents(atPath: dir + "/" + path)
         }
         return out
