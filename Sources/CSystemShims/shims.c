@@ -18,11 +18,3 @@ int guarded_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
 #endif
 }
-
-int guarded_syncfs(int fd) {
-#ifdef __APPLE__
-    return fsync(fd);
-#else
-    return syncfs(fd);
-#endif
-}

@@ -188,18 +188,18 @@ public enum SnapshotCommand: AdminCommand {
         let force = arguments.has("--force")
         let lock = try store.lock(waitSeconds: try waitSeconds(arguments))
         let plan = store.prunePlan(keep: keep, includePreRestore: arguments.has("--include-pre-restore"))
-        var removedBlobs = 0, note: String? = nil
-        if force { (removedBlobs, note) = try store.prune(plan.remove, holding: lock) }
+        var removedPacks = 0, note: String? = nil
+        if force { (removedPacks, note) = try store.prune(plan.remove, holding: lock) }
         if json {
             Output.standardOutput(JSONValue.object([
                 ("dry_run", JSONValue(!force)), ("remove", JSONValue(plan.remove)), ("protected", JSONValue(plan.protected)),
-                ("removed_blobs", JSONValue(removedBlobs)),
+                ("removed_packs", JSONValue(removedPacks)),
             ]).serialized(pretty: true) + "\n")
         } else {
             var out = ""
             for id in plan.remove { out += (force ? "removed    " : "remove     ") + id + "\n" }
             for id in plan.protected { out += "protected  \(id) (pre-restore; --include-pre-restore prunes it)\n" }
-            out += force ? "removed \(plan.remove.count) snapshots and \(removedBlobs) unreferenced blobs\n"
+            out += force ? "removed \(plan.remove.count) snapshots and \(removedPacks) unreferenced packs\n"
                          : "dry run: nothing removed; --force removes \(plan.remove.count) snapshots\n"
             Output.standardOutput(out)
         }

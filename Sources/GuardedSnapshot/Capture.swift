@@ -4,10 +4,13 @@ import GuardedSystem
 /// every regular file and stores its blob.
 struct Capture {
     let blobs: BlobStore
+    let pack: PackWriter
     var entries: [SnapshotEntry] = []
-    private var knownDirectories = Set<String>()
 
-    init(blobs: BlobStore) { self.blobs = blobs }
+    init(blobs: BlobStore, pack: PackWriter) {
+        self.blobs = blobs
+        self.pack = pack
+    }
 
     /// `requireExisting`: a missing plain root is an error (an operator's typo) rather than "absent".
     mutating func run(roots: [SnapshotRoot], requireExisting: Bool) throws(SnapshotError) {
@@ -63,7 +66,9 @@ struct Capture {
             return try readAllSized(fd.rawValue, expected: Int(now.size), path: absolute)
         }
         let sha = SHA256.hex(bytes)
-        try system { () throws(SystemError) in try blobs.store(bytes, sha: sha, knownDirectories: &knownDirectories) }
+        if !blobs.hasIntact(sha, size: Int64(bytes.count)) {
+            try system { () throws(SystemError) in try pack.add(bytes, sha: sha) }
+        }
         entry.sha256 = sha
         entry.size = Int64(bytes.count)
     }

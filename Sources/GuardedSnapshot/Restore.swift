@@ -52,7 +52,7 @@ extension SnapshotStore {
             throw .damaged("the pre-restore snapshot \(before.id) does not verify; nothing written: " + summary(beforeProblems))
         }
 
-        var writer = TreeWriter(blobs: blobs, options: options)
+        var writer = TreeWriter(blobs: blobs(), options: options)
         try system { () throws(SystemError) in try writer.apply(plan) }
         let changed = plan.items.filter { $0.action != .unchanged }.map(\.path)
         let commands = reloadCommands(changed: changed, deleted: plan.delete)

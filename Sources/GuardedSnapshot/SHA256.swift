@@ -84,15 +84,24 @@ public struct SHA256 {
                         w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
                     }
                     var a = a0, b = b0, c = c0, d = d0, e = e0, f = f0, g = g0, h = k0
-                    for i in 0..<64 {
-                        let s1 = SHA256.rotr(e, 6) ^ SHA256.rotr(e, 11) ^ SHA256.rotr(e, 25)
-                        let ch = g ^ (e & (f ^ g))
-                        let t1 = h &+ s1 &+ ch &+ k[i] &+ w[i]
-                        let s0 = SHA256.rotr(a, 2) ^ SHA256.rotr(a, 13) ^ SHA256.rotr(a, 22)
-                        let maj = (a & b) | (c & (a | b))
-                        let t2 = s0 &+ maj
-                        h = g; g = f; f = e; e = d &+ t1
-                        d = c; c = b; b = a; a = t1 &+ t2
+                    var i = 0
+                    while i < 64 {
+                        // Eight rounds per turn with the variables renamed instead of shifted.
+                        @inline(__always) func round(_ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: inout UInt32, _ e: UInt32, _ f: UInt32, _ g: UInt32, _ h: inout UInt32, _ j: Int) {
+                            let t1 = h &+ (SHA256.rotr(e, 6) ^ SHA256.rotr(e, 11) ^ SHA256.rotr(e, 25)) &+ (g ^ (e & (f ^ g))) &+ k[j] &+ w[j]
+                            let t2 = (SHA256.rotr(a, 2) ^ SHA256.rotr(a, 13) ^ SHA256.rotr(a, 22)) &+ ((a & b) | (c & (a | b)))
+                            d &+= t1
+                            h = t1 &+ t2
+                        }
+                        round(a, b, c, &d, e, f, g, &h, i)
+                        round(h, a, b, &c, d, e, f, &g, i + 1)
+                        round(g, h, a, &b, c, d, e, &f, i + 2)
+                        round(f, g, h, &a, b, c, d, &e, i + 3)
+                        round(e, f, g, &h, a, b, c, &d, i + 4)
+                        round(d, e, f, &g, h, a, b, &c, i + 5)
+                        round(c, d, e, &f, g, h, a, &b, i + 6)
+                        round(b, c, d, &e, f, g, h, &a, i + 7)
+                        i += 8
                     }
                     a0 &+= a; b0 &+= b; c0 &+= c; d0 &+= d; e0 &+= e; f0 &+= f; g0 &+= g; k0 &+= h
                     p += 64

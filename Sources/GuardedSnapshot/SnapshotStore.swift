@@ -4,7 +4,7 @@ import GuardedSystem
 /// The snapshot store under `<state>/snapshots` (0700):
 ///
 ///     lock                                   flock + "pid host" of the holder
-///     blobs/<ab>/<sha256>                    file contents, one per distinct content
+///     packs/<id>.pack, packs/<id>.idx        file contents, each distinct content once (see BlobStore)
 ///     manifests/<id>/manifest.json           one manifest per snapshot
 ///     manifests/<id>/manifest.json.sha256    its own sha256 (`sha256sum -c` format)
 ///
@@ -14,7 +14,9 @@ public struct SnapshotStore: Sendable {
     public let state: StateDirectory
     public var path: String { state.snapshotsPath }
     var manifestsPath: String { path + "/manifests" }
-    var blobs: BlobStore { BlobStore(path: path + "/blobs") }
+    var packsPath: String { path + "/packs" }
+    /// The blob store with its index read now.
+    func blobs() -> BlobStore { BlobStore(path: packsPath) }
 
     /// How long a create/restore/prune waits for another one to finish (`--wait`).
     public static let defaultWaitSeconds = 10.0
@@ -24,7 +26,7 @@ public struct SnapshotStore: Sendable {
     func prepare() throws(SnapshotError) {
         try system { () throws(SystemError) in
             try state.prepare("snapshots")
-            try makePrivateDirectory(path + "/blobs")
+            try makePrivateDirectory(packsPath)
             try makePrivateDirectory(manifestsPath)
         }
     }
@@ -53,8 +55,11 @@ public struct SnapshotStore: Sendable {
             throw .usage("the label must not contain control characters")
         }
         guard !roots.isEmpty else { throw .usage("nothing to snapshot: no paths") }
-        var capture = Capture(blobs: blobs)
+        let id = freshID()
+        let pack = PackWriter(directory: packsPath, name: id)
+        var capture = Capture(blobs: blobs(), pack: pack)
         try capture.run(roots: roots, requireExisting: requireExisting)
+        try system { () throws(SystemError) in try pack.finish() }
         var git = GitReader()
         var recorded = roots
         for i in recorded.indices {
@@ -62,7 +67,7 @@ public struct SnapshotStore: Sendable {
             let directory = r.patterns != nil || isDirectory(r.path) ? r.path : parentDirectory(of: r.path)
             if isDirectory(directory) { recorded[i].git = git.state(of: directory) }
         }
-        var manifest = SnapshotManifest(id: freshID(), kind: kind, guards: guards, label: label, tag: tag,
+        var manifest = SnapshotManifest(id: id, kind: kind, guards: guards, label: label, tag: tag,
                                         host: hostName(), time: Clock.nowRFC3339(), roots: recorded, entries: capture.entries)
         try manifest.validate()
         try writeManifest(&manifest)
@@ -70,13 +75,11 @@ public struct SnapshotStore: Sendable {
     }
 
     private func writeManifest(_ manifest: inout SnapshotManifest) throws(SnapshotError) {
-        let bytes = Array((manifest.json().serialized(pretty: true) + "\n").utf8)
+        // Compact: the manifest is hashed and parsed on every load (`show --json` prints it indented).
+        let bytes = Array((manifest.json().serialized() + "\n").utf8)
         let sha = SHA256.hex(bytes)
         let id = manifest.id
         try system { () throws(SystemError) in
-            // Every blob the manifest names must be on disk before the manifest is.
-            let blobsFD = try FileDescriptor.open(path + "/blobs", O_RDONLY | O_DIRECTORY)
-            try syncFileSystem(containing: blobsFD.rawValue, path: path + "/blobs")
             let temp = "\(manifestsPath)/.tmp-\(id)"
             try removeTree(temp)
             try makePrivateDirectory(temp)
@@ -148,6 +151,7 @@ public struct SnapshotStore: Sendable {
     public func verify(_ manifest: SnapshotManifest) -> [String] {
         var problems: [String] = []
         var checked = Set<String>()
+        let blobs = blobs()
         for entry in manifest.entries where entry.type == .file {
             guard let sha = entry.sha256, checked.insert(sha).inserted else { continue }
             do throws(SnapshotError) { _ = try blobs.read(sha, size: entry.size) } catch {
@@ -179,7 +183,7 @@ public struct SnapshotStore: Sendable {
 
     /// Removes the manifests, then every blob no remaining manifest refers to. When any remaining
     /// manifest cannot be read, no blob is removed (it might be one of its blobs).
-    public func prune(_ ids: [String], holding lock: StoreLock) throws(SnapshotError) -> (removedBlobs: Int, note: String?) {
+    public func prune(_ ids: [String], holding lock: StoreLock) throws(SnapshotError) -> (removedPacks: Int, note: String?) {
         _ = lock
         try system { () throws(SystemError) in
             for id in ids where isValidSnapshotID(id) {
@@ -196,13 +200,17 @@ public struct SnapshotStore: Sendable {
             }
             for e in manifest.entries { if let sha = e.sha256 { referenced.insert(sha) } }
         }
+        // A pack goes when no snapshot refers to any blob it is the store's copy of. A pack that
+        // still holds one live blob stays whole (packs are not rewritten).
+        let store = blobs()
+        var live = Set<String>()
+        for sha in referenced { if let location = store.index[sha] { live.insert(location.pack) } }
         var removed = 0
-        let root = path + "/blobs"
-        for shard in (try? directoryEntries(root)) ?? [] where shard.utf8.count == 2 {
-            for name in (try? directoryEntries(root + "/" + shard)) ?? [] where !referenced.contains(name) {
-                if isSHA256Hex(name) || name.hasPrefix(".tmp.") {
-                    if unlink(root + "/" + shard + "/" + name) == 0 { removed += 1 }
-                }
+        for name in (try? directoryEntries(packsPath)) ?? [] {
+            let pack = name.hasSuffix(".pack") ? String(name.dropLast(5)) : name.hasSuffix(".idx") ? String(name.dropLast(4)) : nil
+            let stray = name.hasPrefix(".") || (name.hasSuffix(".pack") && fileStatusIfPresent("\(packsPath)/\(pack!).idx") == nil)
+            if stray || (pack != nil && !live.contains(pack!)) {
+                if unlink("\(packsPath)/\(name)") == 0 && name.hasSuffix(".pack") { removed += 1 }
             }
         }
         return (removed, nil)

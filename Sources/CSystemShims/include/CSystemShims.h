@@ -7,5 +7,3 @@
 int guarded_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *path);
 /// pipe2(fds, O_CLOEXEC): both ends close-on-exec from the start, no window for a leak.
 int guarded_pipe_cloexec(int fds[2]);
-/// syncfs(fd): flush the whole filesystem holding fd (Linux; returns fsync(fd) elsewhere).
-int guarded_syncfs(int fd);
