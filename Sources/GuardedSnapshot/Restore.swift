@@ -87,6 +87,11 @@ struct TreeWriter {
 
     mutating func apply(_ plan: RestorePlan) throws(SystemError) {
         defer { if cachedFD >= 0 { _ = close(cachedFD) } }
+        // Deletions first: a new path may be inside a directory that an entry then replaces.
+        for path in plan.delete + plan.leftovers {
+            let dir = try directory(parentDirectory(of: path))
+            try removeTree(in: dir, baseName(of: path))
+        }
         var directories: [RestorePlan.Item] = []
         for item in plan.items where item.action != .unchanged {
             let parent = parentDirectory(of: item.path), name = baseName(of: item.path)
@@ -109,10 +114,6 @@ struct TreeWriter {
                 filesWritten += 1
                 if let limit = options.testPauseAfterFiles, filesWritten == limit { pauseForTest() }
             }
-        }
-        for path in plan.delete + plan.leftovers {
-            let dir = try directory(parentDirectory(of: path))
-            try removeTree(in: dir, baseName(of: path))
         }
         // Directory modes, owners and times last: writing children changes a directory's mtime, and
         // a read-only directory mode would stop the writes. Deepest first.
