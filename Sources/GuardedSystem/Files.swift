@@ -90,6 +90,17 @@ public func removeTree(_ path: String) throws(SystemError) {
 public func directoryEntries(_ path: String) throws(SystemError) -> [String] {
     guard let dir = opendir(path) else { throw SystemError("opendir", path: path) }
     defer { closedir(dir) }
+    return entryNames(dir)
+}
+
+#if canImport(Darwin)
+typealias DirectoryStream = UnsafeMutablePointer<DIR>
+#else
+typealias DirectoryStream = OpaquePointer
+#endif
+
+/// The names `readdir` gives, without "." and "..".
+private func entryNames(_ dir: DirectoryStream) -> [String] {
     var names: [String] = []
     while let entry = readdir(dir) {
         let name = withUnsafePointer(to: entry.pointee.d_name) { p in
@@ -158,14 +169,7 @@ public func directoryEntries(in directory: Int32, path: String? = nil) throws(Sy
     }
     defer { closedir(dir) }
     rewinddir(dir)
-    var names: [String] = []
-    while let entry = readdir(dir) {
-        let name = withUnsafePointer(to: entry.pointee.d_name) { p in
-            p.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-        }
-        if name != "." && name != ".." { names.append(name) }
-    }
-    return names
+    return entryNames(dir)
 }
 
 /// Removes `name` inside the open directory `directory`, and everything below it when it is a

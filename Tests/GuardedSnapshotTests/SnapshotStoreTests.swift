@@ -171,8 +171,7 @@ final class SnapshotStoreTests: SnapshotTestCase {
         XCTAssertEqual(plan.protected, [], "the pre-restore snapshot is the newest: kept by --keep")
         let plan1 = store.prunePlan(keep: 1, includePreRestore: false)
         XCTAssertFalse(plan1.remove.contains(pre.id))
-        // A newer manual snapshot: the pre-restore one is still protected (newer than the newest
-        // manual snapshot? no: now it is older) -> prunable only by the rules.
+        // After a newer manual snapshot the pre-restore one is no longer protected.
         _ = try store.create(paths: [tree], label: nil, tag: nil)
         let plan2 = store.prunePlan(keep: 1, includePreRestore: false)
         XCTAssertTrue(plan2.remove.contains(pre.id))
