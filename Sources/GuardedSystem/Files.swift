@@ -112,6 +112,17 @@ public func removeTree(_ path: String) throws(SystemError) {
 public func directoryEntries(_ path: String) throws(SystemError) -> [String] {
     guard let dir = opendir(path) else { throw SystemError("opendir", path: path) }
     defer { closedir(dir) }
+    return entryNames(dir)
+}
+
+#if canImport(Darwin)
+typealias DirectoryStream = UnsafeMutablePointer<DIR>
+#else
+typealias DirectoryStream = OpaquePointer
+#endif
+
+/// The names `readdir` gives, without "." and "..".
+private func entryNames(_ dir: DirectoryStream) -> [String] {
     var names: [String] = []
     while let entry = readdir(dir) {
         let name = withUnsafePointer(to: entry.pointee.d_name) { p in
@@ -180,4 +191,35 @@ public func executablePath() -> String? {
     #else
     return try? readSymbolicLink("/proc/self/exe")
     #endif
+}
+
+/// Names in the open directory `directory` (without "." and ".."), unsorted. The descriptor is
+/// duplicated for `fdopendir`, so the caller's stays open and positioned.
+public func directoryEntries(in directory: Int32, path: String? = nil) throws(SystemError) -> [String] {
+    let copy = dup(directory)
+    if copy < 0 { throw SystemError("dup", path: path) }
+    guard let dir = fdopendir(copy) else {
+        let failure = SystemError("opendir", path: path)
+        _ = close(copy)
+        throw failure
+    }
+    defer { closedir(dir) }
+    rewinddir(dir)
+    return entryNames(dir)
+}
+
+/// Removes `name` inside the open directory `directory`, and everything below it when it is a
+/// directory, with `*at` calls that never follow a symlink (a link is removed, not its target).
+/// Missing is success.
+public func removeTree(in directory: Int32, _ name: String) throws(SystemError) {
+    guard let st = try? fileStatus(in: directory, name) else { return }
+    if st.isDirectory {
+        let sub = retryingOnInterrupt { openat(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        if sub < 0 { throw SystemError("open", path: name) }
+        let owned = FileDescriptor(adopting: sub)
+        for child in try directoryEntries(in: owned.rawValue, path: name) { try removeTree(in: owned.rawValue, child) }
+        if unlinkat(directory, name, AT_REMOVEDIR) != 0 && errno != ENOENT { throw SystemError("rmdir", path: name) }
+    } else if unlinkat(directory, name, 0) != 0 && errno != ENOENT {
+        throw SystemError("unlink", path: name)
+    }
 }

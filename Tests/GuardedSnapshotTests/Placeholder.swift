@@ -1,2 +1,0 @@
-import XCTest
-final class GuardedSnapshotTestsPlaceholder: XCTestCase { func testNothing() {} }

@@ -1,0 +1,212 @@
+import GuardedCore
+import GuardedSnapshot
+import GuardedSystem
+import TestSupport
+import XCTest
+
+final class SnapshotStoreTests: SnapshotTestCase {
+    /// Round trip on random trees: random files, directories and symlinks with random modes;
+    /// random mutations; restore; the tree equals the snapshot and the diff is empty.
+    func testRoundTripOnRandomTrees() throws {
+        var rng = SeededGenerator(seed: 0x5eed)
+        for round in 0..<6 {
+            let root = tree + "/r\(round)"
+            try makeDirectories(root)
+            var dirs = [""]
+            var files: [String] = []
+            for i in 0..<Int.random(in: 10...30, using: &rng) {
+                let parent = dirs.randomElement(using: &rng)!
+                let rel = (parent.isEmpty ? "" : parent + "/") + "n\(i)"
+                switch Int.random(in: 0..<10, using: &rng) {
+                case 0..<2:
+                    try makeDirectories(root + "/" + rel, mode: 0o755)
+                    chmod(root + "/" + rel, [0o700, 0o755, 0o750][Int.random(in: 0..<3, using: &rng)])
+                    dirs.append(rel)
+                case 2:
+                    try makeSymbolicLink(root + "/" + rel, pointingTo: ["../x", "n0", "/nonexistent/\(i)"][Int.random(in: 0..<3, using: &rng)])
+                    files.append(rel)
+                default:
+                    let bytes = (0..<Int.random(in: 0..<3000, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                    try writeFileAtomically(root + "/" + rel, bytes, mode: [0o600, 0o644, 0o640, 0o755, 0o4755][Int.random(in: 0..<5, using: &rng)])
+                    files.append(rel)
+                }
+            }
+            let before = treeState(root)
+            let manifest = try store.create(paths: [root], label: "round \(round)", tag: nil)
+            XCTAssertEqual(store.verify(manifest), [])
+
+            // Random mutations: edit, delete, chmod, replace with a symlink or a directory, add files.
+            for rel in files.shuffled(using: &rng).prefix(6) {
+                let path = root + "/" + rel
+                switch Int.random(in: 0..<5, using: &rng) {
+                case 0: try removeTree(path)
+                case 1: try removeTree(path); try writeFileAtomically(path, "changed \(rel)")
+                case 2: if fileStatusIfPresent(path)?.isSymbolicLink == false { chmod(path, 0o611) }
+                case 3: try removeTree(path); try makeSymbolicLink(path, pointingTo: outside)
+                default: try removeTree(path); try makeDirectories(path + "/sub"); try writeFileAtomically(path + "/sub/x", "x")
+                }
+            }
+            if let d = dirs.dropFirst().randomElement(using: &rng) { try removeTree(root + "/" + d) }
+            try writeFileAtomically(root + "/added-\(round)", "new")
+            XCTAssertNotEqual(treeState(root), before)
+
+            let planText = store.plan(manifest, deleteNew: true).text()
+            let report: RestoreReport
+            do { report = try forceRestore(manifest.id, deleteNew: true) } catch { XCTFail("\(error)\n\(planText)"); throw error }
+            XCTAssertNotNil(report.preRestore)
+            XCTAssertEqual(treeState(root), before, "round \(round)")
+            let after = store.plan(try store.load(manifest.id), deleteNew: true)
+            XCTAssertFalse(after.hasChanges, "round \(round): \(after.text())")
+            XCTAssertEqual(after.create, [])
+            XCTAssertEqual(after.modify.count, 0)
+            XCTAssertEqual(after.new, [])
+        }
+    }
+
+    func testRestoreIsIdempotent() throws {
+        try write("a.conf", "a")
+        try write("d/b.conf", "b", mode: 0o600)
+        let manifest = try store.create(paths: [tree], label: nil, tag: nil)
+        try write("a.conf", "changed")
+        _ = try forceRestore(manifest.id)
+        let statuses = try ["a.conf", "d/b.conf"].map { try fileStatus(tree + "/" + $0) }
+        let count = snapshotCount()
+        let second = try forceRestore(manifest.id)
+        XCTAssertNil(second.preRestore, "the second restore has nothing to do")
+        XCTAssertFalse(second.plan.hasChanges)
+        XCTAssertEqual(snapshotCount(), count)
+        XCTAssertEqual(try ["a.conf", "d/b.conf"].map { try fileStatus(tree + "/" + $0) }, statuses)
+    }
+
+    func testDedupStoresUnchangedContentOnce() throws {
+        try write("a.conf", "same")
+        try write("b.conf", "same")
+        _ = try store.create(paths: [tree], label: nil, tag: nil)
+        _ = try store.create(paths: [tree], label: nil, tag: nil)
+        XCTAssertEqual(try indexLines().count, 1)
+    }
+
+    func testNewFilesAreKeptUnlessDeleteNewAndOnlyInsideRoots() throws {
+        try write("keep/a.conf", "a")
+        try write("sibling.conf", "s")
+        let manifest = try store.create(paths: [tree + "/keep"], label: nil, tag: nil)
+        try write("keep/new.conf", "n")
+        try write("sibling-new.conf", "outside the root")
+        let plan = store.plan(manifest, deleteNew: false)
+        XCTAssertEqual(plan.new, [tree + "/keep/new.conf"])
+        XCTAssertEqual(plan.delete, [])
+        XCTAssertEqual(store.plan(manifest, deleteNew: true).delete, [tree + "/keep/new.conf"])
+        // Nothing else changed: without --delete-new there is nothing to do.
+        XCTAssertNil(try forceRestore(manifest.id).preRestore)
+        XCTAssertTrue(fileExists(tree + "/keep/new.conf"))
+        _ = try forceRestore(manifest.id, deleteNew: true)
+        XCTAssertFalse(fileExists(tree + "/keep/new.conf"))
+        XCTAssertTrue(fileExists(tree + "/sibling-new.conf"))
+        XCTAssertTrue(fileExists(tree + "/sibling.conf"))
+    }
+
+    func testPatternRootsRecogniseNewUnitsAndDropIns() throws {
+        let system = tree + "/systemd/system"
+        try write("systemd/system/agent-a.service", "[Service]\n")
+        try write("systemd/system/other.service", "[Service]\n")
+        let roots = try snapshotRoots(for: [system + "/agent-*.service"], allowGlobs: true)
+        XCTAssertEqual(roots.count, 1)
+        XCTAssertEqual(roots[0].patterns, ["agent-*.service", "agent-*.service.d"])
+        let manifest = try store.create(roots: roots, label: nil, tag: nil, holding: try store.lock())
+        try write("systemd/system/agent-b.service", "[Service]\n")
+        try write("systemd/system/agent-a.service.d/guarded.conf", "[Service]\n")
+        try write("systemd/system/other2.service", "[Service]\n")
+        let plan = store.plan(manifest, deleteNew: true)
+        XCTAssertEqual(plan.delete, [system + "/agent-a.service.d", system + "/agent-b.service"])
+        let report = try forceRestore(manifest.id, deleteNew: true)
+        XCTAssertEqual(report.reloadCommands, [["systemctl", "daemon-reload"]])
+        XCTAssertTrue(fileExists(system + "/other2.service"))
+        XCTAssertFalse(fileExists(system + "/agent-b.service"))
+    }
+
+    func testReloadHints() {
+        let uid = getuid()
+        XCTAssertEqual(reloadCommands(changed: ["/etc/systemd/system/a.service"], deleted: []), [["systemctl", "daemon-reload"]])
+        XCTAssertEqual(reloadCommands(changed: ["/etc/systemd/system/a.service.d/override.conf"], deleted: []), [["systemctl", "daemon-reload"]])
+        XCTAssertEqual(reloadCommands(changed: ["/etc/app/app.conf", "/etc/systemd/system/notes.txt"], deleted: []), [])
+        if let home = Environment.homeDirectory() {
+            XCTAssertEqual(reloadCommands(changed: [home + "/.config/systemd/user/a.timer"], deleted: []), [["systemctl", "--user", "daemon-reload"]])
+        }
+        XCTAssertEqual(reloadCommands(changed: ["/Users/me/Library/LaunchAgents/com.x.plist"], deleted: []),
+                       [["launchctl", "bootout", "gui/\(uid)", "/Users/me/Library/LaunchAgents/com.x.plist"],
+                        ["launchctl", "bootstrap", "gui/\(uid)", "/Users/me/Library/LaunchAgents/com.x.plist"]])
+        XCTAssertEqual(reloadCommands(changed: [], deleted: ["/Library/LaunchDaemons/com.y.plist"]),
+                       [["launchctl", "bootout", "system", "/Library/LaunchDaemons/com.y.plist"]])
+    }
+
+    func testSocketsAreRefused() throws {
+        let path = tree + "/sock"
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { p in
+            for (i, b) in path.utf8.enumerated() where i < p.count - 1 { p[i] = b }
+        }
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        XCTAssertEqual(rc, 0)
+        XCTAssertThrowsError(try store.create(paths: [tree], label: nil, tag: nil)) { error in
+            XCTAssertTrue("\(error)".contains("socket"), "\(error)")
+        }
+        XCTAssertEqual(snapshotCount(), 0)
+    }
+
+    func testPruneKeepsNewestAndProtectsPreRestore() throws {
+        try write("a.conf", "1")
+        let first = try store.create(paths: [tree], label: nil, tag: nil)
+        try write("a.conf", "2")
+        let second = try store.create(paths: [tree], label: nil, tag: nil)
+        try write("a.conf", "3")
+        let report = try forceRestore(first.id)
+        let pre = try XCTUnwrap(report.preRestore)
+        XCTAssertEqual(pre.kind, .preRestore)
+        XCTAssertEqual(pre.guards, first.id)
+        let plan = store.prunePlan(keep: 0, includePreRestore: false)
+        XCTAssertEqual(plan.remove, [first.id, second.id])
+        XCTAssertEqual(plan.protected, [], "the pre-restore snapshot is the newest: kept by --keep")
+        let plan1 = store.prunePlan(keep: 1, includePreRestore: false)
+        XCTAssertFalse(plan1.remove.contains(pre.id))
+        // After a newer manual snapshot the pre-restore one is no longer protected.
+        _ = try store.create(paths: [tree], label: nil, tag: nil)
+        let plan2 = store.prunePlan(keep: 1, includePreRestore: false)
+        XCTAssertTrue(plan2.remove.contains(pre.id))
+        let lock = try store.lock()
+        _ = try store.prune(plan2.remove, holding: lock)
+        XCTAssertEqual(snapshotCount(), 1)
+        let last = try store.load(try store.resolve("latest"))
+        XCTAssertEqual(store.verify(last), [], "pruning kept every blob the last snapshot needs")
+    }
+
+    func testPreRestoreSnapshotIsProtectedWhileNewest() throws {
+        try write("a.conf", "1")
+        let first = try store.create(paths: [tree], label: nil, tag: nil)
+        try write("a.conf", "2")
+        _ = try store.create(paths: [tree], label: nil, tag: nil)
+        try write("a.conf", "3")
+        let pre = try XCTUnwrap(try forceRestore(first.id).preRestore)
+        try write("a.conf", "4")
+        let pre2 = try XCTUnwrap(try forceRestore(first.id).preRestore)
+        let plan = store.prunePlan(keep: 1, includePreRestore: false)
+        XCTAssertEqual(plan.protected, [pre.id])
+        XCTAssertFalse(plan.remove.contains(pre2.id))
+        XCTAssertTrue(store.prunePlan(keep: 1, includePreRestore: true).remove.contains(pre.id))
+    }
+}
+
+/// SplitMix64: reproducible random trees.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e3779b97f4a7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58476d1ce4e5b9
+        z = (z ^ (z >> 27)) &* 0x94d049bb133111eb
+        return z ^ (z >> 31)
+    }
+}
