@@ -110,6 +110,7 @@ if has_pip:
         check("pip", True)
     except BaseException as e:
         check("pip", False, "pip-broken: " + describe(e), "degraded")
+venv_real = os.path.realpath(venv)
 try:
     with open("/proc/self/maps") as fh:
         seen = []
@@ -117,7 +118,13 @@ try:
             parts = line.split(None, 5)
             if len(parts) == 6:
                 p = parts[5].strip()
-                if p.startswith("/") and (p.endswith(".so") or ".so." in p) and p not in seen:
+                if not p.startswith("/") or not (p.endswith(".so") or ".so." in p) or p in seen:
+                    continue
+                # What a Python or OpenSSL upgrade replaces: libpython, _ssl and the libssl and
+                # libcrypto it maps, and extension modules inside the venv. (libc and friends change
+                # with the OS, which does not break a venv, and would cost a stat on every start.)
+                name = os.path.basename(p)
+                if name.startswith(("libpython", "_ssl", "libssl", "libcrypto")) or p.startswith(venv_real + "/"):
                     seen.append(p)
         out["shared_objects"] = seen
 except OSError:

@@ -157,7 +157,7 @@ enum FastPath {
     /// (a cache miss, or a command line only the general parser handles); on a hit it execs.
     static func attempt(argc: Int, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, startedNs: Int64) {
         var venv: Bytes? = nil, agent: Bytes? = nil, state: Bytes? = nil
-        var imports = BytesList(capacity: maxImports)
+        var imports = BytesList(capacity: min(maxImports, argc))
         defer { imports.free() }
         var giveUp = false
         var i = 1
@@ -181,8 +181,10 @@ enum FastPath {
         }
         guard commandIndex > 0, commandIndex < argc, let command = argv[commandIndex], command[0] == 0x2f else { return }
 
+        // Buffers below are sized to what they will hold: malloc then packs them into a page or two,
+        // where generous fixed sizes had each first write land on a fresh page (a page fault apiece).
         // The venv: given (absolute and already normalized), or the one COMMAND's bin/ sits in.
-        var derivedVenv = ByteBuffer(capacity: 4096)
+        var derivedVenv = ByteBuffer(capacity: venv == nil ? strlen(command) + 16 : 0)
         defer { derivedVenv.free() }
         if venv == nil {
             let cmd = Bytes(cString: command)
@@ -201,7 +203,10 @@ enum FastPath {
         for k in 0..<imports.count { guard isPlainModule(imports[k]) else { return } }
 
         // The state directory, as StateDirectory.resolve computes it.
-        var stateBuffer = ByteBuffer(capacity: 4096)
+        let homeLength = getenv("HOME").map { strlen($0) } ?? 0
+        let xdgLength = getenv("XDG_STATE_HOME").map { strlen($0) } ?? 0
+        let envStateLength = getenv("GUARDED_RUN_STATE_DIR").map { strlen($0) } ?? 0
+        var stateBuffer = ByteBuffer(capacity: (state?.count ?? 0) + max(homeLength, xdgLength, envStateLength) + 48)
         defer { stateBuffer.free() }
         if let state {
             guard state[0] == 0x2f else { return }
@@ -242,7 +247,8 @@ enum FastPath {
 
     /// The decision itself: read the cache, re-lstat its watch list, log, exec. Returns on any miss.
     static func decideAndExec(_ input: FastPathInput, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, startedNs: Int64) {
-        var path = ByteBuffer(capacity: 8192)
+        // state + "/venvs/" + key (at most 48 + 1 + 16) + "/fingerprint-" + 12, or + "/agents/" + agent + file name.
+        var path = ByteBuffer(capacity: input.state.count + input.agent.count + 160)
         defer { path.free() }
         path.append(input.state)
         path.append("/venvs/")
@@ -277,7 +283,10 @@ enum FastPath {
         let decidedNs = Clock.monotonicNanoseconds()
 
         // One health-log line, one write(2) on an O_APPEND descriptor.
-        var line = ByteBuffer(capacity: 16384)
+        var reasonBytes = 0
+        for r in 0..<parsed.reasons.count { reasonBytes += parsed.reasons[r].count + 3 }
+        // Escaping can grow a byte to six (\u00XX).
+        var line = ByteBuffer(capacity: 256 + 6 * (input.agent.count + input.venv.count + reasonBytes))
         defer { line.free() }
         let wall = Clock.wallTime()
         line.append("{\"time\":\"")
@@ -349,7 +358,8 @@ enum FastPath {
 
     struct Parsed {
         var degraded = false
-        var reasons = BytesList(capacity: 64)
+        // A report has at most one reason per check (about a dozen).
+        var reasons = BytesList(capacity: 32)
         var reasonCount: Int { reasons.count }
     }
 
