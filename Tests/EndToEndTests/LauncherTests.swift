@@ -255,3 +255,38 @@ final class LauncherFormsTests: XCTestCase {
         XCTAssertEqual(fx.agentRuns, 0)
     }
 }
+
+final class LauncherCrashTests: XCTestCase {
+    /// SIGKILL in the middle of a full check leaves no partial cache and no temp files; the next
+    /// start checks again and runs the agent.
+    func testSIGKILLDuringTheFullCheckLeavesUsableState() throws {
+        let fx = try AgentFixture()
+        defer { fx.remove() }
+        let started = fx.tmp.file("probe-started")
+        try fx.writeModule("slowmod", "import time\nopen(\(JSONValue.quoted(started)), 'w').write('x')\ntime.sleep(30)\n")
+        let script = "exec \(guardedRunBinary) --agent demo --state-dir \(fx.state) --import slowmod -- \(fx.python) \(fx.agentScript)"
+        let pidFile = fx.tmp.file("pid")
+        // A shell records its PID (guarded-run's, after its exec) and runs in the background.
+        try fx.tmp.write("start.sh", "echo $$ > \(pidFile)\n\(script)\n", mode: 0o755)
+        let r = TestSupport.run("/bin/sh", ["-c", "/bin/sh \(fx.tmp.file("start.sh")) >/dev/null 2>&1 &"])
+        XCTAssertEqual(r.termination, .exited(0))
+        XCTAssertTrue(waitUntil(timeout: 30) { fileExists(started) }, "the probe reached the slow import")
+        let pid = try XCTUnwrap(Int32(readTextFile(pidFile).trimmingCharacters(in: .whitespacesAndNewlines)))
+        XCTAssertEqual(kill(pid, SIGKILL), 0)
+        XCTAssertTrue(waitUntil { kill(pid, 0) != 0 })
+        // The orphaned probe's process group is the probe's own; end it too.
+        _ = try? Subprocess.run("/usr/bin/pkill", ["-KILL", "-f", "slowmod"])
+
+        let venvState = StateDirectory(path: fx.state).venvDirectory(for: fx.venv)
+        let leftovers = ((try? directoryEntries(venvState)) ?? []).filter { $0.hasPrefix(".") }
+        XCTAssertEqual(leftovers, [], "no temp files")
+        XCTAssertNil(Fingerprint.load(from: Fingerprint.cachePath(state: StateDirectory(path: fx.state), venv: fx.venv, imports: ["slowmod"])))
+        XCTAssertEqual(fx.agentRuns, 0)
+
+        try fx.writeModule("slowmod", "VALUE = 2\n")
+        let next = fx.start(["--import", "slowmod"])
+        XCTAssertEqual(next.termination, .exited(0), next.errorText)
+        XCTAssertEqual(fx.lastRecord().decision, "checked-ok")
+        XCTAssertEqual(fx.agentRuns, 1)
+    }
+}
