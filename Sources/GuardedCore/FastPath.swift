@@ -429,19 +429,11 @@ enum FastPath {
                 guard ok, cursor < value.count, value[cursor] == 0x2f,
                       memchr(value.base + cursor, 0x5c, value.count - cursor) == nil else { return false }
                 b[end] = 0 // the path ends at the newline: make it a C string in place
-                var now = stat()
-                guard lstat(UnsafeRawPointer(value.base + cursor).assumingMemoryBound(to: CChar.self), &now) == 0 else { return false }
-                #if canImport(Darwin)
-                let m = Int64(now.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(now.st_mtimespec.tv_nsec)
-                let c = Int64(now.st_ctimespec.tv_sec) * 1_000_000_000 + Int64(now.st_ctimespec.tv_nsec)
-                #else
-                let m = Int64(now.st_mtim.tv_sec) * 1_000_000_000 + Int64(now.st_mtim.tv_nsec)
-                let c = Int64(now.st_ctim.tv_sec) * 1_000_000_000 + Int64(now.st_ctim.tv_nsec)
-                #endif
-                guard UInt64(truncatingIfNeeded: now.st_dev) == UInt64(fields.0),
-                      UInt64(truncatingIfNeeded: now.st_ino) == UInt64(fields.1),
-                      Int64(now.st_mode) == fields.2, Int64(now.st_size) == fields.3,
-                      m == fields.4, c == fields.5 else { return false }
+                guard fields.2 <= Int64(UInt32.max) else { return false }
+                let recorded = FileStatus(device: UInt64(fields.0), inode: UInt64(fields.1), mode: UInt32(fields.2),
+                                          linkCount: 0, uid: 0, gid: 0, size: fields.3, mtimeNs: fields.4, ctimeNs: fields.5)
+                guard let now = fileStatusIfPresent(cPath: UnsafeRawPointer(value.base + cursor).assumingMemoryBound(to: CChar.self)),
+                      now.sameIdentityAndTimes(as: recorded) else { return false }
                 watched += 1
             } else if key.equals("venv") {
                 guard value.equals(venv) else { return false }

@@ -12,13 +12,10 @@ public struct WatchEntry: Equatable, Sendable {
         self.status = status
     }
 
-    /// Re-stats the path; true only when device, inode, mode, size, mtime and ctime (ns) all match.
-    /// ctime catches what mtime misses: chmod, a hard link, a rename onto the path, a `touch -d` back in time.
+    /// Re-stats the path; true only when it is still the same file with the same times.
     @inline(__always)
     public func stillMatches() -> Bool {
-        guard let now = fileStatusIfPresent(path) else { return false }
-        return now.device == status.device && now.inode == status.inode && now.mode == status.mode
-            && now.size == status.size && now.mtimeNs == status.mtimeNs && now.ctimeNs == status.ctimeNs
+        fileStatusIfPresent(path)?.sameIdentityAndTimes(as: status) == true
     }
 }
 

@@ -16,7 +16,7 @@ public struct FileStatus: Equatable, Sendable {
         self.uid = uid; self.gid = gid; self.size = size; self.mtimeNs = mtimeNs; self.ctimeNs = ctimeNs
     }
 
-    init(_ st: stat) {
+    public init(_ st: stat) {
         #if canImport(Darwin)
         let m = Int64(st.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(st.st_mtimespec.tv_nsec)
         let c = Int64(st.st_ctimespec.tv_sec) * 1_000_000_000 + Int64(st.st_ctimespec.tv_nsec)
@@ -28,6 +28,15 @@ public struct FileStatus: Equatable, Sendable {
                   mode: UInt32(truncatingIfNeeded: st.st_mode), linkCount: UInt64(truncatingIfNeeded: st.st_nlink),
                   uid: UInt32(st.st_uid), gid: UInt32(st.st_gid), size: Int64(st.st_size),
                   mtimeNs: m, ctimeNs: c)
+    }
+
+    /// Same file, same content as far as metadata can tell: device, inode, mode, size, mtime and
+    /// ctime (ns) all equal. ctime catches what mtime misses: chmod, a hard link, a rename onto the
+    /// path, a `touch -d` back in time. (Link count, owner and times of access are not compared.)
+    @inline(__always)
+    public func sameIdentityAndTimes(as other: FileStatus) -> Bool {
+        device == other.device && inode == other.inode && mode == other.mode
+            && size == other.size && mtimeNs == other.mtimeNs && ctimeNs == other.ctimeNs
     }
 
     public var fileType: UInt32 { mode & UInt32(S_IFMT) }
@@ -43,6 +52,13 @@ public func fileStatus(_ path: String, followSymlinks: Bool = false) throws(Syst
     let rc = followSymlinks ? stat(path, &st) : lstat(path, &st)
     if rc != 0 { throw SystemError(followSymlinks ? "stat" : "lstat", path: path) }
     return FileStatus(st)
+}
+
+/// `lstat(2)` on a C string (the launcher's fast path has no String to give); nil on failure.
+@inline(__always)
+public func fileStatusIfPresent(cPath: UnsafePointer<CChar>) -> FileStatus? {
+    var st = stat()
+    return lstat(cPath, &st) == 0 ? FileStatus(st) : nil
 }
 
 /// `lstat(2)` that answers nil instead of throwing, for existence tests.
