@@ -24,7 +24,8 @@ public enum MetricsCommand: AdminCommand {
         do {
             try writeFileAtomically(path, text, mode: 0o644)
         } catch {
-            throw CommandFailure("cannot write \(error.path ?? path): \(error.errno)", exitCode: ExitCode.software)
+            // The path asked for, not the temp file beside it that the failing call named.
+            throw CommandFailure("cannot write \(path): \(error.errno)", exitCode: ExitCode.software)
         }
         return ExitCode.success
     }

@@ -119,50 +119,37 @@ struct MetricsWriter {
     var text = ""
 
     mutating func family(_ name: String, _ kind: Kind, _ help: String) {
-        text += "# HELP \(name) \(escapeHelp(help))\n# TYPE \(name) \(kind.rawValue)\n"
+        text += "# HELP \(name) \(escapeExposition(help, quotes: false))\n# TYPE \(name) \(kind.rawValue)\n"
     }
 
     mutating func sample(_ name: String, _ labels: [(String, String)], _ value: Double) {
         text += name
         if !labels.isEmpty {
-            text += "{" + labels.map { "\($0.0)=\"\(escapeLabelValue($0.1))\"" }.joined(separator: ",") + "}"
+            text += "{" + labels.map { "\($0.0)=\"\(escapeExposition($0.1, quotes: true))\"" }.joined(separator: ",") + "}"
         }
         text += " " + formatSampleValue(value) + "\n"
     }
 }
 
-/// Label values escape `\`, `"` and newline (the exposition format's only escapes).
-func escapeLabelValue(_ s: String) -> String {
+/// The exposition format's escapes: `\` and newline everywhere, `"` too in label values (HELP text
+/// is not quoted, so a quote there stays as it is).
+func escapeExposition(_ s: String, quotes: Bool) -> String {
     var out = ""
     for c in s.unicodeScalars {
         switch c {
         case "\\": out += "\\\\"
-        case "\"": out += "\\\""
         case "\n": out += "\\n"
+        case "\"" where quotes: out += "\\\""
         default: out.unicodeScalars.append(c)
         }
     }
     return out
 }
 
-/// HELP text escapes `\` and newline.
-func escapeHelp(_ s: String) -> String {
-    var out = ""
-    for c in s.unicodeScalars {
-        switch c {
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        default: out.unicodeScalars.append(c)
-        }
-    }
-    return out
-}
-
-/// Integers without a fraction; everything else as Swift's shortest round-trip form (`3.1e-05`),
-/// which Go's and Python's float parsers both accept.
+/// Integers without a fraction, the rest in Swift's shortest round-trip form (`3.1e-05`), as JSON
+/// numbers are written; Go's and Python's float parsers read both. NaN and infinities as the format spells them.
 func formatSampleValue(_ v: Double) -> String {
     if v.isNaN { return "NaN" }
     if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
-    if v == v.rounded() && abs(v) < 9.0e15 { return String(Int64(v)) }
-    return String(v)
+    return JSONValue.formatNumber(v)
 }
