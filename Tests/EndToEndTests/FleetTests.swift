@@ -169,6 +169,31 @@ final class FleetVenvsTests: XCTestCase {
                        broken.map { "\(root)/\($0.name)" }.sorted())
     }
 
+    /// `--force` through the repair module. Skipped while the branch carries the repair module's
+    /// stand-in (its plan says "not available"); runs once the real one is merged.
+    func testForceRepairsTheBrokenAndTheLinkIsCheckedOnce() throws {
+        for name in ["a", "b"] { makeVenv(root + "/" + name) }
+        XCTAssertEqual(venvs(["check", "--root", root]).termination, .exited(0), "records the known-good sets")
+        try removeFile(root + "/b/bin/python3")
+        try makeSymbolicLink(root + "/b/bin/python3", pointingTo: tmp.file("removed-install/bin/python3"))
+        let plan = venvs(["repair", "--root", root])
+        XCTAssertEqual(plan.termination, .exited(78))
+        try XCTSkipIf(plan.outputText.contains("repair is not available in this build"), "the repair module is the stand-in")
+
+        let r = venvs(["repair", "--force", "--root", root])
+        XCTAssertEqual(r.termination, .exited(0), r.outputText + r.errorText)
+        XCTAssertTrue(r.outputText.hasPrefix("\(root)/b: repaired: "), r.outputText)
+        XCTAssertEqual(r.outputText.split(separator: "\n").count, 1, r.outputText)
+        XCTAssertEqual(fileStatusIfPresent(root + "/b")?.isSymbolicLink, true, "the repair layout: a link to a generation")
+        let after = venvs(["check", "--json", "--root", root])
+        XCTAssertEqual(after.termination, .exited(0), after.outputText)
+        XCTAssertEqual(try XCTUnwrap(JSONValue.parse(after.outputText))["venvs"]?.arrayValue?.compactMap { $0["venv"]?.stringValue },
+                       [root + "/a", root + "/b"], "the generation directory is not a second venv")
+        let nothing = venvs(["repair", "--force", "--root", root])
+        XCTAssertEqual(nothing.termination, .exited(0))
+        XCTAssertEqual(nothing.outputText, "nothing to repair: 2 venvs: 0 broken, 0 degraded, 2 healthy\n")
+    }
+
     func testProgressOnlyOnATerminal() throws {
         #if os(Linux)
         for name in ["a", "b", "c"] { makeVenv(root + "/" + name) }
