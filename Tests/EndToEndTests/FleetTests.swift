@@ -199,11 +199,11 @@ final class FleetVenvsTests: XCTestCase {
         for name in ["a", "b", "c"] { makeVenv(root + "/" + name) }
         let binary = guardedRunBinary
         // script(1) gives the command a pseudo-terminal for stdout and stderr.
-        let tty = TestSupport.run("/usr/bin/script", ["-qec", "\(binary) venvs check --root \(root) --state-dir \(state)", "/dev/null"])
+        let tty = TestSupport.run("/usr/bin/script", ["-qec", "'\(binary)' venvs check --root '\(root)' --state-dir '\(state)'", "/dev/null"])
         XCTAssertEqual(tty.termination, .exited(0), tty.outputText)
         for n in 1...3 { XCTAssertTrue(tty.outputText.contains("\rchecked \(n)/3\u{1B}[K"), tty.outputText) }
         XCTAssertTrue(tty.outputText.contains("3 venvs: 0 broken, 0 degraded, 3 healthy"))
-        let ttyJSON = TestSupport.run("/usr/bin/script", ["-qec", "\(binary) venvs check --json --root \(root) --state-dir \(state)", "/dev/null"])
+        let ttyJSON = TestSupport.run("/usr/bin/script", ["-qec", "'\(binary)' venvs check --json --root '\(root)' --state-dir '\(state)'", "/dev/null"])
         XCTAssertEqual(ttyJSON.termination, .exited(0))
         XCTAssertFalse(ttyJSON.outputText.contains("checked "), "quiet with --json")
         let piped = venvs(["check", "--root", root])
@@ -216,13 +216,17 @@ final class FleetVenvsTests: XCTestCase {
         makeVenv(root + "/ok")
         try makeDirectories(root + "/locked/inner")
         chmod(root + "/locked", 0o700)
-        // Root reads every directory: run as nobody then, through setpriv (util-linux).
+        // Root reads every directory: run as nobody then, through setpriv (util-linux), with a copy
+        // of the binary nobody can reach (the build directory may sit under a 0700 home).
+        var command = guardedRunBinary
         var prefix: [String] = []
         if geteuid() == 0 {
+            try XCTSkipUnless(access("/usr/bin/setpriv", X_OK) == 0, "running as root without setpriv: cannot drop privileges")
             chmod(tmp.path, 0o755)
-            chmod(root + "/locked", 0o700)
             try makeDirectories(tmp.file("open"), mode: 0o777)
             chmod(tmp.file("open"), 0o777)
+            command = tmp.file("guarded-run")
+            try writeFileAtomically(command, try readFile(guardedRunBinary, followSymlinks: true), mode: 0o755)
             prefix = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
         } else {
             chmod(root + "/locked", 0)
@@ -230,7 +234,7 @@ final class FleetVenvsTests: XCTestCase {
         defer { chmod(root + "/locked", 0o700) }
         let stateDir = geteuid() == 0 ? tmp.file("open/state") : state
         let args = ["venvs", "check", "--json", "--root", root, "--root", tmp.file("missing"), "--state-dir", stateDir]
-        let r = prefix.isEmpty ? runGuarded(args) : TestSupport.run(prefix[0], Array(prefix.dropFirst()) + [guardedRunBinary] + args)
+        let r = prefix.isEmpty ? runGuarded(args) : TestSupport.run(prefix[0], Array(prefix.dropFirst()) + [command] + args)
         XCTAssertEqual(r.termination, .exited(0), r.errorText)
         XCTAssertEqual(r.errorText, """
             guarded-run: venvs: warning: cannot read \(root)/locked: Permission denied
