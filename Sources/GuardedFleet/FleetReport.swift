@@ -150,8 +150,10 @@ public struct FleetRepair {
 
     public static func line(_ result: Result) -> String {
         switch result {
-        case .repaired(let venv, let summary): return "\(venv): repaired: \(summary)"
-        case .rolledBack(let venv, let summary): return "\(venv): rolled back: \(summary)"
+        // The repair module's summaries name the venv already ("repaired /srv/x: generation 2 ..."):
+        // printed as they are then, rather than with the path twice.
+        case .repaired(let venv, let summary): return summary.contains(venv) ? summary : "\(venv): repaired: \(summary)"
+        case .rolledBack(let venv, let summary): return summary.contains(venv) ? summary : "\(venv): rolled back: \(summary)"
         case .failed(let venv, let reasons): return "\(venv): FAILED: \(reasons.joined(separator: "; "))"
         }
     }
