@@ -45,6 +45,7 @@ let package = Package(
         .testTarget(name: "GuardedSnapshotTests", dependencies: ["GuardedSystem", "GuardedCore", "GuardedSnapshot", "TestSupport"]),
         .testTarget(name: "GuardedSupervisorTests", dependencies: ["GuardedSystem", "GuardedCore", "GuardedSupervisor", "TestSupport"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "GuardedFleetTests", dependencies: ["GuardedSystem", "GuardedCore", "GuardedCheck", "GuardedFleet", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["GuardedSystem", "GuardedCore", "TestSupport"]),
     ]
 )

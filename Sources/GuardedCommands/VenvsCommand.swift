@@ -1,11 +1,83 @@
 import GuardedCore
+import GuardedFleet
+import GuardedRepair
+import GuardedSystem
 
-/// `guarded-run venvs`: not built yet (see the issue tracker).
+/// `guarded-run venvs check|report|repair [--root DIR]... [--json] [--force]`: the fleet's venv
+/// doctor. Exit 0 all healthy, 1 something degraded, 78 something broken (75: a check timed out).
 public enum VenvsCommand: AdminCommand {
     public static let name = "venvs"
-    public static let summary = "(not built yet)"
-    public static let spec = CommandSpec(usage: "venvs", options: [stateDirOption], positionals: 0...100)
+    public static let summary = "check, report on or repair every venv under the roots"
+    public static let spec = CommandSpec(
+        usage: "venvs check|report|repair [--root DIR]... [--json] [--force] [--jobs N] [--state-dir DIR]",
+        options: [
+            .repeated("--root", help: "a directory to search for venvs (repeatable; default: fleet.conf, else the health logs)"),
+            jsonOption,
+            .flag("--force", help: "repair: repair the broken venvs (default: print the plan)"),
+            .value("--jobs", help: "checks run at once (default: the number of processors)"),
+            .value("--python", help: "repair: the base interpreter to rebuild on"),
+            .repeated("--find-links", help: "repair: a local wheel directory or URL for the installer (repeatable)"),
+            stateDirOption,
+        ],
+        positionals: 1...1)
+
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
-        throw CommandFailure("not built yet", exitCode: ExitCode.software)
+        let action = arguments.positionals[0]
+        guard ["check", "report", "repair"].contains(action) else {
+            throw UsageError("unknown action '\(action)' (check, report or repair)")
+        }
+        if arguments.has("--force") && action != "repair" { throw UsageError("--force is only for 'venvs repair'") }
+        for option in ["--python", "--find-links"] where action != "repair" && !arguments.all(option).isEmpty {
+            throw UsageError("\(option) is only for 'venvs repair'")
+        }
+        let jobs = try arguments.integer("--jobs", default: WorkerPool.processorCount, range: 1...256)
+        let json = arguments.has("--json")
+        let state = StateDirectory.resolve(explicit: arguments.value("--state-dir"))
+
+        let config = FleetConfig.load(state: state)
+        for problem in config.problems { reportError("venvs: warning: \(config.path ?? "fleet.conf"): \(problem)") }
+        let source = VenvSource.choose(roots: arguments.all("--root"), config: config, state: state)
+        let discovery = source.discover(state: state)
+        for u in discovery.unreadable { reportError("venvs: warning: cannot read \(u.path): \(u.error)") }
+        if discovery.venvs.isEmpty && !json {
+            if case .healthLogs = source {
+                reportError("venvs: no venvs to check: no --root, no roots in \(FleetConfig.path(state: state) ?? "fleet.conf"), and no venv in the health logs")
+            } else {
+                reportError("venvs: no venvs found under the roots")
+            }
+        }
+
+        let progress = ProgressLine(label: "checked", enabled: !json && Output.isTerminal(1) && Output.isTerminal(2))
+        let check = FleetCheck.run(discovery, state: state, workers: jobs, progress: progress.callback)
+        progress.finish()
+        for e in check.entries { if let w = e.cacheWarning { reportError("venvs: warning: \(e.venv): \(w)") } }
+        if let state, !check.entries.isEmpty {
+            do { try check.saveSummary(state: state) } catch { reportError("venvs: warning: cannot record the check for metrics: \(error)") }
+        }
+
+        switch action {
+        case "check":
+            Output.standardOutput(json ? check.json().serialized(pretty: true) + "\n" : check.table())
+            return check.exitCode
+        case "report":
+            let report = FleetReport(check: check, state: state, now: Double(Clock.wallTime().seconds))
+            Output.standardOutput(json ? report.json().serialized(pretty: true) + "\n" : report.text())
+            return check.exitCode
+        default:
+            guard let state else { throw CommandFailure("cannot choose a state directory: HOME is not set; pass --state-dir DIR", exitCode: ExitCode.usage) }
+            let repair = FleetRepair(check: check, repairer: Repairer(state: state),
+                                     options: RepairOptions(python: arguments.value("--python"), findLinks: arguments.all("--find-links")))
+            guard arguments.has("--force") else {
+                Output.standardOutput(json ? repair.planJSON().serialized(pretty: true) + "\n" : repair.planText())
+                return check.exitCode
+            }
+            let results = repair.run { result in if !json { Output.standardOutput(FleetRepair.line(result) + "\n") } }
+            if json {
+                Output.standardOutput(repair.resultsJSON(results).serialized(pretty: true) + "\n")
+            } else if results.isEmpty {
+                Output.standardOutput("nothing to repair: \(check.summaryLine)\n")
+            }
+            return repair.exitCode(results)
+        }
     }
 }

@@ -1,0 +1,155 @@
+import GuardedCore
+import GuardedSystem
+
+/// One agent's health log boiled down: the last start, counts over a window, the last failure.
+/// Built from the log's records alone (oldest first, as `HealthLog.read` returns them), so a record
+/// with a missing or odd field is used for what it has, never a crash.
+public struct AgentStatus: Sendable {
+    public var agent: String
+    public var venv: String?
+    public var lastStart: String?
+    public var lastDecision: String?
+    public var lastStatus: String?
+    /// Microseconds the last start spent deciding (`check_us`).
+    public var lastCheckMicroseconds: Int?
+    /// Records in the window (every start attempt: a failed-closed start is a start that was refused).
+    public var startsInWindow = 0
+    public var repairsInWindow = 0
+    public var rollbacksInWindow = 0
+    public var failuresInWindow = 0
+    /// The newest failed-closed or transient start: its time, decision and first reason.
+    public var lastFailure: (time: String, decision: String, reason: String)?
+    /// Every record in the log (both files) by decision.
+    public var decisions: [String: Int] = [:]
+    /// Fast-path decision times (`check_us` of `fast-ok` records), in microseconds.
+    public var fastPathMicroseconds: [Int] = []
+    public var records = 0
+    public var malformed = 0
+
+    public static let window: Double = 7 * 86400
+    public static let failureDecisions: Set<String> = [Decision.failedClosed.rawValue, Decision.transient.rawValue]
+
+    public init(agent: String, records: [JSONValue], malformed: Int, now: Double, window: Double = AgentStatus.window) {
+        self.agent = agent
+        self.malformed = malformed
+        self.records = records.count
+        for record in records {
+            let decision = record["decision"]?.stringValue ?? "unknown"
+            let time = record["time"]?.stringValue
+            decisions[decision, default: 0] += 1
+            if decision == Decision.fastOK.rawValue, let us = record["check_us"]?.intValue, us >= 0 {
+                fastPathMicroseconds.append(us)
+            }
+            venv = record["venv"]?.stringValue ?? venv
+            lastStart = time
+            lastDecision = decision
+            lastStatus = record["status"]?.stringValue
+            lastCheckMicroseconds = record["check_us"]?.intValue
+            if AgentStatus.failureDecisions.contains(decision) {
+                let reason = record["reasons"]?.arrayValue?.first?.stringValue ?? ""
+                lastFailure = (time ?? "", decision, reason)
+            }
+            guard let t = time.flatMap(Clock.parseRFC3339), now - t <= window else { continue }
+            startsInWindow += 1
+            switch decision {
+            case Decision.repaired.rawValue: repairsInWindow += 1
+            case Decision.rolledBack.rawValue: rollbacksInWindow += 1
+            case _ where AgentStatus.failureDecisions.contains(decision): failuresInWindow += 1
+            default: break
+            }
+        }
+    }
+
+    /// Reads and summarises one agent's log.
+    public static func load(state: StateDirectory, agent: String, now: Double) -> AgentStatus {
+        let log = HealthLog.read(state: state, agent: agent)
+        return AgentStatus(agent: agent, records: log.records, malformed: log.malformed, now: now)
+    }
+
+    /// Every agent with a health log, sorted by name.
+    public static func loadAll(state: StateDirectory, now: Double) -> [AgentStatus] {
+        HealthLog.agents(state: state).map { load(state: state, agent: $0, now: now) }
+    }
+
+    public func json() -> JSONValue {
+        .object([
+            ("agent", .string(agent)), ("venv", .optional(venv)),
+            ("last_decision", .optional(lastDecision)), ("last_start", .optional(lastStart)),
+            ("last_status", .optional(lastStatus)),
+            ("last_check_us", lastCheckMicroseconds.map { JSONValue($0) } ?? .null),
+            ("starts_7d", JSONValue(startsInWindow)), ("repairs_7d", JSONValue(repairsInWindow)),
+            ("rollbacks_7d", JSONValue(rollbacksInWindow)), ("failures_7d", JSONValue(failuresInWindow)),
+            ("last_failure", lastFailure.map { f in
+                .object([("time", .string(f.time)), ("decision", .string(f.decision)), ("reason", .string(f.reason))])
+            } ?? .null),
+            ("records", JSONValue(records)), ("malformed_lines", JSONValue(malformed)),
+        ])
+    }
+}
+
+/// `guarded-run status`: every agent's row, and the exit code for the whole set.
+public struct FleetStatus: Sendable {
+    public var agents: [AgentStatus]
+
+    public init(agents: [AgentStatus]) { self.agents = agents }
+
+    public var malformed: Int { agents.reduce(0) { $0 + $1.malformed } }
+
+    /// 78 when an agent's last start failed closed, else 1 when one's last start was degraded or
+    /// transient, else 0.
+    public var exitCode: Int32 {
+        if agents.contains(where: { $0.lastDecision == Decision.failedClosed.rawValue }) { return ExitCode.broken }
+        if agents.contains(where: { $0.lastDecision == Decision.transient.rawValue || $0.lastStatus == "degraded" }) {
+            return ExitCode.degraded
+        }
+        return ExitCode.success
+    }
+
+    public func json() -> JSONValue {
+        .object([("agents", .array(agents.map { $0.json() })), ("malformed_lines", JSONValue(malformed))])
+    }
+
+    /// The table: one row per agent; the last failure's reason last, so a long one does not push
+    /// the columns about.
+    public func table() -> String {
+        let header = ["AGENT", "VENV", "LAST START", "LAST DECISION", "STARTS 7D", "REPAIRS 7D", "LAST FAILURE"]
+        var rows: [[String]] = [header]
+        for a in agents {
+            rows.append([
+                a.agent, a.venv ?? "-", a.lastStart.map(shortTime) ?? "-", a.lastDecision ?? "-",
+                String(a.startsInWindow), String(a.repairsInWindow + a.rollbacksInWindow),
+                a.lastFailure.map { "\(shortTime($0.time)) \($0.decision): \($0.reason)" } ?? "-",
+            ])
+        }
+        var out = formatColumns(rows)
+        let n = agents.count
+        out += "\(n) agent\(n == 1 ? "" : "s")"
+        let failing = agents.filter { $0.lastDecision.map(AgentStatus.failureDecisions.contains) == true }.count
+        out += failing > 0 ? ", \(failing) not running on their last start\n" : "\n"
+        return out
+    }
+}
+
+/// `2026-11-25T15:08:30.123456Z` as `2026-11-25 15:08:30Z`; anything else as it is.
+public func shortTime(_ rfc3339: String) -> String {
+    guard Clock.parseRFC3339(rfc3339) != nil else { return rfc3339 }
+    let b = Array(rfc3339.utf8)
+    return String(decoding: b[0..<10], as: UTF8.self) + " " + String(decoding: b[11..<19], as: UTF8.self) + "Z"
+}
+
+/// Left-aligned columns two spaces apart; the last column is not padded.
+func formatColumns(_ rows: [[String]]) -> String {
+    guard let width = rows.first?.count else { return "" }
+    var widths = [Int](repeating: 0, count: width)
+    for row in rows { for (i, cell) in row.enumerated() where i < width - 1 { widths[i] = max(widths[i], cell.count) } }
+    var out = ""
+    for row in rows {
+        var line = ""
+        for (i, cell) in row.enumerated() {
+            line += i < width - 1 ? cell + String(repeating: " ", count: widths[i] - cell.count + 2) : cell
+        }
+        while line.hasSuffix(" ") { line.removeLast() }
+        out += line + "\n"
+    }
+    return out
+}

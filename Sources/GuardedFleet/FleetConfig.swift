@@ -1,0 +1,122 @@
+import GuardedCore
+import GuardedSystem
+
+/// The fleet's configuration file: `<state>/fleet.conf`, or the file `GUARDED_RUN_CONFIG` names.
+///
+/// ```
+/// # one root per line; blank lines and lines starting with # are ignored
+/// root = /srv/agents
+/// root = /home/me/venvs
+/// ```
+/// A line that is not `root = /absolute/path` is reported (with its line number) and ignored: a typo
+/// must not stop the morning check.
+public struct FleetConfig: Sendable, Equatable {
+    public var roots: [String] = []
+    /// `line N: <what is wrong>` for every line that was ignored.
+    public var problems: [String] = []
+    /// The file read, or nil when there was none.
+    public var path: String?
+
+    public init(roots: [String] = [], problems: [String] = [], path: String? = nil) {
+        self.roots = roots
+        self.problems = problems
+        self.path = path
+    }
+
+    public init(text: String, path: String? = nil) {
+        self.path = path
+        var number = 0
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            number += 1
+            // Whole-line comments only: a `#` inside a path is part of the path.
+            let line = raw.trimmedSpaces()
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let eq = line.firstIndex(of: "=") else {
+                problems.append("line \(number): expected 'root = /path'")
+                continue
+            }
+            let key = line[..<eq].trimmedSpaces()
+            let value = line[line.index(after: eq)...].trimmedSpaces()
+            if key != "root" {
+                problems.append("line \(number): unknown key '\(key)' (only 'root' is known)")
+            } else if !value.hasPrefix("/") {
+                problems.append("line \(number): root must be an absolute path")
+            } else {
+                roots.append(normalizedPath(value))
+            }
+        }
+    }
+
+    /// The file `GUARDED_RUN_CONFIG` names, else `<state>/fleet.conf`.
+    public static func path(state: StateDirectory?) -> String? {
+        if let explicit = Environment.value("GUARDED_RUN_CONFIG"), !explicit.isEmpty {
+            return absolutePath(explicit, relativeTo: currentDirectory())
+        }
+        return state.map { $0.path + "/fleet.conf" }
+    }
+
+    /// The configuration, or an empty one when the file is missing. A file that exists but cannot be
+    /// read is a problem reported, not a crash.
+    public static func load(state: StateDirectory?) -> FleetConfig {
+        guard let path = path(state: state) else { return FleetConfig() }
+        do {
+            // The operator may keep the file elsewhere and link it; it is only read.
+            return FleetConfig(text: try readTextFile(path, followSymlinks: true, limit: 1 << 20), path: path)
+        } catch where error.errno == .noSuchFileOrDirectory {
+            return FleetConfig()
+        } catch {
+            return FleetConfig(problems: ["\(error)"], path: path)
+        }
+    }
+}
+
+/// Where the venvs to check come from, in order of preference.
+public enum VenvSource: Sendable, Equatable {
+    /// `--root` on the command line.
+    case roots([String])
+    /// The config file's `root =` lines.
+    case config(path: String, roots: [String])
+    /// No roots anywhere: the venvs the agents' health logs name.
+    case healthLogs([String])
+}
+
+extension VenvSource {
+    /// `--root` options win, then the config file, then the venvs in the health logs.
+    public static func choose(roots: [String], config: FleetConfig, state: StateDirectory?) -> VenvSource {
+        if !roots.isEmpty { return .roots(roots) }
+        if let path = config.path, !config.roots.isEmpty { return .config(path: path, roots: config.roots) }
+        return .healthLogs(state.map(venvsInHealthLogs) ?? [])
+    }
+
+    /// The distinct venvs named in every agent's health log, sorted.
+    public static func venvsInHealthLogs(state: StateDirectory) -> [String] {
+        var venvs = Set<String>()
+        for agent in HealthLog.agents(state: state) {
+            for record in HealthLog.read(state: state, agent: agent).records {
+                if let v = record["venv"]?.stringValue, v.hasPrefix("/") { venvs.insert(v) }
+            }
+        }
+        return venvs.sorted()
+    }
+
+    /// The venvs to check (and the directories that could not be read on the way).
+    public func discover(state: StateDirectory?) -> Discovery {
+        switch self {
+        case .roots(let roots), .config(_, let roots):
+            return VenvDiscovery.discover(roots: roots, state: state)
+        case .healthLogs(let venvs):
+            var d = Discovery()
+            d.venvs = venvs
+            return d
+        }
+    }
+}
+
+extension Substring {
+    func trimmedSpaces() -> String {
+        var s = self
+        while let f = s.first, f == " " || f == "\t" || f == "\r" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\r" { s.removeLast() }
+        return String(s)
+    }
+}

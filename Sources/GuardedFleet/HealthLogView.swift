@@ -1,0 +1,79 @@
+import GuardedCore
+import GuardedSystem
+
+/// `guarded-run log AGENT`: an agent's health log, newest last, for a person to read.
+public struct HealthLogView: Sendable {
+    public var agent: String
+    public var records: [JSONValue]
+    public var malformed: Int
+
+    /// The fields every record has (DESIGN.md) and the columns already shown.
+    static let standardFields: Set<String> = ["time", "agent", "venv", "status", "decision", "reasons", "check_us",
+                                               "version", "pid", "probe_ms"]
+
+    /// The last `limit` records of the agent's log (both files).
+    public init(state: StateDirectory, agent: String, limit: Int) {
+        let log = HealthLog.read(state: state, agent: agent)
+        self.agent = agent
+        records = Array(log.records.suffix(limit))
+        malformed = log.malformed
+    }
+
+    /// True when the agent has a log (current or rotated) at all.
+    public static func exists(state: StateDirectory, agent: String) -> Bool {
+        let path = state.healthLogPath(for: agent)
+        return fileStatusIfPresent(path)?.isRegularFile == true || fileStatusIfPresent(path + ".1")?.isRegularFile == true
+    }
+
+    /// One line per start (time, decision, status, time spent deciding, venv), its reasons below it.
+    ///
+    ///     2026-11-25 15:08:30Z  failed-closed  broken   84 ms   /srv/mail/.venv
+    ///         interpreter-missing: bin/python -> /opt/py/bin/python3.11: No such file or directory
+    public func text() -> String {
+        var rows: [[String]] = []
+        var reasons: [[String]] = []
+        for r in records {
+            rows.append([
+                r["time"]?.stringValue.map(shortTime) ?? "?",
+                r["decision"]?.stringValue ?? "?",
+                r["status"]?.stringValue ?? "?",
+                r["check_us"]?.intValue.map(formatMicroseconds) ?? "?",
+                r["venv"]?.stringValue ?? "?",
+            ])
+            var lines = (r["reasons"]?.arrayValue ?? []).compactMap(\.stringValue)
+            // Fields other writers add (repair summaries, notes) are shown as they are, by name.
+            for (key, value) in r.objectValue ?? [] where !HealthLogView.standardFields.contains(key) {
+                if let text = value.stringValue { lines.append("\(key.replacingUnderscores()): \(text)") }
+            }
+            reasons.append(lines)
+        }
+        let table = formatColumns(rows).split(separator: "\n", omittingEmptySubsequences: false)
+        var out = ""
+        for (i, line) in table.enumerated() where i < rows.count {
+            out += line + "\n"
+            for reason in reasons[i] { out += "    " + reason + "\n" }
+        }
+        if records.isEmpty { out += "(no starts recorded for \(agent))\n" }
+        return out
+    }
+
+    public func json() -> JSONValue {
+        .object([("agent", .string(agent)), ("records", .array(records)), ("malformed_lines", JSONValue(malformed))])
+    }
+}
+
+/// `31 µs`, `4.2 ms`, `1.3 s`.
+public func formatMicroseconds(_ us: Int) -> String {
+    if us < 1000 { return "\(us) µs" }
+    if us < 1_000_000 { return oneDecimal(Double(us) / 1000) + " ms" }
+    return oneDecimal(Double(us) / 1_000_000) + " s"
+}
+
+func oneDecimal(_ value: Double) -> String {
+    let tenths = Int((value * 10).rounded())
+    return "\(tenths / 10).\(tenths % 10)"
+}
+
+extension String {
+    func replacingUnderscores() -> String { String(map { $0 == "_" ? " " : $0 }) }
+}

@@ -1,0 +1,155 @@
+import GuardedCore
+import GuardedSystem
+
+/// `guarded-run metrics`: the Prometheus text exposition format (version 0.0.4), for
+/// node_exporter's textfile collector or any scraper. Everything comes from the health logs and the
+/// last `venvs check`; nothing is checked or started here, so it is cheap enough for a timer.
+///
+/// Names follow Prometheus conventions: the `guarded_run_` prefix, base units (seconds), `_total`
+/// on counters, `_timestamp_seconds` on Unix times. Counters count the records still in the health
+/// logs: rotation drops old lines, which a scraper sees as a counter reset.
+public struct MetricsExposition {
+    public static let decisions = Decision.allCases.map(\.rawValue)
+    public static let venvStatuses = ["healthy", "degraded", "broken", "unknown"]
+    /// Histogram bounds for the fast path's decision time: its budget is 50 µs at the 99th percentile.
+    public static let fastPathBuckets: [(label: String, microseconds: Int)] = [
+        ("0.00001", 10), ("0.000025", 25), ("0.00005", 50), ("0.0001", 100), ("0.00025", 250),
+        ("0.0005", 500), ("0.001", 1000), ("0.0025", 2500), ("0.01", 10000),
+    ]
+
+    public var agents: [AgentStatus]
+    /// The newest observation of each venv: status and Unix time.
+    public var venvs: [(venv: String, status: String, time: Double)]
+
+    public init(agents: [AgentStatus], lastCheck: [(venv: String, status: String, time: String)]) {
+        self.agents = agents
+        var newest: [String: (status: String, time: Double)] = [:]
+        func observe(_ venv: String, _ status: String, _ time: String) {
+            guard let t = Clock.parseRFC3339(time) else { return }
+            let s = MetricsExposition.venvStatuses.contains(status) ? status : "unknown"
+            if let seen = newest[venv], seen.time >= t { return }
+            newest[venv] = (s, t)
+        }
+        for a in agents {
+            if let v = a.venv, let s = a.lastStatus, let t = a.lastStart { observe(v, s, t) }
+        }
+        for c in lastCheck { observe(c.venv, c.status, c.time) }
+        venvs = newest.keys.sorted().map { ($0, newest[$0]!.status, newest[$0]!.time) }
+    }
+
+    public static func load(state: StateDirectory, now: Double) -> MetricsExposition {
+        MetricsExposition(agents: AgentStatus.loadAll(state: state, now: now), lastCheck: FleetCheck.loadSummary(state: state))
+    }
+
+    public func text() -> String {
+        var out = MetricsWriter()
+        out.family("guarded_run_info", .gauge, "guarded-run's version.")
+        out.sample("guarded_run_info", [("version", guardedRunVersion)], 1)
+
+        out.family("guarded_run_agent_info", .gauge, "The venv each agent last started from.")
+        for a in agents { out.sample("guarded_run_agent_info", [("agent", a.agent), ("venv", a.venv ?? "")], 1) }
+
+        out.family("guarded_run_agent_last_start_timestamp_seconds", .gauge, "Unix time of the agent's last start attempt.")
+        for a in agents {
+            if let t = a.lastStart.flatMap(Clock.parseRFC3339) {
+                out.sample("guarded_run_agent_last_start_timestamp_seconds", [("agent", a.agent)], t)
+            }
+        }
+
+        out.family("guarded_run_agent_last_decision", .gauge, "1 for the decision of the agent's last start, 0 for the others.")
+        for a in agents {
+            for d in MetricsExposition.decisions {
+                out.sample("guarded_run_agent_last_decision", [("agent", a.agent), ("decision", d)], a.lastDecision == d ? 1 : 0)
+            }
+        }
+
+        out.family("guarded_run_agent_last_decision_duration_seconds", .gauge, "Time the agent's last start spent deciding.")
+        for a in agents {
+            if let us = a.lastCheckMicroseconds {
+                out.sample("guarded_run_agent_last_decision_duration_seconds", [("agent", a.agent)], Double(us) / 1e6)
+            }
+        }
+
+        out.family("guarded_run_agent_starts_total", .counter, "Start attempts recorded in the agent's health log, by decision.")
+        for a in agents {
+            for d in MetricsExposition.decisions {
+                out.sample("guarded_run_agent_starts_total", [("agent", a.agent), ("decision", d)], Double(a.decisions[d] ?? 0))
+            }
+        }
+
+        out.family("guarded_run_agent_repairs_total", .counter, "Starts on which auto-repair rebuilt the venv.")
+        for a in agents {
+            out.sample("guarded_run_agent_repairs_total", [("agent", a.agent)], Double(a.decisions[Decision.repaired.rawValue] ?? 0))
+        }
+
+        out.family("guarded_run_agent_rollbacks_total", .counter, "Starts on which the venv was rolled back to an earlier generation.")
+        for a in agents {
+            out.sample("guarded_run_agent_rollbacks_total", [("agent", a.agent)], Double(a.decisions[Decision.rolledBack.rawValue] ?? 0))
+        }
+
+        out.family("guarded_run_agent_health_log_malformed_lines", .gauge, "Health-log lines that are not JSON objects (skipped).")
+        for a in agents { out.sample("guarded_run_agent_health_log_malformed_lines", [("agent", a.agent)], Double(a.malformed)) }
+
+        out.family("guarded_run_venv_health", .gauge, "1 for the venv's latest known status, 0 for the others.")
+        for v in venvs {
+            for s in MetricsExposition.venvStatuses {
+                out.sample("guarded_run_venv_health", [("venv", v.venv), ("status", s)], v.status == s ? 1 : 0)
+            }
+        }
+
+        out.family("guarded_run_venv_health_timestamp_seconds", .gauge, "Unix time the venv's status was last observed.")
+        for v in venvs { out.sample("guarded_run_venv_health_timestamp_seconds", [("venv", v.venv)], v.time) }
+
+        let name = "guarded_run_fast_path_decision_seconds"
+        out.family(name, .histogram, "Time the launcher's fast path spent deciding, over every fast-ok start in the health logs.")
+        let times = agents.flatMap(\.fastPathMicroseconds)
+        for b in MetricsExposition.fastPathBuckets {
+            out.sample(name + "_bucket", [("le", b.label)], Double(times.filter { $0 <= b.microseconds }.count))
+        }
+        out.sample(name + "_bucket", [("le", "+Inf")], Double(times.count))
+        out.sample(name + "_sum", [], Double(times.reduce(0, +)) / 1e6)
+        out.sample(name + "_count", [], Double(times.count))
+        return out.text
+    }
+}
+
+/// Builds exposition text: `# HELP`, `# TYPE`, then samples with escaped label values.
+struct MetricsWriter {
+    enum Kind: String { case gauge, counter, histogram }
+    var text = ""
+
+    mutating func family(_ name: String, _ kind: Kind, _ help: String) {
+        text += "# HELP \(name) \(escapeExposition(help, quotes: false))\n# TYPE \(name) \(kind.rawValue)\n"
+    }
+
+    mutating func sample(_ name: String, _ labels: [(String, String)], _ value: Double) {
+        text += name
+        if !labels.isEmpty {
+            text += "{" + labels.map { "\($0.0)=\"\(escapeExposition($0.1, quotes: true))\"" }.joined(separator: ",") + "}"
+        }
+        text += " " + formatSampleValue(value) + "\n"
+    }
+}
+
+/// The exposition format's escapes: `\` and newline everywhere, `"` too in label values (HELP text
+/// is not quoted, so a quote there stays as it is).
+func escapeExposition(_ s: String, quotes: Bool) -> String {
+    var out = ""
+    for c in s.unicodeScalars {
+        switch c {
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\"" where quotes: out += "\\\""
+        default: out.unicodeScalars.append(c)
+        }
+    }
+    return out
+}
+
+/// Integers without a fraction, the rest in Swift's shortest round-trip form (`3.1e-05`), as JSON
+/// numbers are written; Go's and Python's float parsers read both. NaN and infinities as the format spells them.
+func formatSampleValue(_ v: Double) -> String {
+    if v.isNaN { return "NaN" }
+    if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
+    return JSONValue.formatNumber(v)
+}
