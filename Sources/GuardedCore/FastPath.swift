@@ -24,6 +24,7 @@ struct Bytes {
     @inline(__always) subscript(i: Int) -> UInt8 { base[i] }
 
     func equals(_ other: Bytes) -> Bool { count == other.count && memcmp(base, other.base, count) == 0 }
+    var buffer: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
     func equals(_ literal: StaticString) -> Bool {
         count == literal.utf8CodeUnitCount && memcmp(base, literal.utf8Start, count) == 0
     }
@@ -376,63 +377,13 @@ enum FastPath {
     /// Rewrites the buffer in place (each path's newline becomes a NUL for lstat).
     static func parseAndVerify(_ b: UnsafeMutablePointer<UInt8>, _ n: Int, venv: Bytes, imports: BytesList,
                                into parsed: inout Parsed) -> Bool {
-        guard n > 24, b[n - 1] == 0x0a else { return false }
-        var endStart = n - 2
-        while endStart > 0 && b[endStart] != 0x0a { endStart -= 1 }
-        guard endStart > 0, n - endStart - 2 == 20, memcmp(b + endStart + 1, "end ", 4) == 0 else { return false }
-        var expected: UInt64 = 0
-        for k in (endStart + 5)..<(n - 1) {
-            let c = b[k]
-            guard (48...57).contains(c) || (97...102).contains(c) else { return false }
-            expected = expected << 4 | UInt64(c <= 57 ? c - 48 : c - 87)
-        }
-        var sum: UInt64 = 0xcbf29ce484222325
-        for k in 0...endStart { sum = (sum ^ UInt64(b[k])) &* 0x100000001b3 }
-        guard sum == expected else { return false }
-
-        var start = 0
-        var lineNumber = 0
         var sawVenv = false, sawImports = false, watched = 0
-        while start <= endStart {
-            var end = start
-            while b[end] != 0x0a { end += 1 }
-            let line = Bytes(UnsafePointer(b + start), end - start)
-            defer { start = end + 1; lineNumber += 1 }
-            if lineNumber == 0 {
-                guard line.equals(Fingerprint.headerLiteral) else { return false }
-                continue
-            }
-            guard let space = memchr(line.base, 0x20, line.count) else { return false }
-            let keyLength = UnsafeRawPointer(space) - UnsafeRawPointer(line.base)
-            let key = Bytes(line.base, keyLength)
-            let value = Bytes(line.base + keyLength + 1, line.count - keyLength - 1)
+        let ok = FingerprintScanner.forEachField(b, n) { key, value, lineEnd in
             if key.equals("watch") {
-                var cursor = 0
-                var fields: (Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0)
-                let ok = withUnsafeMutableBytes(of: &fields) { raw -> Bool in
-                    let f = raw.bindMemory(to: Int64.self)
-                    for k in 0..<6 {
-                        var v: Int64 = 0, digits = 0
-                        while cursor < value.count, value[cursor] != 0x20 {
-                            let c = value[cursor]
-                            guard c >= 48, c <= 57, digits < 19 else { return false }
-                            v = v * 10 + Int64(c - 48)
-                            digits += 1
-                            cursor += 1
-                        }
-                        guard digits > 0, cursor < value.count else { return false }
-                        cursor += 1
-                        f[k] = v
-                    }
-                    return true
-                }
-                guard ok, cursor < value.count, value[cursor] == 0x2f,
-                      memchr(value.base + cursor, 0x5c, value.count - cursor) == nil else { return false }
-                b[end] = 0 // the path ends at the newline: make it a C string in place
-                guard fields.2 <= Int64(UInt32.max) else { return false }
-                let recorded = FileStatus(device: UInt64(fields.0), inode: UInt64(fields.1), mode: UInt32(fields.2),
-                                          linkCount: 0, uid: 0, gid: 0, size: fields.3, mtimeNs: fields.4, ctimeNs: fields.5)
-                guard let now = fileStatusIfPresent(cPath: UnsafeRawPointer(value.base + cursor).assumingMemoryBound(to: CChar.self)),
+                guard let (recorded, pathStart) = FingerprintScanner.parseWatch(value),
+                      memchr(value.base + pathStart, 0x5c, value.count - pathStart) == nil else { return false }
+                b[lineEnd] = 0 // the path ends at the newline: make it a C string in place
+                guard let now = fileStatusIfPresent(cPath: UnsafeRawPointer(value.base + pathStart).assumingMemoryBound(to: CChar.self)),
                       now.sameIdentityAndTimes(as: recorded) else { return false }
                 watched += 1
             } else if key.equals("venv") {
@@ -449,8 +400,9 @@ enum FastPath {
             } else if !key.equals("checked") {
                 return false
             }
+            return true
         }
-        return sawVenv && sawImports && watched > 0
+        return ok && sawVenv && sawImports && watched > 0
     }
 
     /// The cached `imports` line is the sorted, de-duplicated module list joined by commas.

@@ -95,99 +95,38 @@ public struct Fingerprint: Equatable, Sendable {
     }
 
     /// Decodes the cache file's bytes; nil for anything that is not exactly what `encoded()` writes.
-    /// Byte-level on purpose: this runs on every agent start, and Character-level String work here
-    /// cost more than all the lstat calls together.
+    /// (The launcher's fast path reads the same format with `FingerprintScanner`, without Strings.)
     public static func decode(_ bytes: [UInt8]) -> Fingerprint? {
-        bytes.withUnsafeBufferPointer { decode(buffer: $0) }
-    }
-
-    static func decode(buffer b: UnsafeBufferPointer<UInt8>) -> Fingerprint? {
-        let n = b.count
-        // The checksum line is last; every byte before it is covered.
-        guard n > 24, b[n - 1] == 0x0a else { return nil }
-        var endStart = n - 2
-        while endStart > 0 && b[endStart] != 0x0a { endStart -= 1 }
-        guard endStart > 0, n - endStart - 2 == 4 + 16,
-              b[endStart + 1] == UInt8(ascii: "e"), b[endStart + 2] == UInt8(ascii: "n"),
-              b[endStart + 3] == UInt8(ascii: "d"), b[endStart + 4] == 0x20 else { return nil }
-        var expected: UInt64 = 0
-        for k in (endStart + 5)..<(n - 1) {
-            let c = b[k]
-            let d: UInt64
-            switch c {
-            case 48...57: d = UInt64(c - 48)
-            case 97...102: d = UInt64(c - 87)
-            default: return nil
-            }
-            expected = expected << 4 | d
-        }
-        var sum: UInt64 = 0xcbf29ce484222325
-        for k in 0...endStart { sum = (sum ^ UInt64(b[k])) &* 0x100000001b3 }
-        guard sum == expected else { return nil }
-
-        var fp = Fingerprint(venv: "", imports: [], status: "", checkedAt: "", reasons: [], entries: [])
-        fp.entries.reserveCapacity(32)
-        var lineStart = 0
-        var lineNumber = 0
-        var sawVenv = false
-        while lineStart <= endStart {
-            var lineEnd = lineStart
-            while b[lineEnd] != 0x0a { lineEnd += 1 }
-            defer { lineStart = lineEnd + 1; lineNumber += 1 }
-            let line = UnsafeBufferPointer(rebasing: b[lineStart..<lineEnd])
-            if lineNumber == 0 {
-                guard line.elementsEqual(headerBytes) else { return nil }
-                continue
-            }
-            guard let space = line.firstIndex(of: 0x20) else { return nil }
-            let key = UnsafeBufferPointer(rebasing: line[0..<space])
-            let value = UnsafeBufferPointer(rebasing: line[(space + 1)...])
-            switch key.count {
-            case 5 where key.elementsEqual("watch".utf8):
-                var cursor = 0
-                func number() -> Int64? {
-                    var v: Int64 = 0
-                    var digits = 0
-                    while cursor < value.count, value[cursor] != 0x20 {
-                        let c = value[cursor]
-                        guard c >= 48, c <= 57, digits < 19 else { return nil }
-                        v = v * 10 + Int64(c - 48)
-                        digits += 1
-                        cursor += 1
-                    }
-                    guard digits > 0, cursor < value.count else { return nil }
-                    cursor += 1
-                    return v
+        bytes.withUnsafeBufferPointer { b -> Fingerprint? in
+            guard let base = b.baseAddress else { return nil }
+            var fp = Fingerprint(venv: "", imports: [], status: "", checkedAt: "", reasons: [], entries: [])
+            var sawVenv = false
+            let ok = FingerprintScanner.forEachField(base, b.count) { key, value, _ in
+                if key.equals("watch") {
+                    guard let (recorded, pathStart) = FingerprintScanner.parseWatch(value) else { return false }
+                    let path = fieldString(UnsafeBufferPointer(start: value.base + pathStart, count: value.count - pathStart))
+                    fp.entries.append(WatchEntry(path: path, status: recorded))
+                } else if key.equals("venv") {
+                    fp.venv = fieldString(value.buffer)
+                    sawVenv = true
+                } else if key.equals("imports") {
+                    fp.imports = value.count == 0 ? [] : fieldString(value.buffer).split(separator: ",").map(String.init)
+                } else if key.equals("status") {
+                    guard value.equals("healthy") || value.equals("degraded") else { return false }
+                    fp.status = fieldString(value.buffer)
+                } else if key.equals("checked") {
+                    fp.checkedAt = fieldString(value.buffer)
+                } else if key.equals("reason") {
+                    fp.reasons.append(fieldString(value.buffer))
+                } else {
+                    return false
                 }
-                guard let dev = number(), let ino = number(), let mode = number(), let size = number(),
-                      let m = number(), let c = number(), cursor < value.count, value[cursor] == 0x2f,
-                      mode <= Int64(UInt32.max) else { return nil }
-                let path = fieldString(UnsafeBufferPointer(rebasing: value[cursor...]))
-                fp.entries.append(WatchEntry(path: path, status: FileStatus(
-                    device: UInt64(dev), inode: UInt64(ino), mode: UInt32(mode), linkCount: 0, uid: 0, gid: 0,
-                    size: size, mtimeNs: m, ctimeNs: c)))
-            case 4 where key.elementsEqual("venv".utf8):
-                fp.venv = fieldString(value)
-                sawVenv = true
-            case 7 where key.elementsEqual("imports".utf8):
-                fp.imports = value.isEmpty ? [] : fieldString(value).split(separator: ",").map(String.init)
-            case 6 where key.elementsEqual("status".utf8):
-                if value.elementsEqual("healthy".utf8) { fp.status = "healthy" }
-                else if value.elementsEqual("degraded".utf8) { fp.status = "degraded" }
-                else { return nil }
-            case 7 where key.elementsEqual("checked".utf8):
-                fp.checkedAt = fieldString(value)
-            case 6 where key.elementsEqual("reason".utf8):
-                fp.reasons.append(fieldString(value))
-            default:
-                return nil
+                return true
             }
+            guard ok, sawVenv, !fp.status.isEmpty, !fp.entries.isEmpty else { return nil }
+            return fp
         }
-        guard sawVenv, !fp.status.isEmpty, !fp.entries.isEmpty else { return nil }
-        return fp
     }
-
-    static let headerBytes = Array(header.utf8)
 
     /// Reads the cache; nil for missing, unreadable, a symlink (O_NOFOLLOW), oversized or garbage.
     public static func load(from path: String) -> Fingerprint? {
@@ -215,6 +154,73 @@ func escapeField(_ s: String) -> String {
         }
     }
     return out
+}
+
+/// Reads the fingerprint format at the byte level: checksum, header, then `key value` lines. Shared
+/// by `Fingerprint.decode` and the launcher's fast path, so the format is read in one place.
+enum FingerprintScanner {
+    /// Verifies the trailing `end <checksum>` line and the header, then calls `body(key, value,
+    /// lineEnd)` for every line in between (`lineEnd` is the index of that line's newline). False when
+    /// the bytes are not a well-formed fingerprint or `body` returns false.
+    static func forEachField(_ b: UnsafePointer<UInt8>, _ n: Int, _ body: (Bytes, Bytes, Int) -> Bool) -> Bool {
+        guard n > 24, b[n - 1] == 0x0a else { return false }
+        var endStart = n - 2
+        while endStart > 0 && b[endStart] != 0x0a { endStart -= 1 }
+        guard endStart > 0, n - endStart - 2 == 20, memcmp(b + endStart + 1, "end ", 4) == 0 else { return false }
+        var expected: UInt64 = 0
+        for k in (endStart + 5)..<(n - 1) {
+            let c = b[k]
+            guard (48...57).contains(c) || (97...102).contains(c) else { return false }
+            expected = expected << 4 | UInt64(c <= 57 ? c - 48 : c - 87)
+        }
+        var sum: UInt64 = 0xcbf29ce484222325
+        for k in 0...endStart { sum = (sum ^ UInt64(b[k])) &* 0x100000001b3 }
+        guard sum == expected else { return false }
+
+        var start = 0
+        var first = true
+        while start <= endStart {
+            var end = start
+            while b[end] != 0x0a { end += 1 }
+            let line = Bytes(b + start, end - start)
+            start = end + 1
+            if first {
+                guard line.equals(Fingerprint.headerLiteral) else { return false }
+                first = false
+                continue
+            }
+            guard let space = memchr(line.base, 0x20, line.count) else { return false }
+            let keyLength = UnsafeRawPointer(space) - UnsafeRawPointer(line.base)
+            guard body(Bytes(line.base, keyLength), Bytes(line.base + keyLength + 1, line.count - keyLength - 1), end) else {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Parses a watch line's value, `<dev> <ino> <mode> <size> <mtime-ns> <ctime-ns> <path>`: the
+    /// recorded status and where the (absolute) path starts in `value`.
+    static func parseWatch(_ value: Bytes) -> (FileStatus, Int)? {
+        var cursor = 0
+        func number() -> Int64? {
+            var v: Int64 = 0, digits = 0
+            while cursor < value.count, value[cursor] != 0x20 {
+                let c = value[cursor]
+                guard c >= 48, c <= 57, digits < 19 else { return nil }
+                v = v * 10 + Int64(c - 48)
+                digits += 1
+                cursor += 1
+            }
+            guard digits > 0, cursor < value.count else { return nil }
+            cursor += 1
+            return v
+        }
+        guard let dev = number(), let ino = number(), let mode = number(), let size = number(),
+              let m = number(), let c = number(), mode <= Int64(UInt32.max),
+              cursor < value.count, value[cursor] == 0x2f else { return nil }
+        return (FileStatus(device: UInt64(dev), inode: UInt64(ino), mode: UInt32(mode), linkCount: 0, uid: 0, gid: 0,
+                           size: size, mtimeNs: m, ctimeNs: c), cursor)
+    }
 }
 
 /// A field's text, unescaped only when it holds a backslash (the common case is one copy).
