@@ -40,11 +40,11 @@ struct ByteBuffer {
 
     init(capacity: Int) {
         self.capacity = capacity
-        storage = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity + 1)
+        storage = FastMemory.allocate(UInt8.self, capacity: capacity + 1)
         storage[0] = 0
     }
 
-    func free() { storage.deallocate() }
+    func free() { FastMemory.free(storage) }
 
     mutating func append(_ b: UInt8) {
         guard count < capacity else { overflowed = true; return }
@@ -122,10 +122,10 @@ struct BytesList {
 
     init(capacity: Int) {
         self.capacity = capacity
-        storage = UnsafeMutablePointer<Bytes>.allocate(capacity: capacity)
+        storage = FastMemory.allocate(Bytes.self, capacity: capacity)
     }
 
-    func free() { storage.deallocate() }
+    func free() { FastMemory.free(storage) }
 
     /// False when full.
     mutating func append(_ b: Bytes) -> Bool {
@@ -266,8 +266,8 @@ enum FastPath {
             close(fd); return
         }
         let size = Int(st.st_size)
-        let data = UnsafeMutablePointer<UInt8>.allocate(capacity: size + 1)
-        defer { data.deallocate() }
+        let data = FastMemory.allocate(UInt8.self, capacity: size + 1)
+        defer { FastMemory.free(data) }
         var got = 0
         while got < size {
             let n = read(fd, data + got, size + 1 - got)

@@ -5,7 +5,7 @@ import GuardedSystem
 /// forms), to the general code.
 public func launcherFastPath() {
     let started = Clock.monotonicNanoseconds()
-    FastPath.attempt(argc: Int(CommandLine.argc), argv: CommandLine.unsafeArgv, startedNs: started)
+    FastPath.attempt(argc: ProcessArguments.count, argv: ProcessArguments.vector, startedNs: started)
 }
 
 /// Everything the slow path needs to know about this start.

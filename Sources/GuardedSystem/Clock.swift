@@ -1,7 +1,7 @@
 /// Monotonic time for durations, wall time for timestamps.
 public enum Clock {
     /// Nanoseconds on CLOCK_MONOTONIC: immune to wall-clock steps.
-    @inline(__always)
+    @inlinable
     public static func monotonicNanoseconds() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)

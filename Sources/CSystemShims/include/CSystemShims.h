@@ -7,3 +7,16 @@
 int guarded_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *path);
 /// pipe2(fds, O_CLOEXEC): both ends close-on-exec from the start, no window for a leak.
 int guarded_pipe_cloexec(int fds[2]);
+
+/// argc and argv as the C library passed them to constructors, captured before main (glibc and
+/// Darwin pass them to init functions; elsewhere these return 0 / NULL and Swift's CommandLine is used).
+/// The launcher's fast path reads them to avoid initializing CommandLine's lazy globals.
+int guarded_saved_argc(void);
+char **guarded_saved_argv(void);
+
+/// A bump allocator over a static 64 KiB buffer: the fast path's few small buffers land in one or two
+/// pages instead of being scattered over the heap. 16-byte aligned; NULL when the arena is full.
+/// Memory from it is never freed (the process execs or exits shortly after).
+void *guarded_arena_alloc(unsigned long size);
+/// True when `pointer` came from guarded_arena_alloc.
+int guarded_arena_owns(const void *pointer);
