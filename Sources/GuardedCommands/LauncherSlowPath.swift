@@ -26,6 +26,7 @@ public func launcherSlowPath(_ context: LaunchContext) -> SlowPathOutcome {
         do { try report.saveCache(state: context.state) } catch {
             writeStandardError("\(programName): \(context.agent): warning: cannot write the fingerprint cache: \(error)", priority: 4)
         }
+        if flag.enabled { Repairer(state: context.state).tidy(venv: context.venv) }
         return .start(HealthRecord(agent: context.agent, venv: context.venv, status: report.status.rawValue,
                                    decision: .checkedOK, reasons: report.reasons,
                                    checkMicroseconds: context.elapsedMicroseconds, extra: extra))

@@ -116,8 +116,12 @@ struct Installer: Sendable {
         if result.cancelled { return RepairStepError("interrupted: signal \(StopSignals.received ?? 0)") }
         if result.timedOut { return RepairStepError("\(what): \(baseName(of: executable)) gave no answer within \(Int(timeoutSeconds)) s") }
         guard result.succeeded else {
-            let lines = (result.errorText + "\n" + result.outputText).split(separator: "\n").map { trimmedLine($0) }
-            let last = lines.last(where: { $0.lowercased().contains("error") }) ?? lines.last(where: { !$0.isEmpty }) ?? ""
+            // The installer's last error, with the lines that explain it (uv puts the why after it).
+            let lines = (result.errorText + "\n" + result.outputText).split(separator: "\n")
+                .map { trimmedLine($0.filter { !"│╰─▶×".contains($0) }) }.filter { !$0.isEmpty }
+            let start = lines.lastIndex(where: { $0.lowercased().contains("error") }) ?? max(0, lines.count - 1)
+            var last = lines.isEmpty ? "" : lines[start...].joined(separator: " ")
+            if last.count > 400 { last = String(last.prefix(400)) + "…" }
             return RepairStepError("\(what): \(baseName(of: executable)) \(result.termination)" + (last.isEmpty ? "" : ": \(last)"))
         }
         return nil

@@ -97,7 +97,7 @@ public struct RepairFailure: Sendable {
     func json() -> JSONValue {
         .object([
             ("venv", .string(venv)), ("options", .string(optionsKey)), ("failed", .string(failedAt)),
-            ("attempts", .number(Double(attempts))), ("retry_after", .number(retryAfter.rounded(.up))),
+            ("attempts", .number(Double(attempts))), ("retry_after", .number(retryAfter)),
             ("retry_after_time", .string(retryAfterText)), ("reasons", JSONValue(reasons)), ("tried", JSONValue(tried)),
             ("watch", .array(watch.map { entry in
                 guard let s = entry.status else { return .array([.string(entry.path), .null]) }

@@ -157,7 +157,7 @@ public struct Repairer: Sendable {
         if report.status != .broken && !options.rebuild {
             try? report.saveCache(state: state)
             return RepairAttempt(result: .healthy, summary: "venv \(venv) is \(report.status.rawValue): nothing to repair",
-                                 reasons: report.reasons, details: [("repair", .object([("result", .string("healthy"))]))],
+                                 reasons: report.reasons, details: [("repair_wait", .object([("result", .string("healthy"))]))],
                                  report: report)
         }
         if !options.ignoreBackoff, let failure = RepairFailure.inEffect(state: state, venv: venv, optionsKey: options.key) {
@@ -221,6 +221,16 @@ public struct Repairer: Sendable {
             ("retry_after", .string(failure.retryAfterText)), ("tried", JSONValue(tried)),
             ("duration_ms", .number(Double((Clock.monotonicNanoseconds() - started) / 1_000_000))),
         ]))], report: report)
+    }
+
+    /// After a passing check with the flag on: removes what a killed repair left in the generations
+    /// directory (a half-deleted `.trash-`, a `.build-`), when no repair is running. One readdir
+    /// when there is nothing to do.
+    public func tidy(venv: String) {
+        let layout = GenerationLayout(venv: venv)
+        guard let names = try? directoryEntries(layout.generationsDirectory), names.contains(where: { $0.hasPrefix(".") }),
+              case .success(let lock) = RepairLock.acquire(state: state, venv: venv, waitSeconds: 0) else { return }
+        withExtendedLifetime(lock) { _ = layout.recover(current: nil) }
     }
 
     /// The launcher's first look, before any check: a recorded failure still in effect means fail
@@ -385,12 +395,14 @@ public struct Repairer: Sendable {
     /// watch list is the same files seen through the venv symlink), no failure record, old
     /// generations pruned.
     private func finish(layout: GenerationLayout, report: CheckReport, options: RepairOptions) -> [Int] {
-        do { try report.saveCache(state: state) } catch {
-            writeStandardError("\(programName): warning: cannot write the fingerprint cache: \(error)", priority: 4)
-        }
         RepairFailure.clear(state: state, venv: layout.venv)
         let pruned = layout.prune(keep: options.keepGenerations)
         for n in pruned { GenerationRecord.remove(state: state, venv: layout.venv, generation: n) }
+        // The cache last: a start after a crash before this point takes the slow path, whose
+        // passing check tidies what the crash left (`tidy`).
+        do { try report.saveCache(state: state) } catch {
+            writeStandardError("\(programName): warning: cannot write the fingerprint cache: \(error)", priority: 4)
+        }
         return pruned
     }
 
