@@ -16,6 +16,24 @@ final class RepairLock {
         /// A stop signal arrived while waiting.
         case interrupted(Int32)
         case system(SystemError)
+
+        /// `busy` and `interrupted` may pass by themselves: exit 75.
+        var isTransient: Bool {
+            if case .system = self { return false }
+            return true
+        }
+
+        /// One line; the transient ones start with `repair-busy:` / `interrupted:` (RepairOutcome.isTransient).
+        func message(venv: String) -> String {
+            switch self {
+            case .busy(let waited):
+                return "repair-busy: another repair of \(venv) still holds its lock after \(Int(waited)) s (GUARDED_RUN_REPAIR_WAIT); try again"
+            case .interrupted(let signal):
+                return "interrupted: signal \(signal) while waiting for the repair lock of \(venv)"
+            case .system(let error):
+                return "lock: \(error)"
+            }
+        }
     }
 
     static func path(state: StateDirectory, venv: String) -> String { state.venvDirectory(for: venv) + "/repair.lock" }

@@ -95,30 +95,16 @@ extension Repairer {
 
     /// Deletes generations beyond the newest `keep` besides the current one (under the lock).
     public func prune(venv: String, keep: Int, waitSeconds: Double) -> Result<[Int], RepairStepFailure> {
-        switch RepairLock.acquire(state: state, venv: venv, waitSeconds: waitSeconds) {
-        case .success(let lock):
-            defer { withExtendedLifetime(lock) {} }
-            let layout = GenerationLayout(venv: venv)
-            _ = layout.recover(current: nil)
+        underLock(venv: venv, waitSeconds: waitSeconds) { layout in
             let removed = layout.prune(keep: keep)
             for n in removed { GenerationRecord.remove(state: state, venv: venv, generation: n) }
             return .success(removed)
-        case .failure(.busy):
-            return .failure(RepairStepFailure(message: "a repair of \(venv) is running", transient: true))
-        case .failure(.interrupted(let s)):
-            return .failure(RepairStepFailure(message: "interrupted: signal \(s)", transient: true))
-        case .failure(.system(let e)):
-            return .failure(RepairStepFailure(message: "\(e)", transient: false))
         }
     }
 
     /// Undoes adoption: the current generation's directory goes back to the venv path.
     public func restorePlain(venv: String, waitSeconds: Double) -> Result<Int, RepairStepFailure> {
-        switch RepairLock.acquire(state: state, venv: venv, waitSeconds: waitSeconds) {
-        case .success(let lock):
-            defer { withExtendedLifetime(lock) {} }
-            let layout = GenerationLayout(venv: venv)
-            _ = layout.recover(current: nil)
+        underLock(venv: venv, waitSeconds: waitSeconds) { layout in
             guard let n = layout.currentGeneration else {
                 return .failure(RepairStepFailure(message: "\(venv) is not in the generations layout", transient: false))
             }
@@ -127,12 +113,21 @@ extension Repairer {
             }
             GenerationRecord.remove(state: state, venv: venv, generation: n)
             return .success(n)
-        case .failure(.busy):
-            return .failure(RepairStepFailure(message: "a repair of \(venv) is running", transient: true))
-        case .failure(.interrupted(let s)):
-            return .failure(RepairStepFailure(message: "interrupted: signal \(s)", transient: true))
-        case .failure(.system(let e)):
-            return .failure(RepairStepFailure(message: "\(e)", transient: false))
+        }
+    }
+
+    /// Runs `body` on the venv's layout under its repair lock, after tidying a killed repair's leftovers.
+    private func underLock<T>(venv: String, waitSeconds: Double,
+                              _ body: (GenerationLayout) -> Result<T, RepairStepFailure>) -> Result<T, RepairStepFailure> {
+        switch RepairLock.acquire(state: state, venv: venv, waitSeconds: waitSeconds) {
+        case .success(let lock):
+            return withExtendedLifetime(lock) {
+                let layout = GenerationLayout(venv: venv)
+                _ = layout.recover(current: nil)
+                return body(layout)
+            }
+        case .failure(let failure):
+            return .failure(RepairStepFailure(message: failure.message(venv: venv), transient: failure.isTransient))
         }
     }
 }

@@ -131,12 +131,9 @@ public struct Repairer: Sendable {
         let lock: RepairLock
         switch RepairLock.acquire(state: state, venv: venv, waitSeconds: options.waitSeconds) {
         case .success(let l): lock = l
-        case .failure(.busy(let waited)):
-            return transient("repair-busy: another repair of \(venv) still holds its lock after \(Int(waited)) s (GUARDED_RUN_REPAIR_WAIT); try again")
-        case .failure(.interrupted(let signal)):
-            return transient("interrupted: signal \(signal) while waiting for the repair lock of \(venv)")
-        case .failure(.system(let error)):
-            return RepairAttempt(result: .failed, summary: "", reasons: ["repair-failed: lock: \(error)"], details: [])
+        case .failure(let failure):
+            if failure.isTransient { return transient(failure.message(venv: venv)) }
+            return RepairAttempt(result: .failed, summary: "", reasons: ["repair failed: " + failure.message(venv: venv)], details: [])
         }
         defer { withExtendedLifetime(lock) {} }
         TestHooks.reached("lock")
@@ -328,6 +325,8 @@ public struct Repairer: Sendable {
         }
         func discard(_ error: RepairStepError) -> Result<Built, RepairStepError> {
             try? removeTree(buildPath)
+            // A venv never adopted keeps no trace of a failed build beside it.
+            if layout.state() == .plain, layout.generations().isEmpty { _ = rmdir(layout.generationsDirectory) }
             return .failure(error)
         }
         if case .failure(let e) = installer.build(at: buildPath, source: recipe.source) { return discard(e) }
@@ -462,12 +461,8 @@ public struct Repairer: Sendable {
         let lock: RepairLock
         switch RepairLock.acquire(state: state, venv: venv, waitSeconds: options.waitSeconds) {
         case .success(let l): lock = l
-        case .failure(.busy(let waited)):
-            return .failed(reasons: ["repair-busy: another repair of \(venv) still holds its lock after \(Int(waited)) s"])
-        case .failure(.interrupted(let signal)):
-            return .failed(reasons: ["interrupted: signal \(signal) while waiting for the repair lock"])
-        case .failure(.system(let error)):
-            return .failed(reasons: ["rollback failed: lock: \(error)"])
+        case .failure(let failure):
+            return .failed(reasons: [(failure.isTransient ? "" : "rollback failed: ") + failure.message(venv: venv)])
         }
         defer { withExtendedLifetime(lock) {} }
         let layout = GenerationLayout(venv: venv)
