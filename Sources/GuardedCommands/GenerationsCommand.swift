@@ -1,11 +1,81 @@
 import GuardedCore
+import GuardedRepair
+import GuardedSystem
 
-/// `guarded-run generations`: not built yet (see the issue tracker).
+/// `guarded-run generations --venv DIR [--json] [--prune [--keep N]] [--restore-plain] [--force]`:
+/// lists a venv's generations (newest first, the current one marked); prunes old ones; or undoes
+/// the adoption (the current generation goes back to the venv path as a plain directory).
 public enum GenerationsCommand: AdminCommand {
     public static let name = "generations"
-    public static let summary = "(not built yet)"
-    public static let spec = CommandSpec(usage: "generations", options: [stateDirOption], positionals: 0...100)
+    public static let summary = "list (or prune) the generations of a repaired venv"
+    public static let spec = CommandSpec(
+        usage: "generations --venv DIR [--json] [--prune [--keep N] | --restore-plain] [--force] [--state-dir DIR]",
+        options: [
+            .value("--venv", help: "the venv"),
+            jsonOption,
+            .flag("--prune", help: "delete generations beyond --keep besides the current one"),
+            .value("--keep", help: "generations to keep besides the current one (default 2)"),
+            .flag("--restore-plain", help: "move the current generation back to the venv path (undo adoption)"),
+            .flag("--force", help: "do it (default: print what would be done)"),
+            stateDirOption,
+        ])
+
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
-        throw CommandFailure("not built yet", exitCode: ExitCode.software)
+        guard let given = arguments.value("--venv") else { throw UsageError("--venv DIR is required") }
+        let venv = normalizedPath(absolutePath(given, relativeTo: currentDirectory()))
+        let keep = try arguments.integer("--keep", default: RepairOptions.defaultKeepGenerations, range: 0...1000)
+        if arguments.has("--prune") && arguments.has("--restore-plain") { throw UsageError("--prune and --restore-plain do not go together") }
+        let repairer = Repairer(state: try stateDirectory(arguments))
+        let listing = repairer.generations(venv: venv)
+
+        if arguments.has("--prune") || arguments.has("--restore-plain") {
+            let force = arguments.has("--force")
+            let result: Result<String, RepairStepFailure>
+            if arguments.has("--prune") {
+                let doomed = listing.generations.filter { !$0.current }.dropFirst(keep).map { String($0.generation) }
+                guard force else {
+                    Output.standardOutput(doomed.isEmpty ? "nothing to prune\n" : "would delete generation \(doomed.joined(separator: ", "))\n(dry run: nothing changed; --force does it)\n")
+                    return ExitCode.success
+                }
+                result = repairer.prune(venv: venv, keep: keep, waitSeconds: RepairOptions.defaultWaitSeconds)
+                    .map { $0.isEmpty ? "nothing to prune" : "deleted generation \($0.map(String.init).joined(separator: ", "))" }
+            } else {
+                guard let current = listing.generations.first(where: \.current) else {
+                    throw CommandFailure("\(venv) is not in the generations layout (layout: \(listing.layout))", exitCode: ExitCode.usage)
+                }
+                guard force else {
+                    Output.standardOutput("would move generation \(current.generation) back to \(venv) as a plain directory (the other generations stay in \(venv).generations)\n(dry run: nothing changed; --force does it)\n")
+                    return ExitCode.success
+                }
+                result = repairer.restorePlain(venv: venv, waitSeconds: RepairOptions.defaultWaitSeconds)
+                    .map { "moved generation \($0) back to \(venv)" }
+            }
+            switch result {
+            case .success(let line): Output.standardOutput(line + "\n"); return ExitCode.success
+            case .failure(let f): throw CommandFailure("\(venv): \(f.message)", exitCode: f.transient ? ExitCode.temporaryFailure : ExitCode.software)
+            }
+        }
+
+        if arguments.has("--json") {
+            let json = JSONValue.object([("venv", .string(venv)), ("layout", .string(listing.layout)),
+                                         ("current", listing.generations.first(where: \.current).map { .number(Double($0.generation)) } ?? .null),
+                                         ("generations", .array(listing.generations.map { $0.json() }))])
+            Output.standardOutput(json.serialized(pretty: true) + "\n")
+            return ExitCode.success
+        }
+        var lines = ["venv \(venv): " + (listing.layout == "generations" ? "generations in \(venv).generations" : "layout: \(listing.layout)")]
+        for g in listing.generations {
+            var line = (g.current ? "* " : "  ") + String(g.generation).padding(to: 4)
+            if let r = g.record {
+                line += r.created.padding(to: 28) + r.source
+                if !r.pythonVersion.isEmpty { line += ", Python \(r.pythonVersion)" }
+                if !r.installer.isEmpty { line += ", \(r.installer)" }
+                line += ", \(r.packages) packages"
+            }
+            lines.append(line)
+        }
+        if listing.generations.isEmpty { lines.append("  (no generations: never repaired)") }
+        Output.standardOutput(lines.joined(separator: "\n") + "\n")
+        return ExitCode.success
     }
 }

@@ -1,13 +1,24 @@
 import GuardedCheck
 import GuardedCore
+import GuardedRepair
 import GuardedSystem
 
 /// The launcher's slow path, taken when the cached fingerprint is missing or no longer matches:
 /// the full check; on success the cache is rewritten and the agent starts; on failure it fails
 /// closed (78), or, behind ENABLE_AUTO_REPAIR, repair and rollback get their turn.
 public func launcherSlowPath(_ context: LaunchContext) -> SlowPathOutcome {
-    let report = FullCheck.run(venv: context.venv, imports: context.request.imports)
     let flag = autoRepairSetting(context.request)
+    // Behind the flag only: a repair that failed recently, with nothing changed since, is not
+    // re-run (nor is the full check): fail closed in a few lstat calls.
+    var identity: FileStatus? = nil
+    if flag.enabled {
+        let repairer = Repairer(state: context.state)
+        if let held = repairer.backoffInEffect(venv: context.venv, options: repairOptions(context.request)) {
+            return refuseAfterRepair(context, held, extra: [])
+        }
+        identity = fileStatusIfPresent(context.venv)
+    }
+    let report = FullCheck.run(venv: context.venv, imports: context.request.imports)
     var extra: [(String, JSONValue)] = [("probe_ms", .number(Double(report.durationNanoseconds / 1_000_000)))]
     if let note = flag.note { extra.append(("auto_repair_note", .string(note))) }
 
@@ -15,6 +26,7 @@ public func launcherSlowPath(_ context: LaunchContext) -> SlowPathOutcome {
         do { try report.saveCache(state: context.state) } catch {
             writeStandardError("\(programName): \(context.agent): warning: cannot write the fingerprint cache: \(error)", priority: 4)
         }
+        if flag.enabled { Repairer(state: context.state).tidy(venv: context.venv) }
         return .start(HealthRecord(agent: context.agent, venv: context.venv, status: report.status.rawValue,
                                    decision: .checkedOK, reasons: report.reasons,
                                    checkMicroseconds: context.elapsedMicroseconds, extra: extra))
@@ -26,9 +38,64 @@ public func launcherSlowPath(_ context: LaunchContext) -> SlowPathOutcome {
                        exitCode: ExitCode.temporaryFailure,
                        message: "\(programName): \(context.agent): venv \(context.venv) could not be checked: \(reason); try again")
     }
+    if flag.enabled {
+        return repairAndStart(context, report: report, identity: identity, extra: extra)
+    }
     return .refuse(HealthRecord(agent: context.agent, venv: context.venv, status: "broken", decision: .failedClosed,
                                 reasons: report.reasons, checkMicroseconds: context.elapsedMicroseconds, extra: extra),
                    exitCode: ExitCode.broken, message: report.failClosedLine(agent: context.agent))
+}
+
+/// The venv is broken and auto-repair is on: repair or roll back under the venv's lock, then start
+/// the agent on the result; fail closed (78) with the chain of reasons when nothing works; 75 when
+/// another repair outlasts the wait bound or a stop signal arrives.
+func repairAndStart(_ context: LaunchContext, report: CheckReport, identity: FileStatus?,
+                    extra: [(String, JSONValue)]) -> SlowPathOutcome {
+    let repairer = Repairer(state: context.state)
+    let attempt = repairer.attempt(venv: context.venv, options: repairOptions(context.request),
+                                   checked: (report, identity))
+    if let signal = StopSignals.received, attempt.result != .failed {
+        // Asked to stop: whatever was done is complete (a swap is one rename); do not start the agent.
+        return .refuse(HealthRecord(agent: context.agent, venv: context.venv, status: "unknown", decision: .transient,
+                                    reasons: ["interrupted: signal \(signal)"], checkMicroseconds: context.elapsedMicroseconds,
+                                    extra: extra + attempt.details),
+                       exitCode: ExitCode.temporaryFailure,
+                       message: "\(programName): \(context.agent): interrupted by signal \(signal) during the repair of \(context.venv); not started")
+    }
+    let status = attempt.report?.status.rawValue ?? "healthy"
+    switch attempt.result {
+    case .repaired, .rolledBack, .healthy:
+        let decision: Decision = attempt.result == .repaired ? .repaired : attempt.result == .rolledBack ? .rolledBack : .checkedOK
+        writeStandardError("\(programName): \(context.agent): \(attempt.summary)", priority: 5)
+        return .start(HealthRecord(agent: context.agent, venv: context.venv, status: status, decision: decision,
+                                   reasons: attempt.reasons, checkMicroseconds: context.elapsedMicroseconds,
+                                   extra: extra + attempt.details))
+    case .transient:
+        return .refuse(HealthRecord(agent: context.agent, venv: context.venv, status: "unknown", decision: .transient,
+                                    reasons: attempt.reasons, checkMicroseconds: context.elapsedMicroseconds,
+                                    extra: extra + attempt.details),
+                       exitCode: ExitCode.temporaryFailure,
+                       message: "\(programName): \(context.agent): venv \(context.venv): \(attempt.summary)")
+    case .failed, .backoff:
+        return refuseAfterRepair(context, attempt, extra: extra)
+    }
+}
+
+/// Fail closed after a failed repair (or during its backoff): one line with the chain of reasons.
+func refuseAfterRepair(_ context: LaunchContext, _ attempt: RepairAttempt, extra: [(String, JSONValue)]) -> SlowPathOutcome {
+    var chain = attempt.reasons.prefix(3).joined(separator: "; ")
+    if attempt.result == .backoff { chain = attempt.summary + ": " + chain }
+    return .refuse(HealthRecord(agent: context.agent, venv: context.venv, status: "broken", decision: .failedClosed,
+                                reasons: attempt.reasons, checkMicroseconds: context.elapsedMicroseconds,
+                                extra: extra + attempt.details),
+                   exitCode: ExitCode.broken,
+                   message: "\(programName): \(context.agent): venv \(context.venv) is broken and was not repaired: \(chain) (see \(programName) repair --venv \(context.venv))")
+}
+
+/// The launcher's options as the repairer takes them.
+func repairOptions(_ request: LaunchRequest) -> RepairOptions {
+    RepairOptions(requirements: request.requirements, python: request.python, findLinks: request.findLinks,
+                  imports: request.imports)
 }
 
 /// `--auto-repair` / `--no-auto-repair` win over ENABLE_AUTO_REPAIR.

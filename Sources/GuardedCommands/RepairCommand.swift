@@ -1,11 +1,47 @@
 import GuardedCore
+import GuardedRepair
+import GuardedSystem
 
-/// `guarded-run repair`: not built yet (see the issue tracker).
+/// `guarded-run repair --venv DIR [--requirements F] [--python P] [--find-links D]... [--import M]...
+/// [--rebuild] [--force]`: prints the plan; with --force, repairs (ignoring a recorded failure's backoff).
+/// Exit 0 repaired (or nothing to do), 78 not repaired, 75 another repair held the lock / interrupted.
 public enum RepairCommand: AdminCommand {
     public static let name = "repair"
-    public static let summary = "(not built yet)"
-    public static let spec = CommandSpec(usage: "repair", options: [stateDirOption], positionals: 0...100)
+    public static let summary = "rebuild a broken venv beside it and swap it in (dry run unless --force)"
+    public static let spec = CommandSpec(
+        usage: "repair --venv DIR [--requirements FILE] [--python PATH] [--find-links DIR]... [--import MODULE]... [--rebuild] [--force] [--state-dir DIR]",
+        options: [
+            .value("--venv", help: "the venv to repair"),
+            .value("--requirements", help: "rebuild from this file instead of the known-good set"),
+            .value("--python", help: "interpreter to use when the venv's own no longer works"),
+            .repeated("--find-links", help: "a local wheelhouse for the installer (repeatable)"),
+            .repeated("--import", help: "a module that must import in the new venv (repeatable)"),
+            .flag("--rebuild", help: "build a new generation even when the venv is healthy"),
+            .flag("--force", help: "do it (default: print the plan); ignores a failed repair's backoff"),
+            stateDirOption,
+        ])
+
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
-        throw CommandFailure("not built yet", exitCode: ExitCode.software)
+        guard let given = arguments.value("--venv") else { throw UsageError("--venv DIR is required") }
+        let imports = arguments.all("--import")
+        if let bad = imports.first(where: { !isValidModuleName($0) }) { throw UsageError("--import '\(bad)' is not a module name") }
+        let venv = normalizedPath(absolutePath(given, relativeTo: currentDirectory()))
+        var options = RepairOptions(requirements: arguments.value("--requirements"), python: arguments.value("--python"),
+                                    findLinks: arguments.all("--find-links"), imports: imports)
+        options.rebuild = arguments.has("--rebuild")
+        options.ignoreBackoff = true
+        let repairer = Repairer(state: try stateDirectory(arguments))
+        guard arguments.has("--force") else {
+            Output.standardOutput(repairer.plan(venv: venv, options: options).joined(separator: "\n") + "\n(dry run: nothing changed; --force does it)\n")
+            return ExitCode.success
+        }
+        let outcome = repairer.repair(venv: venv, options: options)
+        switch outcome {
+        case .repaired(let summary, _), .rolledBack(let summary, _):
+            Output.standardOutput(summary + "\n")
+        case .failed(let reasons):
+            throw CommandFailure("\(venv): \(reasons.prefix(3).joined(separator: "; "))", exitCode: outcome.exitCode)
+        }
+        return outcome.exitCode
     }
 }

@@ -39,7 +39,8 @@ public func readTextFile(_ path: String, followSymlinks: Bool = false, limit: In
 /// `path`, fsync the directory. A reader (or a crash) sees the old content or the new, never a mix:
 /// rename(2) within one filesystem is atomic, and the directory fsync makes the rename durable.
 /// `rename` replaces a symlink at `path` rather than writing through it.
-public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600) throws(SystemError) {
+/// `sync: false` skips both fsyncs, for files a later `syncFileSystem` makes durable together.
+public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600, sync: Bool = true) throws(SystemError) {
     let directory = parentDirectory(of: path)
     let temp = "\(directory)/.\(baseName(of: path)).tmp.\(getpid()).\(randomHex(6))"
     do throws(SystemError) {
@@ -47,7 +48,7 @@ public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t =
         // The umask may have narrowed the mode; set exactly what was asked.
         if fchmod(fd.rawValue, mode) != 0 { throw SystemError("fchmod", path: temp) }
         try fd.writeAll(bytes, path: temp)
-        try fd.sync(path: temp)
+        if sync { try fd.sync(path: temp) }
     } catch {
         _ = unlink(temp)
         throw error
@@ -57,7 +58,7 @@ public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t =
         _ = unlink(temp)
         throw failure
     }
-    try syncDirectory(directory)
+    if sync { try syncDirectory(directory) }
 }
 
 public func writeFileAtomically(_ path: String, _ text: String, mode: mode_t = 0o600) throws(SystemError) {

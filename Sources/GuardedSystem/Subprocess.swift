@@ -21,18 +21,22 @@ public struct SubprocessResult: Sendable {
     /// The child ran past its deadline and was killed (with its whole process group).
     public var timedOut: Bool
     public var durationNanoseconds: Int64
+    /// `cancelWhen` said stop and the child was killed (with its whole process group).
+    public var cancelled: Bool
 
-    public init(termination: Termination, standardOutput: [UInt8], standardError: [UInt8], timedOut: Bool, durationNanoseconds: Int64) {
+    public init(termination: Termination, standardOutput: [UInt8], standardError: [UInt8], timedOut: Bool,
+                durationNanoseconds: Int64, cancelled: Bool = false) {
         self.termination = termination
         self.standardOutput = standardOutput
         self.standardError = standardError
         self.timedOut = timedOut
         self.durationNanoseconds = durationNanoseconds
+        self.cancelled = cancelled
     }
 
     public var outputText: String { String(decoding: standardOutput, as: UTF8.self) }
     public var errorText: String { String(decoding: standardError, as: UTF8.self) }
-    public var succeeded: Bool { termination == .exited(0) && !timedOut }
+    public var succeeded: Bool { termination == .exited(0) && !timedOut && !cancelled }
 }
 
 /// Spawns helper processes (the Python probe, installers, git, systemctl) through one path:
@@ -46,7 +50,8 @@ public enum Subprocess {
         environment: [String]? = nil,
         workingDirectory: String? = nil,
         timeoutSeconds: Double? = nil,
-        outputLimit: Int = 16 << 20
+        outputLimit: Int = 16 << 20,
+        cancelWhen: (() -> Bool)? = nil
     ) throws(SystemError) -> SubprocessResult {
         let started = Clock.monotonicNanoseconds()
         var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
@@ -103,7 +108,7 @@ public enum Subprocess {
 
         let deadline = timeoutSeconds.map { started + Int64($0 * 1e9) }
         var out: [UInt8] = [], err: [UInt8] = []
-        var timedOut = false
+        var timedOut = false, cancelled = false
         var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0),
                    pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -113,6 +118,12 @@ public enum Subprocess {
                 let left = deadline - Clock.monotonicNanoseconds()
                 if left <= 0 { timedOut = true; break }
                 waitMs = Int32(min(left / 1_000_000 + 1, 60_000))
+            }
+            if let cancelWhen {
+                // A signal handler's flag is looked at on every wake-up: poll returns EINTR when one
+                // arrives, and at least every 50 ms otherwise.
+                if cancelWhen() { cancelled = true; break }
+                waitMs = waitMs < 0 ? 50 : min(waitMs, 50)
             }
             let n = poll(&fds, nfds_t(fds.count), waitMs)
             if n < 0 && errno == EINTR { continue }
@@ -129,14 +140,14 @@ public enum Subprocess {
             }
         }
         for f in fds where f.fd >= 0 { _ = close(f.fd) }
-        if timedOut { _ = kill(-pid, SIGKILL); _ = kill(pid, SIGKILL) }
+        if timedOut || cancelled { _ = kill(-pid, SIGKILL); _ = kill(pid, SIGKILL) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
             if errno != EINTR { throw SystemError("waitpid", path: executable) }
         }
         return SubprocessResult(termination: decodeWaitStatus(status), standardOutput: out,
                                 standardError: err, timedOut: timedOut,
-                                durationNanoseconds: Clock.monotonicNanoseconds() - started)
+                                durationNanoseconds: Clock.monotonicNanoseconds() - started, cancelled: cancelled)
     }
 
     /// Finds `name` on PATH (or returns it when it contains a slash and is executable).

@@ -20,3 +20,14 @@ char **guarded_saved_argv(void);
 void *guarded_arena_alloc(unsigned long size);
 /// True when `pointer` came from guarded_arena_alloc.
 int guarded_arena_owns(const void *pointer);
+/// Atomically exchanges two paths on one filesystem (Linux renameat2 RENAME_EXCHANGE, macOS
+/// renamex_np RENAME_SWAP). -1 with errno (EINVAL/ENOSYS/ENOTSUP where unsupported).
+int guarded_exchange_paths(const char *a, const char *b);
+/// syncfs(2) on the filesystem holding `fd` (Linux); sync(2) elsewhere. 0 or -1 with errno.
+int guarded_sync_filesystem(int fd);
+/// Installs a handler for SIGTERM and SIGINT that records the signal, saving the previous
+/// dispositions; `restore` puts them back exactly (an ignored signal stays ignored).
+void guarded_stop_signals_install(void);
+void guarded_stop_signals_restore(void);
+/// The first stop signal received since install, or 0.
+int guarded_stop_signal(void);

@@ -1,0 +1,129 @@
+import GuardedCore
+import GuardedSystem
+
+/// A failed repair, remembered so that a supervisor that restarts a failing job every 10 s does not
+/// rebuild the venv every 10 s (docs/auto-repair.md, "No repair storms"). Stored as
+/// `venvs/<key>/repair-failure.json` (atomic, 0600). While it is in effect, a start with the flag on
+/// fails closed after a few lstat calls, without the full check and without another attempt.
+///
+/// It stops being in effect when any of these happens:
+/// - the backoff window passes: 60 s after the first failure, doubling with each further one,
+///   at most 1 h (`GUARDED_RUN_REPAIR_BACKOFF` / `GUARDED_RUN_REPAIR_BACKOFF_MAX`, in seconds);
+/// - anything in its watch list changes (the venv and its interpreter chain, what the failed check
+///   watched, the requirements file, `--python`, the `--find-links` directories, the known-good
+///   set, the PATH directories and the usual interpreter install places);
+/// - the repair options differ (requirements, python, find-links, imports, installer);
+/// - `guarded-run repair --force` runs, or a repair succeeds.
+public struct RepairFailure: Sendable {
+    public var venv: String
+    public var optionsKey: String
+    public var failedAt: String
+    public var attempts: Int
+    /// Epoch seconds before which nothing is retried unless something changed.
+    public var retryAfter: Double
+    public var reasons: [String]
+    /// What was tried (one line each), for the operator.
+    public var tried: [String]
+    /// The watch list as it was right after the failed attempt; nil status: the path was absent.
+    var watch: [(path: String, status: FileStatus?)]
+
+    static func path(state: StateDirectory, venv: String) -> String { state.venvDirectory(for: venv) + "/repair-failure.json" }
+
+    public static var baseSeconds: Double {
+        if let t = Environment.value("GUARDED_RUN_REPAIR_BACKOFF"), let v = Double(t), v >= 0 { return v }
+        return 60
+    }
+
+    public static var maxSeconds: Double {
+        if let t = Environment.value("GUARDED_RUN_REPAIR_BACKOFF_MAX"), let v = Double(t), v >= 0 { return v }
+        return 3600
+    }
+
+    /// The delay after the `attempts`-th consecutive failure: base, 2 base, 4 base, ..., capped.
+    public static func delay(afterAttempts attempts: Int) -> Double {
+        var d = baseSeconds
+        for _ in 1..<max(1, min(attempts, 40)) { d *= 2 }
+        return min(d, maxSeconds)
+    }
+
+    static func now() -> Double {
+        let t = Clock.wallTime()
+        return Double(t.seconds) + Double(t.nanoseconds) / 1e9
+    }
+
+    /// The record, when one is in effect for this venv and these options; nil otherwise (also for a
+    /// missing or damaged file).
+    public static func inEffect(state: StateDirectory, venv: String, optionsKey: String) -> RepairFailure? {
+        guard let record = load(state: state, venv: venv), record.venv == venv, record.optionsKey == optionsKey,
+              now() < record.retryAfter else { return nil }
+        for (path, status) in record.watch {
+            let current = fileStatusIfPresent(path)
+            if let status {
+                guard let current, current.device == status.device, current.inode == status.inode,
+                      current.mode == status.mode, current.size == status.size,
+                      current.mtimeNs == status.mtimeNs, current.ctimeNs == status.ctimeNs else { return nil }
+            } else if current != nil {
+                return nil
+            }
+        }
+        return record
+    }
+
+    /// Records a failed attempt (the count goes on from an earlier record) with the watch list as
+    /// lstat sees it now.
+    static func record(state: StateDirectory, venv: String, optionsKey: String, reasons: [String], tried: [String],
+                       watchPaths: [String]) -> RepairFailure {
+        let attempts = (load(state: state, venv: venv)?.attempts ?? 0) + 1
+        var seen = Set<String>()
+        let watch = watchPaths.filter { seen.insert($0).inserted }.map { (path: $0, status: fileStatusIfPresent($0)) }
+        let record = RepairFailure(venv: venv, optionsKey: optionsKey, failedAt: Clock.nowRFC3339(), attempts: attempts,
+                                   retryAfter: now() + delay(afterAttempts: attempts), reasons: reasons, tried: tried,
+                                   watch: watch)
+        do {
+            try state.prepare("venvs", StateDirectory.key(for: venv))
+            try writeFileAtomically(path(state: state, venv: venv), record.json().serialized(pretty: true) + "\n")
+        } catch {
+            writeStandardError("\(programName): warning: cannot record the failed repair: \(error)", priority: 4)
+        }
+        return record
+    }
+
+    static func clear(state: StateDirectory, venv: String) {
+        try? removeFile(path(state: state, venv: venv))
+    }
+
+    public var retryAfterText: String { Clock.rfc3339(seconds: Int64(retryAfter)) }
+
+    func json() -> JSONValue {
+        .object([
+            ("venv", .string(venv)), ("options", .string(optionsKey)), ("failed", .string(failedAt)),
+            ("attempts", .number(Double(attempts))), ("retry_after", .number(retryAfter)),
+            ("retry_after_time", .string(retryAfterText)), ("reasons", JSONValue(reasons)), ("tried", JSONValue(tried)),
+            ("watch", .array(watch.map { entry in
+                guard let s = entry.status else { return .array([.string(entry.path), .null]) }
+                // Numbers as text: inodes and nanosecond times do not fit a JSON double exactly.
+                return .array([.string(entry.path), .string("\(s.device) \(s.inode) \(s.mode) \(s.size) \(s.mtimeNs) \(s.ctimeNs)")])
+            })),
+        ])
+    }
+
+    public static func load(state: StateDirectory, venv: String) -> RepairFailure? {
+        guard let bytes = try? readFile(path(state: state, venv: venv), limit: 4 << 20),
+              let j = JSONValue.parse(bytes: bytes), let v = j["venv"]?.stringValue,
+              let options = j["options"]?.stringValue, let attempts = j["attempts"]?.intValue,
+              let retry = j["retry_after"]?.doubleValue, let list = j["watch"]?.arrayValue else { return nil }
+        var watch: [(path: String, status: FileStatus?)] = []
+        for item in list {
+            guard let pair = item.arrayValue, pair.count == 2, let p = pair[0].stringValue else { return nil }
+            if pair[1] == .null { watch.append((p, nil)); continue }
+            guard let fields = pair[1].stringValue?.split(separator: " "), fields.count == 6,
+                  let dev = UInt64(fields[0]), let ino = UInt64(fields[1]), let mode = UInt32(fields[2]),
+                  let size = Int64(fields[3]), let m = Int64(fields[4]), let c = Int64(fields[5]) else { return nil }
+            watch.append((p, FileStatus(device: dev, inode: ino, mode: mode, linkCount: 0, uid: 0, gid: 0,
+                                        size: size, mtimeNs: m, ctimeNs: c)))
+        }
+        return RepairFailure(venv: v, optionsKey: options, failedAt: j["failed"]?.stringValue ?? "", attempts: attempts,
+                             retryAfter: retry, reasons: j["reasons"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+                             tried: j["tried"]?.arrayValue?.compactMap(\.stringValue) ?? [], watch: watch)
+    }
+}

@@ -1,0 +1,498 @@
+import GuardedCheck
+import GuardedCore
+import GuardedSystem
+
+/// What a repair may use and how it behaves.
+public struct RepairOptions: Sendable {
+    /// Rebuild from this file instead of the known-good set.
+    public var requirements: String?
+    /// The interpreter to use when the venv's own `home` no longer works.
+    public var python: String?
+    /// `--find-links` directories passed to the installer (offline wheelhouses).
+    public var findLinks: [String]
+    /// Modules that must import in the new venv (the same `--import`s as the agent's check).
+    public var imports: [String]
+    /// Ignore a recorded failure's backoff (`repair --force`).
+    public var ignoreBackoff = false
+    /// Build a new generation even when the venv passes the check.
+    public var rebuild = false
+    /// How long to wait for another repair of the same venv.
+    public var waitSeconds: Double = RepairOptions.defaultWaitSeconds
+    /// Generations kept besides the current one.
+    public var keepGenerations: Int = RepairOptions.defaultKeepGenerations
+
+    public init(requirements: String? = nil, python: String? = nil, findLinks: [String] = [], imports: [String] = []) {
+        self.requirements = requirements.map { normalizedPath(absolutePath($0, relativeTo: currentDirectory())) }
+        self.python = python.map { absolutePath($0, relativeTo: currentDirectory()) }
+        self.findLinks = findLinks.map { absolutePath($0, relativeTo: currentDirectory()) }
+        self.imports = imports
+    }
+
+    /// GUARDED_RUN_REPAIR_WAIT seconds, default 300.
+    public static var defaultWaitSeconds: Double {
+        if let t = Environment.value("GUARDED_RUN_REPAIR_WAIT"), let v = Double(t), v >= 0 { return v }
+        return 300
+    }
+
+    /// GUARDED_RUN_KEEP_GENERATIONS, default 2.
+    public static var defaultKeepGenerations: Int {
+        if let t = Environment.value("GUARDED_RUN_KEEP_GENERATIONS"), let v = Int(t), v >= 0 { return v }
+        return 2
+    }
+
+    /// Identifies the options a failure was recorded under: other options deserve their own attempt.
+    var key: String {
+        let installer: String
+        switch Installer.choose() {
+        case .uv(let path): installer = "uv:" + path
+        case .pip: installer = "pip"
+        }
+        let text = [requirements ?? "", python ?? "", findLinks.joined(separator: ","),
+                    Array(Set(imports)).sorted().joined(separator: ","), installer].joined(separator: "\n")
+        return fnv1a64Hex(text)
+    }
+}
+
+/// How a repair ended, for the fleet helper and the admin commands.
+public enum RepairOutcome: Sendable {
+    case repaired(summary: String, details: [(String, JSONValue)])
+    case rolledBack(summary: String, details: [(String, JSONValue)])
+    case failed(reasons: [String])
+
+    /// A failure that may pass by itself (the lock was held past the wait bound, a stop signal):
+    /// exit 75, not 78. Its first reason starts with `repair-busy:` or `interrupted:`.
+    public var isTransient: Bool {
+        guard case .failed(let reasons) = self, let first = reasons.first else { return false }
+        return first.hasPrefix("repair-busy:") || first.hasPrefix("interrupted:")
+    }
+
+    /// 0 repaired or rolled back, 75 transient, 78 failed.
+    public var exitCode: Int32 {
+        switch self {
+        case .repaired, .rolledBack: return ExitCode.success
+        case .failed: return isTransient ? ExitCode.temporaryFailure : ExitCode.broken
+        }
+    }
+}
+
+/// One repair attempt in full: what the launcher logs.
+public struct RepairAttempt: Sendable {
+    public enum Result: String, Sendable {
+        case repaired, rolledBack = "rolled-back"
+        /// Nothing to do: the venv passes the check (another launcher may just have repaired it).
+        case healthy
+        case failed
+        /// A failed attempt's backoff is in effect: nothing was tried.
+        case backoff
+        /// Busy past the wait bound, or interrupted: exit 75.
+        case transient
+    }
+
+    public var result: Result
+    public var summary: String
+    public var reasons: [String]
+    public var details: [(String, JSONValue)]
+    /// The check of the venv as it is now, when one ran (status and reasons to log).
+    public var report: CheckReport?
+
+    public var outcome: RepairOutcome {
+        switch result {
+        case .repaired: return .repaired(summary: summary, details: details)
+        case .healthy: return .repaired(summary: summary, details: details)
+        case .rolledBack: return .rolledBack(summary: summary, details: details)
+        case .failed, .backoff, .transient: return .failed(reasons: reasons)
+        }
+    }
+}
+
+/// Repair and rollback of one venv (docs/auto-repair.md): under the venv's lock, re-check; build a
+/// new generation beside the live venv, verify it with the full check, and swap it in with one
+/// rename; when that fails, swap back to the newest earlier generation that passes the check; when
+/// nothing works, remember the failure so restarts do not repeat it.
+public struct Repairer: Sendable {
+    public let state: StateDirectory
+
+    public init(state: StateDirectory) { self.state = state }
+
+    // MARK: repair
+
+    public func repair(venv: String, options: RepairOptions) -> RepairOutcome {
+        attempt(venv: venv, options: options).outcome
+    }
+
+    /// The launcher's entry: `checked` is the check that just failed and the venv path's lstat
+    /// taken before it (so the re-check under the lock can be skipped when nothing moved).
+    public func attempt(venv: String, options: RepairOptions,
+                        checked: (report: CheckReport, identity: FileStatus?)? = nil) -> RepairAttempt {
+        let started = Clock.monotonicNanoseconds()
+        StopSignals.install()
+        defer { StopSignals.restore() }
+
+        let lock: RepairLock
+        switch RepairLock.acquire(state: state, venv: venv, waitSeconds: options.waitSeconds) {
+        case .success(let l): lock = l
+        case .failure(let failure):
+            if failure.isTransient { return transient(failure.message(venv: venv)) }
+            return RepairAttempt(result: .failed, summary: "", reasons: ["repair failed: " + failure.message(venv: venv)], details: [])
+        }
+        defer { withExtendedLifetime(lock) {} }
+        TestHooks.reached("lock")
+
+        let layout = GenerationLayout(venv: venv)
+        let recovered = layout.recover(current: nil)
+
+        // Re-check under the lock: another launcher may have repaired it while we waited.
+        var report: CheckReport
+        if let checked, recovered.isEmpty, sameIdentity(checked.identity, fileStatusIfPresent(venv)) {
+            report = checked.report
+        } else {
+            report = FullCheck.run(venv: venv, imports: options.imports)
+        }
+        if report.transient {
+            return transient("interrupted: the check of \(venv) did not finish: \(report.reasons.first ?? "")")
+        }
+        if report.status != .broken && !options.rebuild {
+            try? report.saveCache(state: state)
+            return RepairAttempt(result: .healthy, summary: "venv \(venv) is \(report.status.rawValue): nothing to repair",
+                                 reasons: report.reasons, details: [("repair_wait", .object([("result", .string("healthy"))]))],
+                                 report: report)
+        }
+        if !options.ignoreBackoff, let failure = RepairFailure.inEffect(state: state, venv: venv, optionsKey: options.key) {
+            return backoff(failure, report: report)
+        }
+        let brokenReasons = report.reasons
+
+        // Build beside, verify, swap.
+        var tried: [String] = []
+        var failureChain: [String] = []
+        var previous = layout.currentGeneration
+        let wasPlain = layout.state() == .plain
+        switch build(layout: layout, report: report, options: options, tried: &tried) {
+        case .success(let built):
+            var details = built.details
+            if wasPlain { previous = 0 }
+            details.append(("previous_generation", previous.map { .number(Double($0)) } ?? .null))
+            details.append(("adopted", .bool(wasPlain)))
+            details.append(("broken_reasons", JSONValue(brokenReasons)))
+            if !recovered.isEmpty { details.append(("recovered", JSONValue(recovered))) }
+            let pruned = finish(layout: layout, report: built.report, options: options)
+            if !pruned.isEmpty { details.append(("pruned", .array(pruned.map { .number(Double($0)) }))) }
+            details.append(("duration_ms", .number(Double((Clock.monotonicNanoseconds() - started) / 1_000_000))))
+            return RepairAttempt(result: .repaired,
+                                 summary: "repaired \(venv): generation \(built.generation) built with \(built.interpreter) and \(built.installer) from \(built.source)",
+                                 reasons: built.report.reasons,
+                                 details: [("repair", .object([("result", .string("repaired"))] + details))],
+                                 report: built.report)
+        case .failure(let error):
+            if error.message.hasPrefix("interrupted:") { return transient(error.message) }
+            failureChain.append("repair failed: \(error.message)")
+        }
+
+        // Roll back to the newest earlier generation that passes the check.
+        switch rollback(layout: layout, options: options, to: nil) {
+        case .success(let back):
+            let pruned = finish(layout: layout, report: back.report, options: options)
+            var details: [(String, JSONValue)] = [
+                ("result", .string("rolled-back")), ("generation", .number(Double(back.generation))),
+                ("from_generation", previous.map { .number(Double($0)) } ?? .null),
+                ("repair_failure", .string(failureChain.joined(separator: "; "))), ("tried", JSONValue(tried)),
+                ("broken_reasons", JSONValue(brokenReasons)),
+            ]
+            if !pruned.isEmpty { details.append(("pruned", .array(pruned.map { .number(Double($0)) }))) }
+            details.append(("duration_ms", .number(Double((Clock.monotonicNanoseconds() - started) / 1_000_000))))
+            return RepairAttempt(result: .rolledBack,
+                                 summary: "rolled \(venv) back to generation \(back.generation) (\(failureChain.joined(separator: "; ")))",
+                                 reasons: back.report.reasons, details: [("repair", .object(details))], report: back.report)
+        case .failure(let error):
+            if error.message.hasPrefix("interrupted:") { return transient(error.message) }
+            failureChain.append("rollback failed: \(error.message)")
+            tried.append("rollback: \(error.message)")
+        }
+
+        // Nothing worked: remember it, so restarts fail closed fast until something changes.
+        let reasons = failureChain + brokenReasons
+        let failure = RepairFailure.record(state: state, venv: venv, optionsKey: options.key, reasons: reasons, tried: tried,
+                                           watchPaths: failureWatchPaths(venv: venv, report: report, options: options))
+        return RepairAttempt(result: .failed, summary: "", reasons: reasons, details: [("repair", .object([
+            ("result", .string("failed")), ("attempt", .number(Double(failure.attempts))),
+            ("retry_after", .string(failure.retryAfterText)), ("tried", JSONValue(tried)),
+            ("duration_ms", .number(Double((Clock.monotonicNanoseconds() - started) / 1_000_000))),
+        ]))], report: report)
+    }
+
+    /// After a passing check with the flag on: removes what a killed repair left in the generations
+    /// directory (a half-deleted `.trash-`, a `.build-`), when no repair is running. One readdir
+    /// when there is nothing to do.
+    public func tidy(venv: String) {
+        let layout = GenerationLayout(venv: venv)
+        guard let names = try? directoryEntries(layout.generationsDirectory), names.contains(where: { $0.hasPrefix(".") }),
+              case .success(let lock) = RepairLock.acquire(state: state, venv: venv, waitSeconds: 0) else { return }
+        withExtendedLifetime(lock) { _ = layout.recover(current: nil) }
+    }
+
+    /// The launcher's first look, before any check: a recorded failure still in effect means fail
+    /// closed now (a few lstat calls), without the full check and without another attempt.
+    public func backoffInEffect(venv: String, options: RepairOptions) -> RepairAttempt? {
+        guard let failure = RepairFailure.inEffect(state: state, venv: venv, optionsKey: options.key) else { return nil }
+        return backoff(failure, report: nil)
+    }
+
+    private func backoff(_ failure: RepairFailure, report: CheckReport?) -> RepairAttempt {
+        RepairAttempt(result: .backoff,
+                      summary: "repair failed at \(failure.failedAt) (attempt \(failure.attempts)); no new attempt before \(failure.retryAfterText) unless something changes (or run \(programName) repair --venv \(failure.venv) --force)",
+                      reasons: failure.reasons,
+                      details: [("repair_backoff", .object([
+                          ("failed", .string(failure.failedAt)), ("attempts", .number(Double(failure.attempts))),
+                          ("retry_after", .string(failure.retryAfterText)),
+                      ]))], report: report)
+    }
+
+    private func transient(_ reason: String) -> RepairAttempt {
+        RepairAttempt(result: .transient, summary: reason, reasons: [reason], details: [])
+    }
+
+    private func sameIdentity(_ a: FileStatus?, _ b: FileStatus?) -> Bool {
+        guard let a, let b else { return a == nil && b == nil }
+        return a.device == b.device && a.inode == b.inode && a.mode == b.mode && a.mtimeNs == b.mtimeNs && a.ctimeNs == b.ctimeNs
+    }
+
+    // MARK: build
+
+    struct Built {
+        var generation: Int
+        var interpreter: String
+        var installer: String
+        var source: String
+        var report: CheckReport
+        var details: [(String, JSONValue)]
+    }
+
+    /// Everything a rebuild needs to know before it starts, or why it cannot start.
+    struct Recipe {
+        var source: PackageSource
+        var interpreter: InterpreterChoice
+        var installer: Installer
+    }
+
+    func recipe(venv: String, report: CheckReport, options: RepairOptions) -> Result<Recipe, RepairStepError> {
+        let knownGood = KnownGood.load(state: state, venv: venv)
+        let source: PackageSource
+        if let file = options.requirements {
+            guard fileStatusIfPresent(file, followSymlinks: true)?.isRegularFile == true else {
+                return .failure(RepairStepError("requirements: \(file): \(Errno.noSuchFileOrDirectory)"))
+            }
+            source = .requirements(file)
+        } else if let knownGood, !knownGood.distributions.isEmpty || !knownGood.pythonVersion.isEmpty {
+            source = .knownGood(knownGood.distributions)
+        } else {
+            return .failure(RepairStepError("nothing to rebuild from: no passing check has recorded a known-good set for \(venv), and no --requirements FILE"))
+        }
+        let config = try? PyvenvConfig.load(venv: venv)
+        let wanted = knownGood.flatMap { majorMinor(of: $0.pythonVersion) } ?? config?.majorMinor
+        let interpreter: InterpreterChoice
+        switch InterpreterSearch.choose(home: report.home ?? config?.home, wanted: wanted, explicit: options.python) {
+        case .success(let choice): interpreter = choice
+        case .failure(let error): return .failure(error)
+        }
+        return .success(Recipe(source: source, interpreter: interpreter,
+                               installer: Installer(kind: Installer.choose(), interpreter: interpreter.path,
+                                                    findLinks: options.findLinks, timeoutSeconds: Installer.defaultTimeout)))
+    }
+
+    private func build(layout: GenerationLayout, report: CheckReport, options: RepairOptions,
+                       tried: inout [String]) -> Result<Built, RepairStepError> {
+        let venv = layout.venv
+        if case .foreign(let what) = layout.state() {
+            return .failure(RepairStepError("\(venv) is \(what), not a venv or a generation link of \(programName): left alone"))
+        }
+        let recipe: Recipe
+        switch self.recipe(venv: venv, report: report, options: options) {
+        case .success(let r): recipe = r
+        case .failure(let e): tried.append(e.message); return .failure(e)
+        }
+        let installer = recipe.installer
+        tried.append("interpreter \(recipe.interpreter.path) (Python \(recipe.interpreter.version)): \(recipe.interpreter.reason)")
+        tried.append("installer \(installer.name), from \(recipe.source.description)")
+
+        let n: Int
+        let buildPath: String
+        do {
+            try layout.prepareGenerationsDirectory()
+            n = layout.nextNumber()
+            buildPath = layout.generationsDirectory + "/.build-\(n)-" + randomHex(4)
+        } catch {
+            return .failure(RepairStepError("generations: \(error)"))
+        }
+        func discard(_ error: RepairStepError) -> Result<Built, RepairStepError> {
+            try? removeTree(buildPath)
+            // A venv never adopted keeps no trace of a failed build beside it.
+            if layout.state() == .plain, layout.generations().isEmpty { _ = rmdir(layout.generationsDirectory) }
+            return .failure(error)
+        }
+        if case .failure(let e) = installer.build(at: buildPath, source: recipe.source) { return discard(e) }
+        do {
+            try ScriptPaths.rewrite(generation: buildPath, from: buildPath, to: venv)
+        } catch {
+            return discard(RepairStepError("rewrite: \(error)"))
+        }
+        TestHooks.reached("rewrite")
+        if let signal = StopSignals.received { return discard(RepairStepError("interrupted: signal \(signal)")) }
+
+        let verify = FullCheck.run(venv: buildPath, imports: options.imports)
+        TestHooks.reached("verify")
+        if verify.status == .broken || verify.transient {
+            return discard(RepairStepError("verification of the new venv failed: \(verify.reasons.first ?? "unknown")"))
+        }
+        if let signal = StopSignals.received { return discard(RepairStepError("interrupted: signal \(signal)")) }
+
+        // Promote: durable first (every file of the new tree), then its final name, then the swap.
+        let final = layout.path(of: n)
+        let wasPlain = layout.state() == .plain
+        do {
+            try syncFileSystem(containing: buildPath)
+            try renameItem(buildPath, to: final)
+            try syncDirectory(layout.generationsDirectory)
+        } catch {
+            return discard(RepairStepError("promote: \(error)"))
+        }
+        TestHooks.reached("promote")
+        let record = GenerationRecord(generation: n, source: recipe.source.description, interpreter: recipe.interpreter.path,
+                                      pythonVersion: verify.pythonVersion ?? recipe.interpreter.version,
+                                      installer: installer.name, packages: verify.distributions.count)
+        try? record.save(state: state, venv: venv)
+        do {
+            if wasPlain {
+                try layout.adopt()
+                let original = KnownGood.load(state: state, venv: venv)
+                try? GenerationRecord(generation: 0, source: "adopted", interpreter: original?.interpreter ?? "",
+                                      pythonVersion: original?.pythonVersion ?? "", installer: "",
+                                      packages: original?.distributions.count ?? 0).save(state: state, venv: venv)
+            }
+            try layout.point(to: n)
+        } catch {
+            // The venv path still names the old venv (each step above is one rename); the new
+            // generation stays beside it for the operator, and rollback may still pick it up.
+            return .failure(RepairStepError("swap: \(error)"))
+        }
+        TestHooks.reached("swapped")
+
+        var live = relocated(verify, from: buildPath, to: venv)
+        live.checkedAt = Clock.nowRFC3339()
+        let source = recipe.source.packageCount.map { "\(recipe.source.description) (\($0) packages)" } ?? recipe.source.description
+        return .success(Built(generation: n, interpreter: recipe.interpreter.path, installer: installer.name, source: source,
+                              report: live, details: [
+                                  ("generation", .number(Double(n))), ("source", .string(recipe.source.description)),
+                                  ("packages", .number(Double(verify.distributions.count))),
+                                  ("interpreter", .string(recipe.interpreter.path)),
+                                  ("python_version", .optional(verify.pythonVersion)),
+                                  ("interpreter_reason", .string(recipe.interpreter.reason)),
+                                  ("installer", .string(installer.name)),
+                              ]))
+    }
+
+    /// After a swap: the cache for the venv path (the check ran at the generation's own path; its
+    /// watch list is the same files seen through the venv symlink), no failure record, old
+    /// generations pruned.
+    private func finish(layout: GenerationLayout, report: CheckReport, options: RepairOptions) -> [Int] {
+        RepairFailure.clear(state: state, venv: layout.venv)
+        let pruned = layout.prune(keep: options.keepGenerations)
+        for n in pruned { GenerationRecord.remove(state: state, venv: layout.venv, generation: n) }
+        // The cache last: a start after a crash before this point takes the slow path, whose
+        // passing check tidies what the crash left (`tidy`).
+        do { try report.saveCache(state: state) } catch {
+            writeStandardError("\(programName): warning: cannot write the fingerprint cache: \(error)", priority: 4)
+        }
+        return pruned
+    }
+
+    /// The report of a check that ran at `from`, as if it had run at `to`.
+    func relocated(_ report: CheckReport, from: String, to: String) -> CheckReport {
+        var r = report
+        r.venv = to
+        r.watchPaths = report.watchPaths.map { p in
+            if p == from { return to }
+            if p.hasPrefix(from + "/") { return to + p.dropFirst(from.count) }
+            return p
+        }
+        return r
+    }
+
+    // MARK: rollback
+
+    struct RolledBack {
+        var generation: Int
+        var report: CheckReport
+    }
+
+    /// Swaps the venv path to generation `target`, or to the newest earlier one that passes the
+    /// full check. Each candidate is checked at its own path before the swap.
+    func rollback(layout: GenerationLayout, options: RepairOptions, to target: Int?) -> Result<RolledBack, RepairStepError> {
+        guard case .generation(let current) = layout.state() else {
+            return .failure(RepairStepError("no earlier generation: \(layout.venv) has never been repaired (it is not in the generations layout)"))
+        }
+        let candidates = target.map { [$0] } ?? layout.generations().filter { $0 != current }.sorted(by: >)
+        if candidates.isEmpty { return .failure(RepairStepError("no earlier generation in \(layout.generationsDirectory)")) }
+        var notes: [String] = []
+        for n in candidates {
+            if let signal = StopSignals.received { return .failure(RepairStepError("interrupted: signal \(signal)")) }
+            let path = layout.path(of: n)
+            guard isDirectory(path) else { notes.append("generation \(n): \(Errno.noSuchFileOrDirectory)"); continue }
+            let check = FullCheck.run(venv: path, imports: options.imports)
+            if check.status == .broken || check.transient {
+                notes.append("generation \(n) is broken: \(check.reasons.first ?? "unknown")")
+                continue
+            }
+            if n == current { return .success(RolledBack(generation: n, report: relocated(check, from: path, to: layout.venv))) }
+            TestHooks.reached("rollback")
+            do { try layout.point(to: n) } catch {
+                return .failure(RepairStepError("swap to generation \(n): \(error)"))
+            }
+            var live = relocated(check, from: path, to: layout.venv)
+            live.checkedAt = Clock.nowRFC3339()
+            return .success(RolledBack(generation: n, report: live))
+        }
+        return .failure(RepairStepError(notes.joined(separator: "; ")))
+    }
+
+    /// `rollback --venv DIR [--to GEN]`: under the lock, swap back (the target is checked first).
+    public func rollback(venv: String, to target: Int?, options: RepairOptions) -> RepairOutcome {
+        StopSignals.install()
+        defer { StopSignals.restore() }
+        let lock: RepairLock
+        switch RepairLock.acquire(state: state, venv: venv, waitSeconds: options.waitSeconds) {
+        case .success(let l): lock = l
+        case .failure(let failure):
+            return .failed(reasons: [(failure.isTransient ? "" : "rollback failed: ") + failure.message(venv: venv)])
+        }
+        defer { withExtendedLifetime(lock) {} }
+        let layout = GenerationLayout(venv: venv)
+        _ = layout.recover(current: nil)
+        let from = layout.currentGeneration
+        switch rollback(layout: layout, options: options, to: target) {
+        case .success(let back):
+            try? back.report.saveCache(state: state)
+            RepairFailure.clear(state: state, venv: venv)
+            return .rolledBack(summary: "rolled \(venv) back from generation \(from.map(String.init) ?? "?") to \(back.generation)",
+                               details: [("repair", .object([("result", .string("rolled-back")),
+                                                             ("generation", .number(Double(back.generation))),
+                                                             ("from_generation", from.map { .number(Double($0)) } ?? .null)]))])
+        case .failure(let error):
+            return .failed(reasons: [(error.message.hasPrefix("interrupted:") ? "" : "rollback failed: ") + error.message])
+        }
+    }
+
+    // MARK: watch list of a failure
+
+    func failureWatchPaths(venv: String, report: CheckReport, options: RepairOptions) -> [String] {
+        var paths = [venv, venv + "/pyvenv.cfg", venv + "/bin", venv + "/bin/python", venv + ".generations",
+                     KnownGood.path(state: state, venv: venv)]
+        paths += InterpreterChain(start: venv + "/bin/python").hops
+        paths += report.watchPaths
+        if let home = report.home { paths.append(home) }
+        if let r = options.requirements { paths.append(r) }
+        if let p = options.python { paths += InterpreterChain(start: p).hops }
+        paths += options.findLinks
+        paths += InterpreterSearch.installPlaces()
+        return paths
+    }
+}

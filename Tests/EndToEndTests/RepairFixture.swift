@@ -1,0 +1,218 @@
+import Foundation
+import GuardedCore
+import GuardedSystem
+import TestSupport
+import XCTest
+
+/// Which installer guarded-run finds: the suite runs each repair scenario with pip (a PATH without
+/// uv) and with uv (a PATH whose first directory holds only uv) when a uv is available.
+enum InstallerMode: String {
+    case pip, uv
+
+    /// uv from GUARDED_RUN_TEST_UV, else the test's PATH (.ci/run puts the pinned uv==0.13.9 there).
+    static var uvPath: String? {
+        if let explicit = Environment.value("GUARDED_RUN_TEST_UV"), access(explicit, X_OK) == 0 { return explicit }
+        return Subprocess.findExecutable("uv")
+    }
+}
+
+/// A real venv with packages from a local wheelhouse the fixture builds (tiny hand-made wheels,
+/// installed with `--no-index`), an agent that records which venv it ran in, and a private state dir.
+final class RepairFixture {
+    let tmp: TemporaryDirectory
+    let mode: InstallerMode
+    let venv: String
+    let state: String
+    let wheelhouse: String
+    let marker: String
+    let agentScript: String
+    let agent = "demo"
+    let uvBin: String
+
+    /// The wheels every fixture's wheelhouse holds (alpha 1.1 is there so that pinning is visible).
+    static let wheels = [("alpha", "1.0"), ("alpha", "1.1"), ("beta", "2.0"), ("gamma", "0.3"), ("delta", "4.0"), ("epsilon", "5.0")]
+
+    init(mode: InstallerMode, python: String = testPython, packages: [String] = ["alpha==1.0", "beta==2.0", "gamma==0.3"]) throws {
+        if mode == .uv, InstallerMode.uvPath == nil {
+            // CI installs a pinned uv (.ci/run): there, a missing uv is a failure, not a skip.
+            if Environment.value("CI") == "true" { XCTFail("uv is not on PATH under CI=true: .ci/run installs it") }
+            throw XCTSkip("uv is not on PATH (set GUARDED_RUN_TEST_UV or run .ci/run)")
+        }
+        self.mode = mode
+        tmp = try TemporaryDirectory("repair")
+        venv = tmp.file("agent/.venv")
+        state = tmp.file("state")
+        wheelhouse = tmp.file("wheels")
+        marker = tmp.file("agent-ran")
+        agentScript = tmp.file("agent/agent.py")
+        uvBin = tmp.file("uvbin")
+        try makeDirectories(tmp.file("agent"))
+        try makeDirectories(uvBin)
+        if let uv = InstallerMode.uvPath { try makeSymbolicLink(uvBin + "/uv", pointingTo: uv) }
+        try RepairFixture.buildWheels(into: wheelhouse, tmp: tmp)
+        makeVenv(venv, python: python)
+        try install(packages, into: venv)
+        try tmp.write("agent/agent.py", """
+            import os, sys
+            for m in sys.argv[1:]:
+                __import__(m)
+            with open(\(JSONValue.quoted(marker)), "a") as f:
+                f.write("%d %s %s\\n" % (os.getpid(), sys.prefix, os.path.realpath(sys.prefix)))
+            print("agent ok")
+            """)
+    }
+
+    /// Writes wheels by hand with zipfile: METADATA, WHEEL, RECORD, a package, a console script.
+    static func buildWheels(into dir: String, tmp: TemporaryDirectory) throws {
+        try tmp.write("mkwheels.py", #"""
+            import sys, os, zipfile, hashlib, base64
+            out = sys.argv[1]
+            os.makedirs(out, exist_ok=True)
+            for spec in sys.argv[2:]:
+                name, version = spec.split("==")
+                dist = "%s-%s.dist-info" % (name, version)
+                files = {
+                    "%s/__init__.py" % name: "VERSION = %r\ndef main():\n    import sys\n    print('%s', VERSION, sys.prefix)\n" % (version, name),
+                    dist + "/METADATA": "Metadata-Version: 2.1\nName: %s\nVersion: %s\n\n" % (name, version),
+                    dist + "/WHEEL": "Wheel-Version: 1.0\nGenerator: guarded-run-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+                    dist + "/entry_points.txt": "[console_scripts]\n%s-tool = %s:main\n" % (name, name),
+                }
+                record = []
+                for p, text in files.items():
+                    data = text.encode()
+                    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+                    record.append("%s,sha256=%s,%d" % (p, digest, len(data)))
+                record.append(dist + "/RECORD,,")
+                files[dist + "/RECORD"] = "\n".join(record) + "\n"
+                with zipfile.ZipFile(os.path.join(out, "%s-%s-py3-none-any.whl" % (name, version)), "w") as z:
+                    for p, text in files.items():
+                        z.writestr(p, text)
+            """#)
+        let r = run(testPython, [tmp.file("mkwheels.py"), dir] + wheels.map { "\($0.0)==\($0.1)" })
+        XCTAssertEqual(r.termination, .exited(0), r.errorText)
+    }
+
+    /// Installs into a venv for the setup (uv when there is one: faster; else the base pip).
+    func install(_ packages: [String], into venv: String) throws {
+        guard !packages.isEmpty else { return }
+        let r: SubprocessResult
+        if let uv = InstallerMode.uvPath {
+            r = run(uv, ["pip", "install", "--quiet", "--python", venv + "/bin/python", "--find-links", wheelhouse] + packages,
+                    environment: environment(baseEnv))
+        } else {
+            r = run(testPython, ["-m", "pip", "--python", venv + "/bin/python", "install", "--quiet", "--disable-pip-version-check",
+                                 "--find-links", wheelhouse] + packages, environment: environment(baseEnv))
+        }
+        XCTAssertEqual(r.termination, .exited(0), "setup install failed: \(r.errorText)")
+    }
+
+    /// Offline everywhere; no auto-repair flag from the caller's environment; a private uv cache.
+    var baseEnv: [String: String?] {
+        ["PIP_NO_INDEX": "1", "UV_OFFLINE": "1", "UV_NO_INDEX": "1", "UV_CACHE_DIR": tmp.file("uv-cache"),
+         "UV_LINK_MODE": "copy", "ENABLE_AUTO_REPAIR": nil, "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+         "GUARDED_RUN_TEST_KILL_AT": nil, "GUARDED_RUN_TEST_PAUSE_AT": nil]
+    }
+
+    /// The environment guarded-run runs with: PATH decides the installer it finds.
+    func env(_ extra: [String: String?] = [:], path: String? = nil) -> [String] {
+        var changes = baseEnv
+        changes["PATH"] = path ?? (mode == .uv ? uvBin + ":/usr/bin:/bin" : "/usr/bin:/bin")
+        for (k, v) in extra { changes[k] = v }
+        return environment(changes)
+    }
+
+    var launcherArguments: [String] { ["--agent", agent, "--state-dir", state, "--find-links", wheelhouse] }
+
+    /// `guarded-run [options] -- <venv>/bin/python agent.py <imports>`.
+    @discardableResult
+    func start(_ options: [String] = [], imports: [String] = ["alpha", "beta"], env extra: [String: String?] = [:],
+               path: String? = nil, file: StaticString = #filePath, line: UInt = #line) -> SubprocessResult {
+        runGuarded(launcherArguments + imports.flatMap { ["--import", $0] } + options + ["--", venv + "/bin/python", agentScript] + imports,
+                   environment: env(extra, path: path), file: file, line: line)
+    }
+
+    /// The same start as a Process, not waited for (concurrency and signal tests).
+    func launch(_ options: [String] = [], imports: [String] = ["alpha", "beta"], env extra: [String: String?] = [:]) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: guardedRunBinary)
+        p.arguments = launcherArguments + imports.flatMap { ["--import", $0] } + options + ["--", venv + "/bin/python", agentScript] + imports
+        var dict: [String: String] = [:]
+        for entry in env(extra) {
+            let name = String(entry.prefix(while: { $0 != "=" }))
+            dict[name] = String(entry.dropFirst(name.count + 1))
+        }
+        p.environment = dict
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    func admin(_ arguments: [String], env extra: [String: String?] = [:], file: StaticString = #filePath, line: UInt = #line) -> SubprocessResult {
+        runGuarded(arguments + ["--state-dir", state], environment: env(extra), file: file, line: line)
+    }
+
+    // MARK: what happened
+
+    /// One line per agent run: pid, sys.prefix, realpath(sys.prefix).
+    var agentRuns: [[String]] {
+        ((try? readTextFile(marker)) ?? "").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+    }
+
+    func records() -> [JSONValue] { HealthLog.read(state: StateDirectory(path: state), agent: agent).records }
+
+    func lastRecord(file: StaticString = #filePath, line: UInt = #line) -> JSONValue {
+        guard let r = records().last else { XCTFail("no health record", file: file, line: line); return .null }
+        return r
+    }
+
+    /// Health records of real repair attempts (a backoff refusal or a wait is not one).
+    var repairAttempts: [JSONValue] { records().filter { $0["repair"]?["result"] != nil } }
+
+    var generationsDirectory: String { venv + ".generations" }
+
+    var sitePackages: String { venv + "/lib/python3.11/site-packages" }
+
+    /// The generation the venv symlink names, or nil for a plain directory.
+    var currentGeneration: Int? {
+        guard let text = try? readSymbolicLink(venv), text.hasPrefix(".venv.generations/") else { return nil }
+        return Int(text.dropFirst(".venv.generations/".count))
+    }
+
+    /// Distributions as `check --json` reports them (name==version, sorted).
+    func distributions(of path: String) -> [String] {
+        let r = runGuarded(["check", "--venv", path, "--json"], environment: env())
+        guard let json = JSONValue.parse(r.outputText) else { XCTFail("check --json: \(r.outputText) \(r.errorText)"); return [] }
+        return (json["distributions"]?.arrayValue ?? []).compactMap { d in
+            guard let n = d["name"]?.stringValue, let v = d["version"]?.stringValue else { return nil }
+            return "\(n)==\(v)"
+        }.sorted()
+    }
+
+    /// Runs `<venv>/bin/python -c code`; true on exit 0.
+    func pythonRuns(_ code: String, in path: String? = nil) -> Bool {
+        run((path ?? venv) + "/bin/python", ["-c", code], environment: env()).termination == .exited(0)
+    }
+
+    /// Names in the generations dir and the venv's parent that are not a finished state.
+    var leftovers: [String] {
+        let gens = ((try? directoryEntries(generationsDirectory)) ?? []).filter { Int($0) == nil }
+        let parent = ((try? directoryEntries(tmp.file("agent"))) ?? []).filter { $0.hasPrefix(".") && $0 != ".venv" && $0 != ".venv.generations" }
+        return gens + parent
+    }
+
+    func remove() { tmp.remove() }
+}
+
+/// Every path under `root` (not following links) with what lstat says: files, inodes, modes,
+/// sizes, mtimes and ctimes.
+func treeSnapshot(_ root: String) -> [String: FileStatus] {
+    var result: [String: FileStatus] = [:]
+    func walk(_ path: String) {
+        guard let st = fileStatusIfPresent(path) else { return }
+        result[path] = st
+        if st.isDirectory { for name in (try? directoryEntries(path)) ?? [] { walk(path + "/" + name) } }
+    }
+    walk(root)
+    return result
+}
