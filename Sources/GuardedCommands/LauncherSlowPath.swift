@@ -66,7 +66,8 @@ func repairAndStart(_ context: LaunchContext, report: CheckReport, identity: Fil
     switch attempt.result {
     case .repaired, .rolledBack, .healthy:
         let decision: Decision = attempt.result == .repaired ? .repaired : attempt.result == .rolledBack ? .rolledBack : .checkedOK
-        writeStandardError("\(programName): \(context.agent): \(attempt.summary)", priority: 5)
+        // Repairs are warnings in the journal (<4>): the venv broke, even though the agent started.
+        writeStandardError("\(programName): \(context.agent): \(attempt.summary)", priority: 4)
         return .start(HealthRecord(agent: context.agent, venv: context.venv, status: status, decision: decision,
                                    reasons: attempt.reasons, checkMicroseconds: context.elapsedMicroseconds,
                                    extra: extra + attempt.details))
