@@ -151,11 +151,13 @@ struct FastPathInput {
     var giveUpAfter: Bool
 }
 
+@usableFromInline
 enum FastPath {
     static let maxImports = 32
 
     /// Tries the fast path straight from argv. Returns only when it cannot decide "still healthy"
     /// (a cache miss, or a command line only the general parser handles); on a hit it execs.
+    @usableFromInline
     static func attempt(argc: Int, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, startedNs: Int64) {
         var venv: Bytes? = nil, agent: Bytes? = nil, state: Bytes? = nil
         var imports = BytesList(capacity: min(maxImports, argc))

@@ -3,6 +3,7 @@ import GuardedSystem
 /// The first thing main does: when argv is a launcher command line in its common form, decide from
 /// the cached fingerprint and exec. Returns on a miss, or for anything else (admin commands, unusual
 /// forms), to the general code.
+@inlinable // inlined into main: one code page fewer to fault in on every start
 public func launcherFastPath() {
     let started = Clock.monotonicNanoseconds()
     FastPath.attempt(argc: ProcessArguments.count, argv: ProcessArguments.vector, startedNs: started)

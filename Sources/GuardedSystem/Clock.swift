@@ -9,6 +9,7 @@ public enum Clock {
     }
 
     /// Seconds and nanoseconds since the epoch (CLOCK_REALTIME).
+    @inlinable
     public static func wallTime() -> (seconds: Int64, nanoseconds: Int64) {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
