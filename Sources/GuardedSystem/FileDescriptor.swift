@@ -6,14 +6,14 @@ public struct FileDescriptor: ~Copyable {
     public init(adopting rawValue: Int32) { self.rawValue = rawValue }
 
     /// `open(2)` with `O_CLOEXEC` always added.
-    public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o600) throws(SystemError) -> FileDescriptor {
+    public static func open(_ path: String, _ flags: Int32, mode: FileMode = 0o600) throws(SystemError) -> FileDescriptor {
         let fd = retryingOnInterrupt { Glibc_open(path, flags | O_CLOEXEC, mode) }
         if fd < 0 { throw SystemError("open", path: path) }
         return FileDescriptor(adopting: fd)
     }
 
     /// `openat(2)` relative to this directory descriptor, with `O_CLOEXEC` always added.
-    public func openAt(_ name: String, _ flags: Int32, mode: mode_t = 0o600) throws(SystemError) -> FileDescriptor {
+    public func openAt(_ name: String, _ flags: Int32, mode: FileMode = 0o600) throws(SystemError) -> FileDescriptor {
         let fd = retryingOnInterrupt { openat(rawValue, name, flags | O_CLOEXEC, mode) }
         if fd < 0 { throw SystemError("open", path: name) }
         return FileDescriptor(adopting: fd)
@@ -80,7 +80,7 @@ public struct FileDescriptor: ~Copyable {
 
 // `open` is variadic in C; this fixes its shape so Swift can call it with a mode.
 @inline(__always)
-func Glibc_open(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 {
+func Glibc_open(_ path: String, _ flags: Int32, _ mode: FileMode) -> Int32 {
     #if canImport(Darwin)
     return Darwin.open(path, flags, mode)
     #else

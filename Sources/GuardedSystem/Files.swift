@@ -40,7 +40,7 @@ public func readTextFile(_ path: String, followSymlinks: Bool = false, limit: In
 /// rename(2) within one filesystem is atomic, and the directory fsync makes the rename durable.
 /// `rename` replaces a symlink at `path` rather than writing through it.
 /// `sync: false` skips both fsyncs, for files a later `syncFileSystem` makes durable together.
-public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600, sync: Bool = true) throws(SystemError) {
+public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: FileMode = 0o600, sync: Bool = true) throws(SystemError) {
     let directory = parentDirectory(of: path)
     let temp = "\(directory)/.\(baseName(of: path)).tmp.\(getpid()).\(randomHex(6))"
     do throws(SystemError) {
@@ -61,7 +61,7 @@ public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t =
     if sync { try syncDirectory(directory) }
 }
 
-public func writeFileAtomically(_ path: String, _ text: String, mode: mode_t = 0o600) throws(SystemError) {
+public func writeFileAtomically(_ path: String, _ text: String, mode: FileMode = 0o600) throws(SystemError) {
     try writeFileAtomically(path, Array(text.utf8), mode: mode)
 }
 
@@ -74,7 +74,7 @@ public func syncDirectory(_ path: String) throws(SystemError) {
 /// Creates `path` and any missing parents (`mkdir -p`), new directories with `mode`.
 /// Existing components may be symlinks (on macOS /var is one); see `makePrivateDirectory` for
 /// directories where a planted link must be refused.
-public func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
+public func makeDirectories(_ path: String, mode: FileMode = 0o755) throws(SystemError) {
     if isDirectory(path) { return }
     let parent = parentDirectory(of: path)
     if parent != path && parent != "." { try makeDirectories(parent, mode: mode) }

@@ -6,3 +6,13 @@
 #elseif canImport(Darwin)
 @_exported import Darwin
 #endif
+
+/// File permission bits as the C library spells them (`mode_t`), named here once: in a module that
+/// also imports a C target, a bare `mode_t` in a public signature can resolve to the wrong module.
+#if canImport(Glibc)
+public typealias FileMode = Glibc.mode_t
+#elseif canImport(Musl)
+public typealias FileMode = Musl.mode_t
+#elseif canImport(Darwin)
+public typealias FileMode = Darwin.mode_t
+#endif
