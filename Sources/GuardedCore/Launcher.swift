@@ -77,16 +77,19 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
     switch slowPath(context) {
     case .start(let record):
         return startAgent(record, request: request, state: state, argv: argv)
-    case .refuse(let record, let exitCode, let message):
-        var code = exitCode
+    case .refuse(var record, let exitCode, let message):
+        var givingUp = false
+        if exitCode == ExitCode.broken, let limit = request.giveUpAfter {
+            let streak = FailureStreak.increment(state: state, agent: agent)
+            givingUp = streak >= limit
+            record?.extra.append(("failed_closed_streak", .number(Double(streak))))
+            if givingUp { record?.extra.append(("gave_up", .bool(true))) }
+        }
         if let record { appendHealthRecord(record, state: state) }
         writeStandardError(message, priority: 3)
-        if exitCode == ExitCode.broken, let limit = request.giveUpAfter,
-           FailureStreak.increment(state: state, agent: agent) >= limit {
-            writeStandardError("\(programName): \(agent): GIVING UP: \(limit) consecutive failed-closed starts; exiting 0 so the supervisor stops restarting (fix the venv, then start the agent by hand)", priority: 2)
-            code = ExitCode.success
-        }
-        return code
+        guard givingUp, let limit = request.giveUpAfter else { return exitCode }
+        writeStandardError("\(programName): \(agent): GIVING UP: \(limit) consecutive failed-closed starts; exiting 0 so the supervisor stops restarting (fix the venv, then start the agent by hand)", priority: 2)
+        return ExitCode.success
     }
 }
 

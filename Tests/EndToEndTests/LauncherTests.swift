@@ -253,6 +253,9 @@ final class LauncherFormsTests: XCTestCase {
         XCTAssertEqual(third.termination, .exited(0), "gives up: exit 0 so launchd stops respawning")
         XCTAssertTrue(third.errorText.contains("GIVING UP: 3 consecutive failed-closed starts"), third.errorText)
         XCTAssertEqual(fx.agentRuns, 0)
+        XCTAssertEqual(fx.lastRecord().decision, "failed-closed")
+        XCTAssertEqual(fx.lastRecord()["gave_up"], .bool(true), "logged loudly in the health log too")
+        XCTAssertEqual(fx.lastRecord()["failed_closed_streak"]?.intValue, 3)
     }
 }
 
