@@ -32,7 +32,8 @@ func launcherMain() -> Int32 {
 func programHelp() -> String {
     var text = """
     usage: \(programName) [--agent NAME] [--venv DIR] [--import MODULE]... [--requirements FILE]
-                       [--python PATH] [--auto-repair | --no-auto-repair] [--state-dir DIR] -- COMMAND [ARG]...
+                       [--python PATH] [--find-links DIR] [--auto-repair | --no-auto-repair]
+                       [--give-up-after N] [--state-dir DIR] -- COMMAND [ARG]...
            \(programName) SUBCOMMAND [OPTIONS]   (\(programName) SUBCOMMAND --help for its options)
 
     Starts COMMAND (by exec: same PID) only when its Python venv is healthy.

@@ -20,7 +20,7 @@ public struct LaunchRequest: Sendable {
     public init() {}
 
     /// The launcher's usage line (docs/guarded-run.md).
-    public static let usage = "usage: \(programName) [--agent NAME] [--venv DIR] [--import MODULE]... [--requirements FILE] [--python PATH] [--auto-repair | --no-auto-repair] [--state-dir DIR] -- COMMAND [ARG]..."
+    public static let usage = "usage: \(programName) [--agent NAME] [--venv DIR] [--import MODULE]... [--requirements FILE] [--python PATH] [--find-links DIR] [--auto-repair | --no-auto-repair] [--give-up-after N] [--state-dir DIR] -- COMMAND [ARG]..."
 
     /// Parses `argv[1...]` up to `--`. Returns an error message for a bad command line (exit 64).
     public static func parse(argc: Int, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Result<LaunchRequest, LaunchUsageError> {
