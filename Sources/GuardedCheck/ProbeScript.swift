@@ -6,6 +6,14 @@ let probeMarker = "@@guarded-run-probe@@"
 let probeScript = #"""
 import sys, os, json
 MARK = "@@guarded-run-probe@@"
+def _orphan_watch(parent):
+    # If guarded-run dies (SIGKILL), do not linger in a slow import: exit once reparented.
+    import time
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(70)
+import _thread
+_thread.start_new_thread(_orphan_watch, (os.getppid(),))
 out = {"checks": [], "imports": {}, "distributions": [], "shared_objects": []}
 def check(name, ok, reason="", severity="broken"):
     out["checks"].append({"name": name, "ok": bool(ok), "reason": reason, "severity": severity})

@@ -266,19 +266,20 @@ final class LauncherCrashTests: XCTestCase {
         let fx = try AgentFixture()
         defer { fx.remove() }
         let started = fx.tmp.file("probe-started")
-        try fx.writeModule("slowmod", "import time\nopen(\(JSONValue.quoted(started)), 'w').write('x')\ntime.sleep(30)\n")
+        try fx.writeModule("slowmod", "import os, time\nopen(\(JSONValue.quoted(started)), 'w').write(str(os.getpid()))\ntime.sleep(30)\n")
         let script = "exec \(guardedRunBinary) --agent demo --state-dir \(fx.state) --import slowmod -- \(fx.python) \(fx.agentScript)"
         let pidFile = fx.tmp.file("pid")
         // A shell records its PID (guarded-run's, after its exec) and runs in the background.
         try fx.tmp.write("start.sh", "echo $$ > \(pidFile)\n\(script)\n", mode: 0o755)
         let r = TestSupport.run("/bin/sh", ["-c", "/bin/sh \(fx.tmp.file("start.sh")) >/dev/null 2>&1 &"])
         XCTAssertEqual(r.termination, .exited(0))
-        XCTAssertTrue(waitUntil(timeout: 30) { fileExists(started) }, "the probe reached the slow import")
+        XCTAssertTrue(waitUntil(timeout: 30) { ((try? readTextFile(started)) ?? "").count > 0 }, "the probe reached the slow import")
+        let probe = try XCTUnwrap(Int32(readTextFile(started)))
         let pid = try XCTUnwrap(Int32(readTextFile(pidFile).trimmingCharacters(in: .whitespacesAndNewlines)))
         XCTAssertEqual(kill(pid, SIGKILL), 0)
         XCTAssertTrue(waitUntil { kill(pid, 0) != 0 })
-        // The orphaned probe's process group is the probe's own; end it too.
-        _ = try? Subprocess.run("/usr/bin/pkill", ["-KILL", "-f", "slowmod"])
+        // The probe notices it was orphaned and exits by itself instead of finishing its slow import.
+        XCTAssertTrue(waitUntil(timeout: 10) { kill(probe, 0) != 0 }, "the orphaned probe exited")
 
         let venvState = StateDirectory(path: fx.state).venvDirectory(for: fx.venv)
         let leftovers = ((try? directoryEntries(venvState)) ?? []).filter { $0.hasPrefix(".") }
