@@ -142,7 +142,8 @@ public struct SnapshotManifest: Sendable {
 
     /// Parses and validates a manifest; every problem is a `SnapshotError.damaged` naming it.
     /// Validation is the hostile-manifest defence: see `validate()`.
-    public static func parse(_ bytes: [UInt8], expectedID: String?) throws(SnapshotError) -> SnapshotManifest {
+    /// `sha256`: the bytes' hash when the caller has just checked it (not computed twice).
+    public static func parse(_ bytes: [UInt8], expectedID: String?, sha256: String? = nil) throws(SnapshotError) -> SnapshotManifest {
         func bad(_ what: String) -> SnapshotError { .damaged("manifest \(expectedID ?? "?"): \(what)") }
         guard let json = JSONValue.parse(bytes: bytes), json.objectValue != nil else { throw bad("not a JSON object") }
         guard json["format"]?.intValue == 1 else { throw bad("unknown format") }
@@ -194,7 +195,7 @@ public struct SnapshotManifest: Sendable {
         var manifest = SnapshotManifest(id: id, kind: kind, guards: guards, label: label, tag: tag, host: host,
                                         time: time, roots: roots, entries: entries)
         try manifest.validate()
-        manifest.sha256 = SHA256.hex(bytes)
+        manifest.sha256 = sha256 ?? SHA256.hex(bytes)
         return manifest
     }
 

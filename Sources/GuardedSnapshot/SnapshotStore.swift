@@ -76,7 +76,8 @@ public struct SnapshotStore: Sendable {
 
     private func writeManifest(_ manifest: inout SnapshotManifest) throws(SnapshotError) {
         // Compact: the manifest is hashed and parsed on every load (`show --json` prints it indented).
-        let bytes = Array((manifest.json().serialized() + "\n").utf8)
+        var bytes = manifest.json().serializedBytes()
+        bytes.append(0x0a)
         let sha = SHA256.hex(bytes)
         let id = manifest.id
         try system { () throws(SystemError) in
@@ -123,7 +124,7 @@ public struct SnapshotStore: Sendable {
         guard isSHA256Hex(expected), SHA256.hex(bytes) == expected else {
             throw .damaged("manifest \(id) does not match its recorded sha256: \(directory)/manifest.json")
         }
-        return try SnapshotManifest.parse(bytes, expectedID: id)
+        return try SnapshotManifest.parse(bytes, expectedID: id, sha256: expected)
     }
 
     /// An exact id, a unique id prefix, `latest`, or a tag (the newest snapshot with it).
