@@ -155,7 +155,7 @@ public struct SnapshotStore: Sendable {
         let blobs = blobs()
         for entry in manifest.entries where entry.type == .file {
             guard let sha = entry.sha256, checked.insert(sha).inserted else { continue }
-            do throws(SnapshotError) { _ = try blobs.read(sha, size: entry.size) } catch {
+            do throws(SnapshotError) { try blobs.check(sha, size: entry.size) } catch {
                 problems.append("\(manifest.absolutePath(of: entry)): \(error)")
             }
         }
