@@ -140,12 +140,14 @@ final class BlobStore {
     }
 }
 
-/// Writes one new pack: contents appended as they come, then fsync, the index written atomically,
-/// and the pack renamed to its final name. The manifest that refers to it is written after.
+/// Writes one new pack: contents appended as they come to `.<id>.pack.tmp`, the index to
+/// `.<id>.idx.tmp`; then (`sync`) both fsynced, then (`publish`) renamed to their final names, the
+/// pack first, and the directory fsynced. The manifest that refers to them is committed after.
 final class PackWriter {
     let directory: String
     let name: String
     private var fd: Int32 = -1
+    private var indexFD: Int32 = -1
     private var buffer: [UInt8] = []
     private var offset: Int64 = 0
     private var lines: [UInt8] = []
@@ -156,14 +158,20 @@ final class PackWriter {
         self.name = name
     }
 
+    /// An unpublished pack (an error before the commit) leaves nothing behind.
     deinit {
         if fd >= 0 {
             _ = close(fd)
             _ = unlink(tempPath)
         }
+        if indexFD >= 0 {
+            _ = close(indexFD)
+            _ = unlink(tempIndexPath)
+        }
     }
 
     private var tempPath: String { "\(directory)/.\(name).pack.tmp" }
+    private var tempIndexPath: String { "\(directory)/.\(name).idx.tmp" }
 
     func add(_ bytes: [UInt8], sha: String) throws(SystemError) {
         if added[sha] != nil { return }
@@ -178,25 +186,46 @@ final class PackWriter {
 
     private func flush() throws(SystemError) {
         guard !buffer.isEmpty else { return }
-        var done = 0
-        while done < buffer.count {
-            let n = buffer.withUnsafeBytes { p in retryingOnInterrupt { write(fd, p.baseAddress! + done, p.count - done) } }
-            if n < 0 { throw SystemError("write", path: tempPath) }
-            done += n
-        }
+        try PackWriter.writeAll(fd, buffer, path: tempPath)
         buffer.removeAll(keepingCapacity: true)
     }
 
-    /// Makes the pack durable and visible; nothing to do when no content was new.
-    func finish() throws(SystemError) {
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(SystemError) {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { p in retryingOnInterrupt { write(fd, p.baseAddress! + done, p.count - done) } }
+            if n < 0 { throw SystemError("write", path: path) }
+            done += n
+        }
+    }
+
+    /// Writes the rest of the pack and the index, both under their temp names; nothing to do when
+    /// no content was new.
+    func writeRest() throws(SystemError) {
         guard fd >= 0 else { return }
         try flush()
+        indexFD = try FileDescriptor.open(tempIndexPath, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o600).release()
+        try PackWriter.writeAll(indexFD, lines, path: tempIndexPath)
+    }
+
+    /// fsync of the pack and the index (after `writeRest`).
+    func sync() throws(SystemError) {
+        guard fd >= 0 else { return }
         if retryingOnInterrupt({ fsync(fd) }) != 0 { throw SystemError("fsync", path: tempPath) }
+        if retryingOnInterrupt({ fsync(indexFD) }) != 0 { throw SystemError("fsync", path: tempIndexPath) }
+    }
+
+    /// Renames the pack, then the index, to their final names and fsyncs the directory (after
+    /// `sync`). The index last: an index never names a pack that is not complete on disk.
+    func publish() throws(SystemError) {
+        guard fd >= 0 else { return }
         _ = close(fd)
+        _ = close(indexFD)
         fd = -1
+        indexFD = -1
         try renameItem(tempPath, to: "\(directory)/\(name).pack")
-        // The index last: an index never names a pack that is not complete on disk.
-        try writeFileAtomically("\(directory)/\(name).idx", lines)
+        try renameItem(tempIndexPath, to: "\(directory)/\(name).idx")
+        try syncDirectory(directory)
     }
 }
 
