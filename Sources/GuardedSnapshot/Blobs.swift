@@ -173,7 +173,7 @@ final class PackWriter {
     private var tempPath: String { "\(directory)/.\(name).pack.tmp" }
     private var tempIndexPath: String { "\(directory)/.\(name).idx.tmp" }
 
-    func add(_ bytes: [UInt8], sha: String) throws(SystemError) {
+    func add(_ bytes: ArraySlice<UInt8>, sha: String) throws(SystemError) {
         if added[sha] != nil { return }
         if fd < 0 { fd = try FileDescriptor.open(tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o600).release() }
         lines += sha.utf8
@@ -232,22 +232,28 @@ final class PackWriter {
 /// Reads a whole file whose size is roughly known: one read(2) for the common case of a small file
 /// that did not change size, else more until end of file. A file larger than `limit` is refused.
 func readAllSized(_ fd: Int32, expected: Int, limit: Int = 1 << 30, path: String) throws(SystemError) -> [UInt8] {
-    var capacity = max(expected + 1, 4096)
-    var buffer = [UInt8](repeating: 0, count: capacity)
+    var buffer: [UInt8] = []
+    let count = try readAllSized(fd, expected: expected, limit: limit, into: &buffer, path: path)
+    buffer.removeSubrange(count...)
+    return buffer
+}
+
+/// `readAllSized` into `buffer`, reused from file to file (it only grows): returns how many bytes
+/// of it are the file's.
+func readAllSized(_ fd: Int32, expected: Int, limit: Int = 1 << 30, into buffer: inout [UInt8], path: String) throws(SystemError) -> Int {
+    if buffer.count < expected + 1 { buffer.append(contentsOf: repeatElement(0, count: max(expected + 1, 4096) - buffer.count)) }
     var count = 0
     while true {
-        if count == capacity {
-            if capacity > limit { throw SystemError("read", path: path, errno: Errno(rawValue: EFBIG)) }
-            capacity *= 2
-            buffer.append(contentsOf: repeatElement(0, count: capacity - buffer.count))
+        if count == buffer.count {
+            if buffer.count > limit { throw SystemError("read", path: path, errno: Errno(rawValue: EFBIG)) }
+            buffer.append(contentsOf: repeatElement(0, count: buffer.count))
         }
-        let n = buffer.withUnsafeMutableBytes { p in retryingOnInterrupt { read(fd, p.baseAddress! + count, capacity - count) } }
+        let n = buffer.withUnsafeMutableBytes { p in retryingOnInterrupt { read(fd, p.baseAddress! + count, p.count - count) } }
         if n < 0 { throw SystemError("read", path: path) }
         if n == 0 { break }
         count += n
         // A regular file that gave exactly its fstat size is done: skip the read that returns 0.
         if count == expected && expected > 0 { break }
     }
-    buffer.removeSubrange(count...)
-    return buffer
+    return count
 }
