@@ -242,13 +242,21 @@ public struct SnapshotManifest: Sendable {
                 guard root.patterns == nil else { throw bad("entry \(quoted) of a pattern root") }
             } else {
                 guard !e.path.hasPrefix("/") else { throw bad("absolute entry path \(quoted)") }
-                guard let first = validNamesFirst(e.path) else { throw bad("entry path \(quoted) has an empty, '.', '..' or NUL name") }
+                guard let names = checkedNames(e.path) else { throw bad("entry path \(quoted) has an empty, '.', '..' or NUL name") }
                 if root.patterns != nil {
-                    guard root.matches(name: first) else { throw bad("entry \(quoted) is outside its root's patterns") }
+                    guard root.matches(name: String(Substring(e.path.utf8[..<names.firstEnd]))) else {
+                        throw bad("entry \(quoted) is outside its root's patterns")
+                    }
                 }
                 // The parent must be a directory of this snapshot (or the root's base). With more
-                // than one name it is `absolute` without its last name.
-                let parent = first.utf8.count == e.path.utf8.count ? (root.patterns == nil ? root.path : nil) : parentDirectory(of: absolute)
+                // than one name it is `absolute` without its last name (`absolute` ends with the path).
+                let parent: String?
+                if let lastSlash = names.lastSlash {
+                    let cut = absolute.utf8.index(absolute.utf8.endIndex, offsetBy: -e.path.utf8.distance(from: lastSlash, to: e.path.utf8.endIndex))
+                    parent = String(Substring(absolute.utf8[..<cut]))
+                } else {
+                    parent = root.patterns == nil ? root.path : nil
+                }
                 if let parent, !directories.contains(parent) { throw bad("entry \(quoted) has no directory entry for its parent") }
             }
             guard seen.insert(absolute).inserted else { throw bad("duplicate entry \(JSONValue.quoted(absolute))") }
@@ -271,14 +279,30 @@ public struct SnapshotManifest: Sendable {
     }
 }
 
-/// The first name of a relative path when every name in it is valid (`isValidName`); nil otherwise.
-func validNamesFirst(_ path: String) -> String? {
-    var first: Substring? = nil
-    for part in path.split(separator: "/", omittingEmptySubsequences: false) {
-        guard !part.isEmpty, part != ".", part != "..", !part.utf8.contains(0) else { return nil }
-        if first == nil { first = part }
+/// Checks every name of a relative path (`isValidName`, on the UTF-8 bytes: a manifest has
+/// thousands of paths): nil when one is empty, `.`, `..` or has a NUL; else where the first name
+/// ends and where the last `/` is (nil for a single name).
+func checkedNames(_ path: String) -> (firstEnd: String.UTF8View.Index, lastSlash: String.UTF8View.Index?)? {
+    let utf8 = path.utf8
+    var start = utf8.startIndex, firstEnd: String.UTF8View.Index? = nil, lastSlash: String.UTF8View.Index? = nil
+    var index = start
+    while true {
+        let atEnd = index == utf8.endIndex
+        if atEnd || utf8[index] == UInt8(ascii: "/") {
+            let length = utf8.distance(from: start, to: index)
+            if length == 0 { return nil }
+            if length <= 2 && utf8[start] == UInt8(ascii: ".") && (length == 1 || utf8[utf8.index(after: start)] == UInt8(ascii: ".")) {
+                return nil
+            }
+            if firstEnd == nil { firstEnd = index }
+            if atEnd { return (firstEnd!, lastSlash) }
+            lastSlash = index
+            start = utf8.index(after: index)
+        } else if utf8[index] == 0 {
+            return nil
+        }
+        index = utf8.index(after: index)
     }
-    return first.map(String.init)
 }
 
 /// A single path component: not empty, not `.` or `..`, no `/` or NUL.

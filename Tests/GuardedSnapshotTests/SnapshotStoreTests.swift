@@ -157,6 +157,18 @@ final class SnapshotStoreTests: SnapshotTestCase {
         XCTAssertEqual(dirty.roots[0].git?.dirty, true)
     }
 
+    /// Names that only look like `.` or `..` are ordinary names: captured, loaded and restored.
+    func testDotLikeNamesAreOrdinary() throws {
+        for name in ["...", ".hidden", "..x", "x..", ".d/..e", "é/.f"] { try write(name, name) }
+        let manifest = try store.create(paths: [tree], label: nil, tag: nil)
+        let loaded = try store.load(manifest.id)
+        XCTAssertEqual(Set(loaded.entries.map(\.path)), [".", "...", ".hidden", "..x", "x..", ".d", ".d/..e", "é", "é/.f"])
+        XCTAssertEqual(store.verify(loaded), [])
+        try write(".d/..e", "changed")
+        _ = try forceRestore(loaded.id)
+        XCTAssertEqual(try readTextFile(tree + "/.d/..e"), ".d/..e")
+    }
+
     func testReloadHints() {
         let uid = getuid()
         XCTAssertEqual(reloadCommands(changed: ["/etc/systemd/system/a.service"], deleted: []), [["systemctl", "daemon-reload"]])
