@@ -180,9 +180,14 @@ final class PackWriter {
         lines += " \(offset) \(bytes.count)\n".utf8
         added[sha] = offset
         offset += Int64(bytes.count)
+        // Written out in 256 KiB batches from one buffer: few writes, and no 1 MiB buffer grown
+        // by doubling (each growth a copy and fresh pages to fault in).
+        if buffer.capacity < PackWriter.batch { buffer.reserveCapacity(PackWriter.batch + (64 << 10)) }
         buffer.append(contentsOf: bytes)
-        if buffer.count >= 1 << 20 { try flush() }
+        if buffer.count >= PackWriter.batch { try flush() }
     }
+
+    private static let batch = 256 << 10
 
     private func flush() throws(SystemError) {
         guard !buffer.isEmpty else { return }
