@@ -50,39 +50,49 @@ public enum JSONValue: Equatable, Sendable {
 
     /// Compact JSON on one line (for JSONL); `pretty` indents by two spaces.
     public func serialized(pretty: Bool = false) -> String {
-        var out = ""
+        String(decoding: serializedBytes(pretty: pretty), as: UTF8.self)
+    }
+
+    /// `serialized(pretty:)` as UTF-8 bytes, built in one byte buffer (no per-character String appends).
+    public func serializedBytes(pretty: Bool = false) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
         write(to: &out, pretty: pretty, indent: 0)
         return out
     }
 
-    private func write(to out: inout String, pretty: Bool, indent: Int) {
+    private func write(to out: inout [UInt8], pretty: Bool, indent: Int) {
+        func newline(_ depth: Int) {
+            out.append(0x0a)
+            out.append(contentsOf: repeatElement(0x20, count: 2 * depth))
+        }
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .number(let n): out += JSONValue.formatNumber(n)
+        case .null: out += "null".utf8
+        case .bool(let b): out += (b ? "true" : "false").utf8
+        case .number(let n): JSONValue.appendNumber(n, to: &out)
         case .string(let s): JSONValue.appendQuoted(s, to: &out)
         case .array(let items):
-            if items.isEmpty { out += "[]"; return }
-            out += "["
+            if items.isEmpty { out += "[]".utf8; return }
+            out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
-                if i > 0 { out += "," }
-                if pretty { out += "\n" + String(repeating: "  ", count: indent + 1) }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                if pretty { newline(indent + 1) }
                 item.write(to: &out, pretty: pretty, indent: indent + 1)
             }
-            if pretty { out += "\n" + String(repeating: "  ", count: indent) }
-            out += "]"
+            if pretty { newline(indent) }
+            out.append(UInt8(ascii: "]"))
         case .object(let pairs):
-            if pairs.isEmpty { out += "{}"; return }
-            out += "{"
+            if pairs.isEmpty { out += "{}".utf8; return }
+            out.append(UInt8(ascii: "{"))
             for (i, (key, value)) in pairs.enumerated() {
-                if i > 0 { out += "," }
-                if pretty { out += "\n" + String(repeating: "  ", count: indent + 1) }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                if pretty { newline(indent + 1) }
                 JSONValue.appendQuoted(key, to: &out)
-                out += pretty ? ": " : ":"
+                out += (pretty ? ": " : ":").utf8
                 value.write(to: &out, pretty: pretty, indent: indent + 1)
             }
-            if pretty { out += "\n" + String(repeating: "  ", count: indent) }
-            out += "}"
+            if pretty { newline(indent) }
+            out.append(UInt8(ascii: "}"))
         }
     }
 
@@ -92,26 +102,51 @@ public enum JSONValue: Equatable, Sendable {
         return String(n)
     }
 
+    /// `formatNumber` into a byte buffer; integers (the common case) digit by digit, without a String.
+    static func appendNumber(_ n: Double, to out: inout [UInt8]) {
+        guard n.isFinite, n == n.rounded(), abs(n) < 9.0e15 else { out += formatNumber(n).utf8; return }
+        var v = Int64(n)
+        if v < 0 { out.append(UInt8(ascii: "-")); v = -v }
+        var digits: (UInt64, UInt64) = (0, 0) // up to 16 digits, filled from the end
+        withUnsafeMutableBytes(of: &digits) { d in
+            var i = 16
+            repeat { i -= 1; d[i] = UInt8(48 + v % 10); v /= 10 } while v > 0
+            out.append(contentsOf: d[i...])
+        }
+    }
+
     /// Appends `s` as a JSON string literal: quotes, backslashes and control characters escaped.
     public static func appendQuoted(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7f {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
+        var bytes: [UInt8] = []
+        appendQuoted(s, to: &bytes)
+        out += String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `appendQuoted` into a byte buffer. Runs of bytes that need no escape are copied whole; every
+    /// byte to escape is ASCII, so working on UTF-8 bytes rather than scalars changes nothing.
+    public static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var s = s
+        s.withUTF8 { utf8 in
+            var run = 0
+            for (i, c) in utf8.enumerated() where c < 0x20 || c == 0x22 || c == 0x5c || c == 0x7f {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[run..<i]))
+                run = i + 1
+                switch c {
+                case 0x22: out += "\\\"".utf8
+                case 0x5c: out += "\\\\".utf8
+                case 0x0a: out += "\\n".utf8
+                case 0x0d: out += "\\r".utf8
+                case 0x09: out += "\\t".utf8
+                default:
+                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                    out += "\\u00".utf8
+                    out.append(hex[Int(c >> 4)]); out.append(hex[Int(c & 15)])
                 }
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[run...]))
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 
     public static func quoted(_ s: String) -> String {
@@ -208,11 +243,21 @@ private struct JSONParser {
 
     mutating func parseString() -> String? {
         index += 1
-        var out: [UInt8] = []
+        // The common case, a string without escapes, becomes a String straight from the input.
+        // (Invalid UTF-8 is repaired with U+FFFD either way.)
+        let start = index
+        while index < bytes.count, bytes[index] >= 0x20, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\") {
+            index += 1
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+            index += 1
+            return String(decoding: bytes[start..<(index - 1)], as: UTF8.self)
+        }
+        var out = Array(bytes[start..<index])
         while index < bytes.count {
             let c = bytes[index]
             index += 1
-            if c == UInt8(ascii: "\"") { return String(validating: out, as: UTF8.self) ?? String(decoding: out, as: UTF8.self) }
+            if c == UInt8(ascii: "\"") { return String(decoding: out, as: UTF8.self) }
             if c < 0x20 { return nil }
             if c != UInt8(ascii: "\\") { out.append(c); continue }
             guard index < bytes.count else { return nil }

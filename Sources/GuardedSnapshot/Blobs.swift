@@ -24,67 +24,133 @@ final class BlobStore {
         // Packs are named by snapshot id, so sorted order is age: a newer pack's copy wins.
         for name in ((try? directoryEntries(path)) ?? []).sorted() where name.hasSuffix(".idx") {
             let pack = String(name.dropLast(4))
-            guard let text = try? readTextFile("\(path)/\(name)", limit: 256 << 20) else { continue }
-            for line in text.split(separator: "\n") {
-                let f = line.split(separator: " ")
-                guard f.count == 3, isSHA256Hex(String(f[0])), let offset = Int64(f[1]), let size = Int64(f[2]),
-                      offset >= 0, size >= 0 else { continue }
-                index[String(f[0])] = BlobLocation(pack: pack, offset: offset, size: size)
+            guard let bytes = try? readFile("\(path)/\(name)", limit: 256 << 20) else { continue }
+            BlobStore.parseIndex(bytes) { sha, offset, size in index[sha] = BlobLocation(pack: pack, offset: offset, size: size) }
+        }
+    }
+
+    /// Calls `found` for each well-formed line `<sha256> <offset> <size>` of a pack index, parsed on
+    /// the bytes (an index has a line per blob, thousands of them). Other lines are skipped.
+    static func parseIndex(_ bytes: [UInt8], _ found: (String, Int64, Int64) -> Void) {
+        bytes.withUnsafeBufferPointer { b in
+            var start = 0
+            while start < b.count {
+                var end = start
+                while end < b.count && b[end] != 0x0a { end += 1 }
+                defer { start = end + 1 }
+                // 64 hex digits, a space, digits, a space, digits.
+                guard end - start >= 68, b[start + 64] == 0x20, isLowerHex(UnsafeBufferPointer(rebasing: b[start..<(start + 64)])) else { continue }
+                var i = start + 65
+                guard let offset = decimal(b, &i, end), i < end, b[i] == 0x20 else { continue }
+                i += 1
+                guard let size = decimal(b, &i, end), i == end else { continue }
+                found(String(decoding: UnsafeBufferPointer(rebasing: b[start..<(start + 64)]), as: UTF8.self), offset, size)
             }
         }
     }
 
-    deinit { for fd in open.values { _ = close(fd) } }
+    /// A run of 1 to 18 ASCII digits at `i` (so it cannot overflow), moving `i` past it.
+    private static func decimal(_ b: UnsafeBufferPointer<UInt8>, _ i: inout Int, _ end: Int) -> Int64? {
+        var value: Int64 = 0, digits = 0
+        while i < end, b[i] >= 48, b[i] <= 57 {
+            guard digits < 18 else { return nil }
+            value = value * 10 + Int64(b[i] - 48)
+            digits += 1; i += 1
+        }
+        return digits > 0 ? value : nil
+    }
+
+    /// Reused by `check`; grown to the largest blob checked.
+    private var scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+
+    deinit {
+        for fd in open.values { _ = close(fd) }
+        scratch.deallocate()
+    }
 
     func packPath(_ pack: String) -> String { "\(path)/\(pack).pack" }
 
     /// Reads a blob and checks it against the manifest's size and hash. A missing blob is damage,
     /// never "the file was absent".
     func read(_ sha: String, size: Int64) throws(SnapshotError) -> [UInt8] {
-        guard let location = index[sha] else { throw .damaged("blob \(sha) is missing from the store: \(path)") }
-        let file = packPath(location.pack)
-        guard location.size == size else {
-            throw .damaged("blob \(sha) has \(location.size) bytes in its pack, the manifest says \(size): \(file)")
-        }
-        let fd: Int32
-        if let known = open[location.pack] {
-            fd = known
-        } else {
-            do { fd = try FileDescriptor.open(file, O_RDONLY | O_NOFOLLOW).release() } catch {
-                throw .damaged("blob \(sha) is unreadable: \(error)")
+        let (fd, location) = try locate(sha, size: size)
+        var failure: SnapshotError? = nil
+        // Uninitialized capacity filled by pread: no zero-fill of a buffer about to be overwritten.
+        let bytes = [UInt8](unsafeUninitializedCapacity: Int(size)) { buffer, count in
+            do throws(SnapshotError) {
+                try readRange(fd, location, sha: sha, into: UnsafeMutableRawBufferPointer(buffer))
+                count = Int(size)
+            } catch {
+                failure = error
+                count = 0
             }
-            open[location.pack] = fd
         }
-        var bytes = [UInt8](repeating: 0, count: Int(size))
-        var done = 0
-        while done < Int(size) {
-            let n = bytes.withUnsafeMutableBytes { p in
-                retryingOnInterrupt { pread(fd, p.baseAddress! + done, Int(size) - done, off_t(location.offset) + off_t(done)) }
-            }
-            if n < 0 { throw .damaged("blob \(sha) is unreadable: \(SystemError("read", path: file))") }
-            if n == 0 { throw .damaged("blob \(sha) is cut short (its pack is truncated): \(file)") }
-            done += n
-        }
-        guard SHA256.hex(bytes) == sha else { throw .damaged("blob \(sha) does not match its hash: \(file)") }
+        if let failure { throw failure }
+        guard SHA256.hex(bytes) == sha else { throw .damaged("blob \(sha) does not match its hash: \(packPath(location.pack))") }
         return bytes
+    }
+
+    /// Reads a blob into a scratch buffer the store reuses and checks its size and hash, keeping
+    /// nothing: `verify` and `hasIntact` check every blob without an allocation per blob.
+    func check(_ sha: String, size: Int64) throws(SnapshotError) {
+        let (fd, location) = try locate(sha, size: size)
+        if scratch.count < Int(size) {
+            scratch.deallocate()
+            scratch = .allocate(byteCount: max(Int(size), 64 << 10), alignment: 16)
+        }
+        let buffer = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<Int(size)])
+        try readRange(fd, location, sha: sha, into: buffer)
+        guard SHA256.hex(UnsafeRawBufferPointer(buffer)) == sha else {
+            throw .damaged("blob \(sha) does not match its hash: \(packPath(location.pack))")
+        }
     }
 
     /// True when the store holds an intact copy of `sha` (read and hashed: a damaged copy is not reused).
     func hasIntact(_ sha: String, size: Int64) -> Bool {
         guard index[sha] != nil else { return false }
-        return (try? read(sha, size: size)) != nil
+        do throws(SnapshotError) { try check(sha, size: size); return true } catch { return false }
+    }
+
+    /// The open pack descriptor and location of a blob whose index entry agrees with `size`.
+    private func locate(_ sha: String, size: Int64) throws(SnapshotError) -> (Int32, BlobLocation) {
+        guard let location = index[sha] else { throw .damaged("blob \(sha) is missing from the store: \(path)") }
+        guard location.size == size else {
+            throw .damaged("blob \(sha) has \(location.size) bytes in its pack, the manifest says \(size): \(packPath(location.pack))")
+        }
+        // Capture refuses files over 1 GiB (readAllSized), so a larger size is a damaged or
+        // hostile manifest and index, not a blob to allocate for.
+        guard size <= 1 << 30 else { throw .damaged("blob \(sha) claims \(size) bytes: \(packPath(location.pack))") }
+        if let known = open[location.pack] { return (known, location) }
+        let fd: Int32
+        do { fd = try FileDescriptor.open(packPath(location.pack), O_RDONLY | O_NOFOLLOW).release() } catch {
+            throw .damaged("blob \(sha) is unreadable: \(error)")
+        }
+        open[location.pack] = fd
+        return (fd, location)
+    }
+
+    private func readRange(_ fd: Int32, _ location: BlobLocation, sha: String, into buffer: UnsafeMutableRawBufferPointer) throws(SnapshotError) {
+        var done = 0
+        while done < buffer.count {
+            let n = retryingOnInterrupt { pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(location.offset) + off_t(done)) }
+            if n < 0 { throw .damaged("blob \(sha) is unreadable: \(SystemError("read", path: packPath(location.pack)))") }
+            if n == 0 { throw .damaged("blob \(sha) is cut short (its pack is truncated): \(packPath(location.pack))") }
+            done += n
+        }
     }
 }
 
-/// Writes one new pack: contents appended as they come, then fsync, the index written atomically,
-/// and the pack renamed to its final name. The manifest that refers to it is written after.
+/// Writes one new pack: contents appended as they come to `.<id>.pack.tmp`, the index to
+/// `.<id>.idx.tmp`; then (`sync`) both fsynced, then (`publish`) renamed to their final names, the
+/// pack first, and the directory fsynced. The manifest that refers to them is committed after.
 final class PackWriter {
     let directory: String
     let name: String
     private var fd: Int32 = -1
+    private var indexFD: Int32 = -1
     private var buffer: [UInt8] = []
     private var offset: Int64 = 0
-    private var lines = ""
+    private var lines: [UInt8] = []
     private(set) var added: [String: Int64] = [:]
 
     init(directory: String, name: String) {
@@ -92,68 +158,107 @@ final class PackWriter {
         self.name = name
     }
 
+    /// An unpublished pack (an error before the commit) leaves nothing behind.
     deinit {
         if fd >= 0 {
             _ = close(fd)
             _ = unlink(tempPath)
         }
+        if indexFD >= 0 {
+            _ = close(indexFD)
+            _ = unlink(tempIndexPath)
+        }
     }
 
     private var tempPath: String { "\(directory)/.\(name).pack.tmp" }
+    private var tempIndexPath: String { "\(directory)/.\(name).idx.tmp" }
 
-    func add(_ bytes: [UInt8], sha: String) throws(SystemError) {
+    func add(_ bytes: ArraySlice<UInt8>, sha: String) throws(SystemError) {
         if added[sha] != nil { return }
         if fd < 0 { fd = try FileDescriptor.open(tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o600).release() }
-        lines += "\(sha) \(offset) \(bytes.count)\n"
+        lines += sha.utf8
+        lines += " \(offset) \(bytes.count)\n".utf8
         added[sha] = offset
         offset += Int64(bytes.count)
+        // Written out in 256 KiB batches from one buffer: few writes, and no 1 MiB buffer grown
+        // by doubling (each growth a copy and fresh pages to fault in).
+        if buffer.capacity < PackWriter.batch { buffer.reserveCapacity(PackWriter.batch + (64 << 10)) }
         buffer.append(contentsOf: bytes)
-        if buffer.count >= 1 << 20 { try flush() }
+        if buffer.count >= PackWriter.batch { try flush() }
     }
+
+    private static let batch = 256 << 10
 
     private func flush() throws(SystemError) {
         guard !buffer.isEmpty else { return }
-        var done = 0
-        while done < buffer.count {
-            let n = buffer.withUnsafeBytes { p in retryingOnInterrupt { write(fd, p.baseAddress! + done, p.count - done) } }
-            if n < 0 { throw SystemError("write", path: tempPath) }
-            done += n
-        }
+        try PackWriter.writeAll(fd, buffer, path: tempPath)
         buffer.removeAll(keepingCapacity: true)
     }
 
-    /// Makes the pack durable and visible; nothing to do when no content was new.
-    func finish() throws(SystemError) {
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(SystemError) {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { p in retryingOnInterrupt { write(fd, p.baseAddress! + done, p.count - done) } }
+            if n < 0 { throw SystemError("write", path: path) }
+            done += n
+        }
+    }
+
+    /// Writes the rest of the pack and the index, both under their temp names; nothing to do when
+    /// no content was new.
+    func writeRest() throws(SystemError) {
         guard fd >= 0 else { return }
         try flush()
+        indexFD = try FileDescriptor.open(tempIndexPath, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o600).release()
+        try PackWriter.writeAll(indexFD, lines, path: tempIndexPath)
+    }
+
+    /// fsync of the pack and the index (after `writeRest`).
+    func sync() throws(SystemError) {
+        guard fd >= 0 else { return }
         if retryingOnInterrupt({ fsync(fd) }) != 0 { throw SystemError("fsync", path: tempPath) }
+        if retryingOnInterrupt({ fsync(indexFD) }) != 0 { throw SystemError("fsync", path: tempIndexPath) }
+    }
+
+    /// Renames the pack, then the index, to their final names and fsyncs the directory (after
+    /// `sync`). The index last: an index never names a pack that is not complete on disk.
+    func publish() throws(SystemError) {
+        guard fd >= 0 else { return }
         _ = close(fd)
+        _ = close(indexFD)
         fd = -1
+        indexFD = -1
         try renameItem(tempPath, to: "\(directory)/\(name).pack")
-        // The index last: an index never names a pack that is not complete on disk.
-        try writeFileAtomically("\(directory)/\(name).idx", lines)
+        try renameItem(tempIndexPath, to: "\(directory)/\(name).idx")
+        try syncDirectory(directory)
     }
 }
 
 /// Reads a whole file whose size is roughly known: one read(2) for the common case of a small file
 /// that did not change size, else more until end of file. A file larger than `limit` is refused.
 func readAllSized(_ fd: Int32, expected: Int, limit: Int = 1 << 30, path: String) throws(SystemError) -> [UInt8] {
-    var capacity = max(expected + 1, 4096)
-    var buffer = [UInt8](repeating: 0, count: capacity)
+    var buffer: [UInt8] = []
+    let count = try readAllSized(fd, expected: expected, limit: limit, into: &buffer, path: path)
+    buffer.removeSubrange(count...)
+    return buffer
+}
+
+/// `readAllSized` into `buffer`, reused from file to file (it only grows): returns how many bytes
+/// of it are the file's.
+func readAllSized(_ fd: Int32, expected: Int, limit: Int = 1 << 30, into buffer: inout [UInt8], path: String) throws(SystemError) -> Int {
+    if buffer.count < expected + 1 { buffer.append(contentsOf: repeatElement(0, count: max(expected + 1, 4096) - buffer.count)) }
     var count = 0
     while true {
-        if count == capacity {
-            if capacity > limit { throw SystemError("read", path: path, errno: Errno(rawValue: EFBIG)) }
-            capacity *= 2
-            buffer.append(contentsOf: repeatElement(0, count: capacity - buffer.count))
+        if count == buffer.count {
+            if buffer.count > limit { throw SystemError("read", path: path, errno: Errno(rawValue: EFBIG)) }
+            buffer.append(contentsOf: repeatElement(0, count: buffer.count))
         }
-        let n = buffer.withUnsafeMutableBytes { p in retryingOnInterrupt { read(fd, p.baseAddress! + count, capacity - count) } }
+        let n = buffer.withUnsafeMutableBytes { p in retryingOnInterrupt { read(fd, p.baseAddress! + count, p.count - count) } }
         if n < 0 { throw SystemError("read", path: path) }
         if n == 0 { break }
         count += n
         // A regular file that gave exactly its fstat size is done: skip the read that returns 0.
         if count == expected && expected > 0 { break }
     }
-    buffer.removeSubrange(count...)
-    return buffer
+    return count
 }

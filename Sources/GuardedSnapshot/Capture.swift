@@ -1,11 +1,15 @@
 import GuardedSystem
 
-/// Walks the roots with lstat (a symlink is recorded as its link text, never followed), hashes
-/// every regular file and stores its blob.
+/// Walks the roots without following any symlink (a symlink is recorded as its link text), hashes
+/// every regular file and stores its blob. Below each root the walk works on directory descriptors
+/// (`openat`/`fstatat` relative to the open parent, `O_NOFOLLOW`), so a symlink swapped in for a
+/// directory during the walk cannot lead it elsewhere, and each lookup is one name, not a path.
 struct Capture {
     let blobs: BlobStore
     let pack: PackWriter
     var entries: [SnapshotEntry] = []
+    /// One read buffer for every file, grown to the largest (`readAllSized` allocates per file).
+    private var buffer: [UInt8] = []
 
     init(blobs: BlobStore, pack: PackWriter) {
         self.blobs = blobs
@@ -17,61 +21,106 @@ struct Capture {
         for (index, root) in roots.enumerated() {
             if let _ = root.patterns {
                 guard let st = fileStatusIfPresent(root.path), st.isDirectory else { continue }
-                let names = try system { () throws(SystemError) in try directoryEntries(root.path) }.sorted()
-                for name in names where root.matches(name: name) {
-                    try visit(root: index, relative: name, absolute: root.absolute(name))
+                let directory = try openDirectory(root.path)
+                let names = try system { () throws(SystemError) in
+                    try directoryEntriesWithTypes(in: directory.rawValue, path: root.path)
+                }.sorted { $0.name < $1.name }
+                for (name, type) in names where root.matches(name: name) {
+                    try visit(root: index, relative: name, in: directory.rawValue, name: name, type: type, absolute: root.absolute(name))
                 }
             } else {
                 guard fileStatusIfPresent(root.path) != nil else {
                     if requireExisting { throw .usage("no such file or directory: \(root.path)") }
                     continue
                 }
-                try visit(root: index, relative: ".", absolute: root.path)
+                // The root's own directory part was resolved (no symlink in it) when the root was made.
+                let parent = try openDirectory(parentDirectory(of: root.path))
+                try visit(root: index, relative: ".", in: parent.rawValue, name: baseName(of: root.path), type: UInt8(DT_UNKNOWN), absolute: root.path)
             }
         }
     }
 
-    private mutating func visit(root: Int, relative: String, absolute: String) throws(SnapshotError) {
-        let st = try system { () throws(SystemError) in try fileStatus(absolute) }
+    private func openDirectory(_ path: String) throws(SnapshotError) -> FileDescriptor {
+        try system { () throws(SystemError) in try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) }
+    }
+
+    /// `name` in the open directory `parent`; `type` is its d_type from readdir (a hint: what is
+    /// opened is checked with fstat).
+    private mutating func visit(root: Int, relative: String, in parent: Int32, name: String, type: UInt8,
+                                absolute: String) throws(SnapshotError) {
+        // A regular file by its d_type: open it straight away, no lstat. If it is no longer a
+        // regular file (or is now a symlink: ELOOP), fall through to the lstat path below.
+        if type == UInt8(DT_REG), let file = try? openFile(in: parent, name, absolute: absolute),
+           let st = try? file.status(), st.isRegularFile {
+            var entry = SnapshotEntry(root: root, path: relative, type: .file, mode: st.permissions, uid: st.uid, gid: st.gid, mtimeNs: st.mtimeNs)
+            try captureFile(&entry, file, size: st.size, absolute: absolute)
+            entries.append(entry)
+            return
+        }
+        let st = try system { () throws(SystemError) in try relativeToAbsolute(absolute) { () throws(SystemError) in try fileStatus(in: parent, name) } }
         var entry = SnapshotEntry(root: root, path: relative, type: .file, mode: st.permissions, uid: st.uid, gid: st.gid, mtimeNs: st.mtimeNs)
         if st.isRegularFile {
-            try captureFile(&entry, absolute: absolute, expected: st)
+            let file = try system { () throws(SystemError) in try openFile(in: parent, name, absolute: absolute) }
+            let now = try system { () throws(SystemError) in try file.status() }
+            guard now.isRegularFile, now.inode == st.inode, now.device == st.device else {
+                throw .system(SystemError("open", path: absolute, errno: .invalidArgument))
+            }
+            try captureFile(&entry, file, size: now.size, absolute: absolute)
             entries.append(entry)
         } else if st.isSymbolicLink {
             entry.type = .symlink
-            let target = try system { () throws(SystemError) in try readSymbolicLink(absolute) }
+            let target = try system { () throws(SystemError) in try relativeToAbsolute(absolute) { () throws(SystemError) in try readSymbolicLink(in: parent, name) } }
             entry.target = target
             entry.size = Int64(target.utf8.count)
             entries.append(entry)
         } else if st.isDirectory {
             entry.type = .directory
             entries.append(entry)
-            let names = try system { () throws(SystemError) in try directoryEntries(absolute) }.sorted()
-            for name in names {
-                try visit(root: root, relative: relative == "." ? name : relative + "/" + name, absolute: absolute + "/" + name)
+            let directory = try system { () throws(SystemError) in
+                try relativeToAbsolute(absolute) { () throws(SystemError) in
+                    let fd = retryingOnInterrupt { openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+                    if fd < 0 { throw SystemError("open", path: name) }
+                    return FileDescriptor(adopting: fd)
+                }
+            }
+            let children = try system { () throws(SystemError) in
+                try directoryEntriesWithTypes(in: directory.rawValue, path: absolute)
+            }.sorted { $0.name < $1.name }
+            for (child, childType) in children {
+                try visit(root: root, relative: relative == "." ? child : relative + "/" + child, in: directory.rawValue,
+                          name: child, type: childType, absolute: absolute + "/" + child)
             }
         } else {
             throw .refused("cannot snapshot a \(fileTypeName(st)) (only files, directories and symlinks): \(absolute)")
         }
     }
 
-    private mutating func captureFile(_ entry: inout SnapshotEntry, absolute: String, expected: FileStatus) throws(SnapshotError) {
-        // O_NONBLOCK: if the file was swapped for a fifo since the lstat, open must not hang.
-        let bytes: [UInt8] = try system { () throws(SystemError) in
-            let fd = try FileDescriptor.open(absolute, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
-            let now = try fd.status()
-            guard now.isRegularFile, now.inode == expected.inode, now.device == expected.device else {
-                throw SystemError("open", path: absolute, errno: .invalidArgument)
-            }
-            return try readAllSized(fd.rawValue, expected: Int(now.size), path: absolute)
+    /// O_NONBLOCK: if the file was swapped for a fifo since readdir or lstat, open must not hang.
+    private func openFile(in parent: Int32, _ name: String, absolute: String) throws(SystemError) -> FileDescriptor {
+        let fd = retryingOnInterrupt { openat(parent, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
+        if fd < 0 { throw SystemError("open", path: absolute) }
+        return FileDescriptor(adopting: fd)
+    }
+
+    /// Reads the open file into the shared buffer, hashes it and stores its blob when the store has
+    /// no intact copy.
+    private mutating func captureFile(_ entry: inout SnapshotEntry, _ file: borrowing FileDescriptor, size: Int64,
+                                      absolute: String) throws(SnapshotError) {
+        let count = try system { () throws(SystemError) in
+            try readAllSized(file.rawValue, expected: Int(size), into: &buffer, path: absolute)
         }
-        let sha = SHA256.hex(bytes)
-        if !blobs.hasIntact(sha, size: Int64(bytes.count)) {
-            try system { () throws(SystemError) in try pack.add(bytes, sha: sha) }
+        let sha = buffer.withUnsafeBytes { SHA256.hex(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        if !blobs.hasIntact(sha, size: Int64(count)) {
+            try system { () throws(SystemError) in try pack.add(buffer[0..<count], sha: sha) }
         }
         entry.sha256 = sha
-        entry.size = Int64(bytes.count)
+        entry.size = Int64(count)
     }
+}
+
+/// Runs a `*at` call whose error names only the entry, and names the whole path instead.
+private func relativeToAbsolute<T: ~Copyable>(_ absolute: String, _ body: () throws(SystemError) -> T) throws(SystemError) -> T {
+    do { return try body() } catch { throw SystemError(error.operation, path: absolute, errno: error.errno) }
 }
 
 func fileTypeName(_ st: FileStatus) -> String {

@@ -15,7 +15,8 @@ struct GitReader {
         if let known = byDirectory[directory] {
             top = known
         } else {
-            top = run(git, directory, ["rev-parse", "--show-toplevel"])
+            // Spawning git costs milliseconds; a few lstats tell most roots are in no repository.
+            top = GitReader.mayBeInWorkTree(directory) ? run(git, directory, ["rev-parse", "--show-toplevel"]) : nil
             byDirectory[directory] = top
         }
         guard let top, !top.isEmpty else { return nil }
@@ -26,6 +27,21 @@ struct GitReader {
         let state = GitState(repository: top, commit: commit, branch: branch, dirty: !(status ?? "").isEmpty)
         byRepository[top] = state
         return state
+    }
+
+    /// False only when git cannot find a work tree for `directory`: no `.git` (a directory, or a
+    /// file as in a linked worktree or submodule) in it or any parent, and no GIT_DIR or
+    /// GIT_WORK_TREE pointing git elsewhere. (GIT_CEILING_DIRECTORIES and the like only make git
+    /// find less.)
+    static func mayBeInWorkTree(_ directory: String) -> Bool {
+        if Environment.value("GIT_DIR") != nil || Environment.value("GIT_WORK_TREE") != nil { return true }
+        var current = directory
+        while true {
+            if fileStatusIfPresent(current == "/" ? "/.git" : current + "/.git") != nil { return true }
+            let parent = parentDirectory(of: current)
+            if parent == current || parent == "." { return false }
+            current = parent
+        }
     }
 
     /// stdout without its trailing newline, or nil when git failed.

@@ -142,7 +142,8 @@ public struct SnapshotManifest: Sendable {
 
     /// Parses and validates a manifest; every problem is a `SnapshotError.damaged` naming it.
     /// Validation is the hostile-manifest defence: see `validate()`.
-    public static func parse(_ bytes: [UInt8], expectedID: String?) throws(SnapshotError) -> SnapshotManifest {
+    /// `sha256`: the bytes' hash when the caller has just checked it (not computed twice).
+    public static func parse(_ bytes: [UInt8], expectedID: String?, sha256: String? = nil) throws(SnapshotError) -> SnapshotManifest {
         func bad(_ what: String) -> SnapshotError { .damaged("manifest \(expectedID ?? "?"): \(what)") }
         guard let json = JSONValue.parse(bytes: bytes), json.objectValue != nil else { throw bad("not a JSON object") }
         guard json["format"]?.intValue == 1 else { throw bad("unknown format") }
@@ -179,22 +180,37 @@ public struct SnapshotManifest: Sendable {
         var entries: [SnapshotEntry] = []
         entries.reserveCapacity(entryValues.count)
         for value in entryValues {
-            guard let root = value["root"]?.intValue, let path = value["path"]?.stringValue,
-                  let typeText = value["type"]?.stringValue, let type = EntryType(rawValue: typeText),
-                  let size = value["size"]?.intValue, let modeText = value["mode"]?.stringValue,
-                  let mode = UInt32(modeText, radix: 8), let uid = value["uid"]?.intValue, let gid = value["gid"]?.intValue,
-                  let mtimeText = value["mtime_ns"]?.stringValue, let mtime = Int64(mtimeText),
-                  let uid32 = UInt32(exactly: uid), let gid32 = UInt32(exactly: gid) else {
+            // One pass over the pairs rather than a lookup per key (a manifest has thousands of entries).
+            // As with a lookup, the first occurrence of a key counts.
+            var root: Int?, path: String?, type: EntryType?, sha256: String?, target: String?, size: Int?
+            var mode: UInt32?, uid: UInt32?, gid: UInt32?, mtime: Int64?, seen = 0
+            for (key, field) in value.objectValue ?? [] {
+                let bit: Int
+                switch key {
+                case "root": bit = 1; if seen & bit == 0 { root = field.intValue }
+                case "path": bit = 2; if seen & bit == 0 { path = field.stringValue }
+                case "type": bit = 4; if seen & bit == 0 { type = field.stringValue.flatMap(EntryType.init(rawValue:)) }
+                case "sha256": bit = 8; if seen & bit == 0 { sha256 = field.stringValue }
+                case "target": bit = 16; if seen & bit == 0 { target = field.stringValue }
+                case "size": bit = 32; if seen & bit == 0 { size = field.intValue }
+                case "mode": bit = 64; if seen & bit == 0 { mode = field.stringValue.flatMap { UInt32($0, radix: 8) } }
+                case "uid": bit = 128; if seen & bit == 0 { uid = field.intValue.flatMap { UInt32(exactly: $0) } }
+                case "gid": bit = 256; if seen & bit == 0 { gid = field.intValue.flatMap { UInt32(exactly: $0) } }
+                case "mtime_ns": bit = 512; if seen & bit == 0 { mtime = field.stringValue.flatMap { Int64($0) } }
+                default: bit = 0
+                }
+                seen |= bit
+            }
+            guard let root, let path, let type, let size, let mode, let uid, let gid, let mtime else {
                 throw bad("malformed entry \(JSONValue.quoted(value["path"]?.stringValue ?? "?"))")
             }
-            entries.append(SnapshotEntry(root: root, path: path, type: type, sha256: value["sha256"]?.stringValue,
-                                         size: Int64(size), mode: mode, uid: uid32, gid: gid32, mtimeNs: mtime,
-                                         target: value["target"]?.stringValue))
+            entries.append(SnapshotEntry(root: root, path: path, type: type, sha256: sha256, size: Int64(size),
+                                         mode: mode, uid: uid, gid: gid, mtimeNs: mtime, target: target))
         }
         var manifest = SnapshotManifest(id: id, kind: kind, guards: guards, label: label, tag: tag, host: host,
                                         time: time, roots: roots, entries: entries)
         try manifest.validate()
-        manifest.sha256 = SHA256.hex(bytes)
+        manifest.sha256 = sha256 ?? SHA256.hex(bytes)
         return manifest
     }
 
@@ -214,26 +230,35 @@ public struct SnapshotManifest: Sendable {
                 for p in patterns where !isValidName(p) { throw bad("root pattern \(JSONValue.quoted(p)) is not one name") }
             }
         }
-        var seen = Set<String>()
+        var seen = Set<String>(minimumCapacity: entries.count)
         var directories = Set<String>()
         for e in entries {
             guard e.root >= 0 && e.root < roots.count else { throw bad("entry with a root index out of range") }
             let root = roots[e.root]
-            let quoted = JSONValue.quoted(e.path)
+            // Quoted only for a message: quoting every path of a large manifest costs more than the checks.
+            var quoted: String { JSONValue.quoted(e.path) }
+            let absolute = root.absolute(e.path)
             if e.path == "." {
                 guard root.patterns == nil else { throw bad("entry \(quoted) of a pattern root") }
             } else {
                 guard !e.path.hasPrefix("/") else { throw bad("absolute entry path \(quoted)") }
-                let parts = e.path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-                for part in parts where !isValidName(part) { throw bad("entry path \(quoted) has an empty, '.', '..' or NUL name") }
+                guard let names = checkedNames(e.path) else { throw bad("entry path \(quoted) has an empty, '.', '..' or NUL name") }
                 if root.patterns != nil {
-                    guard root.matches(name: parts[0]) else { throw bad("entry \(quoted) is outside its root's patterns") }
+                    guard root.matches(name: String(Substring(e.path.utf8[..<names.firstEnd]))) else {
+                        throw bad("entry \(quoted) is outside its root's patterns")
+                    }
                 }
-                // The parent must be a directory of this snapshot (or the root's base).
-                let parent = parts.count == 1 ? (root.patterns == nil ? root.path : nil) : root.absolute(parts.dropLast().joined(separator: "/"))
+                // The parent must be a directory of this snapshot (or the root's base). With more
+                // than one name it is `absolute` without its last name (`absolute` ends with the path).
+                let parent: String?
+                if let lastSlash = names.lastSlash {
+                    let cut = absolute.utf8.index(absolute.utf8.endIndex, offsetBy: -e.path.utf8.distance(from: lastSlash, to: e.path.utf8.endIndex))
+                    parent = String(Substring(absolute.utf8[..<cut]))
+                } else {
+                    parent = root.patterns == nil ? root.path : nil
+                }
                 if let parent, !directories.contains(parent) { throw bad("entry \(quoted) has no directory entry for its parent") }
             }
-            let absolute = root.absolute(e.path)
             guard seen.insert(absolute).inserted else { throw bad("duplicate entry \(JSONValue.quoted(absolute))") }
             guard e.mode <= 0o7777, e.size >= 0 else { throw bad("entry \(quoted) has a bad mode or size") }
             switch e.type {
@@ -254,13 +279,44 @@ public struct SnapshotManifest: Sendable {
     }
 }
 
+/// Checks every name of a relative path (`isValidName`, on the UTF-8 bytes: a manifest has
+/// thousands of paths): nil when one is empty, `.`, `..` or has a NUL; else where the first name
+/// ends and where the last `/` is (nil for a single name).
+func checkedNames(_ path: String) -> (firstEnd: String.UTF8View.Index, lastSlash: String.UTF8View.Index?)? {
+    let utf8 = path.utf8
+    var start = utf8.startIndex, firstEnd: String.UTF8View.Index? = nil, lastSlash: String.UTF8View.Index? = nil
+    var index = start
+    while true {
+        let atEnd = index == utf8.endIndex
+        if atEnd || utf8[index] == UInt8(ascii: "/") {
+            let length = utf8.distance(from: start, to: index)
+            if length == 0 { return nil }
+            if length <= 2 && utf8[start] == UInt8(ascii: ".") && (length == 1 || utf8[utf8.index(after: start)] == UInt8(ascii: ".")) {
+                return nil
+            }
+            if firstEnd == nil { firstEnd = index }
+            if atEnd { return (firstEnd!, lastSlash) }
+            lastSlash = index
+            start = utf8.index(after: index)
+        } else if utf8[index] == 0 {
+            return nil
+        }
+        index = utf8.index(after: index)
+    }
+}
+
 /// A single path component: not empty, not `.` or `..`, no `/` or NUL.
 func isValidName(_ name: String) -> Bool {
     !name.isEmpty && name != "." && name != ".." && !name.utf8.contains(0) && !name.utf8.contains(UInt8(ascii: "/"))
 }
 
 func isSHA256Hex(_ text: String) -> Bool {
-    text.utf8.count == 64 && text.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+    text.utf8.count == 64 && isLowerHex(text.utf8)
+}
+
+/// Only the digits 0-9 and a-f.
+func isLowerHex(_ bytes: some Sequence<UInt8>) -> Bool {
+    bytes.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
 }
 
 /// Snapshot ids: `YYYYMMDD-HHMMSS-uuuuuu-rrrr` (UTC time, microseconds, random hex): they sort by

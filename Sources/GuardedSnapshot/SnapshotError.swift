@@ -34,6 +34,6 @@ public enum SnapshotError: Error, CustomStringConvertible, Sendable {
 
 /// Runs `body`, turning a `SystemError` into `SnapshotError.system`.
 @inline(__always)
-func system<T>(_ body: () throws(SystemError) -> T) throws(SnapshotError) -> T {
+func system<T: ~Copyable>(_ body: () throws(SystemError) -> T) throws(SnapshotError) -> T {
     do { return try body() } catch { throw .system(error) }
 }

@@ -59,7 +59,6 @@ public struct SnapshotStore: Sendable {
         let pack = PackWriter(directory: packsPath, name: id)
         var capture = Capture(blobs: blobs(), pack: pack)
         try capture.run(roots: roots, requireExisting: requireExisting)
-        try system { () throws(SystemError) in try pack.finish() }
         var git = GitReader()
         var recorded = roots
         for i in recorded.indices {
@@ -70,27 +69,47 @@ public struct SnapshotStore: Sendable {
         var manifest = SnapshotManifest(id: id, kind: kind, guards: guards, label: label, tag: tag,
                                         host: hostName(), time: Clock.nowRFC3339(), roots: recorded, entries: capture.entries)
         try manifest.validate()
-        try writeManifest(&manifest)
+        try commit(&manifest, pack: pack)
         return manifest
     }
 
-    private func writeManifest(_ manifest: inout SnapshotManifest) throws(SnapshotError) {
+    /// Makes the pack and the manifest durable, then the snapshot visible. Every file is written
+    /// before any is fsynced: on a journaling filesystem the first fsync commits the others' writes
+    /// with it, so the rest cost little, where write-fsync-write-fsync paid a commit each. Order:
+    /// pack, index and manifest files fsynced; pack and index renamed, their directory fsynced; the
+    /// manifest directory fsynced, renamed into `manifests/` (the commit point: before it there is
+    /// no snapshot, after it a complete one), `manifests/` fsynced.
+    private func commit(_ manifest: inout SnapshotManifest, pack: PackWriter) throws(SnapshotError) {
         // Compact: the manifest is hashed and parsed on every load (`show --json` prints it indented).
-        let bytes = Array((manifest.json().serialized() + "\n").utf8)
+        var bytes = manifest.json().serializedBytes()
+        bytes.append(0x0a)
         let sha = SHA256.hex(bytes)
         let id = manifest.id
         try system { () throws(SystemError) in
+            try pack.writeRest()
+            // A private directory of our own under a temp name: its files need no rename of their own.
             let temp = "\(manifestsPath)/.tmp-\(id)"
             try removeTree(temp)
             try makePrivateDirectory(temp)
-            try writeFileAtomically(temp + "/manifest.json", bytes)
-            try writeFileAtomically(temp + "/manifest.json.sha256", "\(sha)  manifest.json\n")
-            // The directory rename is the commit point: before it there is no snapshot, after it a
-            // complete one.
+            let json = try createPrivateFile(temp + "/manifest.json", bytes)
+            let hash = try createPrivateFile(temp + "/manifest.json.sha256", Array("\(sha)  manifest.json\n".utf8))
+            try pack.sync()
+            try json.sync(path: temp + "/manifest.json")
+            try hash.sync(path: temp + "/manifest.json.sha256")
+            try pack.publish()
+            try syncDirectory(temp)
             try renameItem(temp, to: "\(manifestsPath)/\(id)")
             try syncDirectory(manifestsPath)
         }
         manifest.sha256 = sha
+    }
+
+    /// A new file (never an existing one or a planted link), mode exactly 0600, written but not yet fsynced.
+    private func createPrivateFile(_ path: String, _ bytes: [UInt8]) throws(SystemError) -> FileDescriptor {
+        let fd = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
+        if fchmod(fd.rawValue, 0o600) != 0 { throw SystemError("fchmod", path: path) }
+        try fd.writeAll(bytes, path: path)
+        return fd
     }
 
     /// A new id no snapshot has. Creates hold the store's lock, so the check cannot race.
@@ -123,7 +142,7 @@ public struct SnapshotStore: Sendable {
         guard isSHA256Hex(expected), SHA256.hex(bytes) == expected else {
             throw .damaged("manifest \(id) does not match its recorded sha256: \(directory)/manifest.json")
         }
-        return try SnapshotManifest.parse(bytes, expectedID: id)
+        return try SnapshotManifest.parse(bytes, expectedID: id, sha256: expected)
     }
 
     /// An exact id, a unique id prefix, `latest`, or a tag (the newest snapshot with it).
@@ -154,7 +173,7 @@ public struct SnapshotStore: Sendable {
         let blobs = blobs()
         for entry in manifest.entries where entry.type == .file {
             guard let sha = entry.sha256, checked.insert(sha).inserted else { continue }
-            do throws(SnapshotError) { _ = try blobs.read(sha, size: entry.size) } catch {
+            do throws(SnapshotError) { try blobs.check(sha, size: entry.size) } catch {
                 problems.append("\(manifest.absolutePath(of: entry)): \(error)")
             }
         }

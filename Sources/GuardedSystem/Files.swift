@@ -125,13 +125,19 @@ typealias DirectoryStream = OpaquePointer
 /// The names `readdir` gives, without "." and "..".
 private func entryNames(_ dir: DirectoryStream) -> [String] {
     var names: [String] = []
+    forEachEntry(dir) { name, _ in names.append(name) }
+    return names
+}
+
+/// The readdir loop: each name (without "." and "..") with its `d_type` (`DT_REG`, `DT_DIR`, ...,
+/// or `DT_UNKNOWN` where the filesystem does not say).
+private func forEachEntry(_ dir: DirectoryStream, _ body: (String, UInt8) -> Void) {
     while let entry = readdir(dir) {
         let name = withUnsafePointer(to: entry.pointee.d_name) { p in
             p.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
         }
-        if name != "." && name != ".." { names.append(name) }
+        if name != "." && name != ".." { body(name, entry.pointee.d_type) }
     }
-    return names
 }
 
 /// `rename(2)`.
@@ -197,6 +203,13 @@ public func executablePath() -> String? {
 /// Names in the open directory `directory` (without "." and ".."), unsorted. The descriptor is
 /// duplicated for `fdopendir`, so the caller's stays open and positioned.
 public func directoryEntries(in directory: Int32, path: String? = nil) throws(SystemError) -> [String] {
+    try directoryEntriesWithTypes(in: directory, path: path).map(\.name)
+}
+
+/// `directoryEntries(in:)` with each entry's `d_type` as readdir gives it: a walk that only needs to
+/// open regular files can skip an lstat per entry. `DT_UNKNOWN` means "lstat it"; a type can be
+/// stale by the time the entry is opened, so check what was opened (fstat).
+public func directoryEntriesWithTypes(in directory: Int32, path: String? = nil) throws(SystemError) -> [(name: String, type: UInt8)] {
     let copy = dup(directory)
     if copy < 0 { throw SystemError("dup", path: path) }
     guard let dir = fdopendir(copy) else {
@@ -206,7 +219,9 @@ public func directoryEntries(in directory: Int32, path: String? = nil) throws(Sy
     }
     defer { closedir(dir) }
     rewinddir(dir)
-    return entryNames(dir)
+    var entries: [(name: String, type: UInt8)] = []
+    forEachEntry(dir) { entries.append(($0, $1)) }
+    return entries
 }
 
 /// Removes `name` inside the open directory `directory`, and everything below it when it is a

@@ -16,6 +16,25 @@ final class FormatTests: XCTestCase {
         XCTAssertEqual(text, #"{"s":"quote \" backslash \\ newline \n tab \t bell \u0007 é 🐍","n":-12.5,"i":42,"b":true,"z":null,"a":[1,"x",{}]}"#)
     }
 
+    /// The byte-buffer serializer and the parser's no-escape fast path, at their edges.
+    func testJSONBytesEdges() throws {
+        let value = JSONValue.object([
+            ("k\u{1}\r", .string("del \u{7f} cr \r x\u{1f}")), ("", .string("")),
+            ("neg", .number(-7)), ("zero", .number(0)), ("big", .number(8_999_999_999_999_999)),
+            ("huge", .number(1e20)), ("frac", .number(0.25)), ("a", .array([.array([]), .bool(false)])),
+        ])
+        let text = value.serialized()
+        XCTAssertEqual(text, #"{"k\u0001\r":"del \u007f cr \r x\u001f","":"","neg":-7,"zero":0,"big":8999999999999999,"huge":1e+20,"frac":0.25,"a":[[],false]}"#)
+        XCTAssertEqual(value.serializedBytes(), Array(text.utf8))
+        XCTAssertEqual(JSONValue.parse(text), value)
+        XCTAssertEqual(JSONValue.object([("a", .array([.number(1)]))]).serialized(pretty: true), "{\n  \"a\": [\n    1\n  ]\n}")
+        XCTAssertEqual(JSONValue.quoted("a\"b"), #""a\"b""#)
+        // Plain bytes before an escape, invalid UTF-8 repaired, a raw control character refused.
+        XCTAssertEqual(JSONValue.parse(#"["plain then \n escape","é"]"#), .array([.string("plain then \n escape"), .string("é")]))
+        XCTAssertEqual(JSONValue.parse(bytes: [0x22, 0x61, 0xff, 0x22]), .string("a\u{fffd}"))
+        XCTAssertNil(JSONValue.parse(bytes: [0x22, 0x61, 0x0a, 0x22]))
+    }
+
     func testJSONRejectsGarbage() {
         for bad in ["", "{", "[1,]", "{\"a\"}", "nul", "\"unterminated", "01x", "{\"a\":1}x", "[\"\\ud800\"]",
                     String(repeating: "[", count: 1000)] {

@@ -63,6 +63,27 @@ final class SnapshotSafetyTests: SnapshotTestCase {
         XCTAssertEqual(try readTextFile(tree + "/a.conf"), "alpha")
     }
 
+    /// Index lines that do not parse are skipped, never half-read: each garbage line below names a
+    /// real blob at a wrong offset, so accepting any of them would make verify fail.
+    func testGarbageIndexLinesAreIgnored() throws {
+        let manifest = try prepared()
+        let blobs = try indexLines()
+        let idx = packsDirectory + "/" + blobs[0].pack + ".idx"
+        let original = try readTextFile(idx)
+        let sha = blobs[0].sha, upper = sha.uppercased()
+        let garbage = ["junk", "\(upper) 1 \(blobs[0].size)", "\(sha) 1 \(blobs[0].size) extra", "\(sha)  1 \(blobs[0].size)",
+                       "\(sha) +1 \(blobs[0].size)", "\(sha) 1 99999999999999999999", "\(sha) -1 \(blobs[0].size)",
+                       "\(sha) 1 \(blobs[0].size)\r", "\(sha.dropLast()) 1 \(blobs[0].size)", "\(sha)x1 \(blobs[0].size)", ""]
+        try writeFileAtomically(idx, original + garbage.joined(separator: "\n") + "\n")
+        XCTAssertEqual(store.verify(manifest), [])
+        // The same line accepted when it is well formed: the test can fail.
+        try writeFileAtomically(idx, original + "\(sha) 1 \(blobs[0].size)\n")
+        XCTAssertEqual(store.verify(manifest).count, 1)
+        // A last line without its newline still counts.
+        try writeFileAtomically(idx, String(original.dropLast()))
+        XCTAssertEqual(store.verify(manifest), [])
+    }
+
     /// The manifest itself: changed by one byte, hash file damaged, or deleted.
     func testDamagedManifestIsRefused() throws {
         let manifest = try prepared()

@@ -124,6 +124,51 @@ final class SnapshotStoreTests: SnapshotTestCase {
         XCTAssertFalse(fileExists(system + "/agent-b.service"))
     }
 
+    /// Roots in a repository, in a linked worktree (whose `.git` is a file) and in no repository:
+    /// git state exactly where git itself finds a work tree, and the repository's real state.
+    func testGitStateRecordedOnlyInsideAWorkTree() throws {
+        guard let git = Subprocess.findExecutable("git") else { throw XCTSkip("no git") }
+        let env = environment(["GIT_DIR": nil, "GIT_WORK_TREE": nil, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"])
+        func gitOut(_ dir: String, _ args: [String]) -> String? {
+            let r = TestSupport.run(git, ["-C", dir] + args, environment: env)
+            guard r.succeeded else { return nil }
+            var text = r.outputText
+            while text.hasSuffix("\n") { text.removeLast() }
+            return text
+        }
+        let repo = tree + "/repo", plain = tree + "/plain", linked = tree + "/linked"
+        try write("repo/etc/a.conf", "alpha")
+        try write("plain/b.conf", "bravo")
+        for args in [["init", "-q", "-b", "main"], ["add", "."],
+                     ["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "-m", "one"],
+                     ["worktree", "add", "-q", "-b", "side", linked]] {
+            XCTAssertNotNil(gitOut(repo, args), "git \(args)")
+        }
+        let head = try XCTUnwrap(gitOut(repo, ["rev-parse", "HEAD"]))
+        let clean = try store.create(paths: [repo + "/etc/a.conf", linked + "/etc", plain + "/b.conf"], label: nil, tag: nil)
+        let inRepo = try XCTUnwrap(clean.roots[0].git), inLinked = try XCTUnwrap(clean.roots[1].git)
+        XCTAssertEqual([inRepo.repository, inRepo.commit, inRepo.branch], [repo, head, "main"])
+        XCTAssertEqual([inLinked.repository, inLinked.commit, inLinked.branch], [linked, head, "side"])
+        XCTAssertFalse(inRepo.dirty || inLinked.dirty)
+        // Outside any work tree (as git itself sees it): no git state, and no git run needed.
+        XCTAssertEqual(clean.roots[2].git == nil, gitOut(plain, ["rev-parse", "--show-toplevel"]) == nil)
+        try write("repo/etc/a.conf", "changed")
+        let dirty = try store.create(paths: [repo + "/etc"], label: nil, tag: nil)
+        XCTAssertEqual(dirty.roots[0].git?.dirty, true)
+    }
+
+    /// Names that only look like `.` or `..` are ordinary names: captured, loaded and restored.
+    func testDotLikeNamesAreOrdinary() throws {
+        for name in ["...", ".hidden", "..x", "x..", ".d/..e", "é/.f"] { try write(name, name) }
+        let manifest = try store.create(paths: [tree], label: nil, tag: nil)
+        let loaded = try store.load(manifest.id)
+        XCTAssertEqual(Set(loaded.entries.map(\.path)), [".", "...", ".hidden", "..x", "x..", ".d", ".d/..e", "é", "é/.f"])
+        XCTAssertEqual(store.verify(loaded), [])
+        try write(".d/..e", "changed")
+        _ = try forceRestore(loaded.id)
+        XCTAssertEqual(try readTextFile(tree + "/.d/..e"), ".d/..e")
+    }
+
     func testReloadHints() {
         let uid = getuid()
         XCTAssertEqual(reloadCommands(changed: ["/etc/systemd/system/a.service"], deleted: []), [["systemctl", "daemon-reload"]])
