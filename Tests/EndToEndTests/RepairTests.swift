@@ -219,6 +219,38 @@ final class RepairTests: XCTestCase {
         XCTAssertEqual(fx.repairAttempts.count, 2)
     }
 
+    /// Every repair state file read back as garbage is a miss (no backoff, no known-good set, an
+    /// unlabelled generation), never a crash: the launcher still decides, and says why.
+    func testGarbageInRepairStateIsAMissNotACrash() throws {
+        let fx = try primed(.pip)
+        try removeTree(fx.sitePackages + "/alpha")
+        XCTAssertEqual(fx.start(["--auto-repair"]).termination, .exited(0))
+        XCTAssertEqual(fx.lastRecord().decision, "repaired")
+
+        let dir = StateDirectory(path: fx.state).venvDirectory(for: fx.venv)
+        var files = [dir + "/repair-failure.json", dir + "/known-good.json"]
+        files += ((try? directoryEntries(dir + "/generations")) ?? []).map { dir + "/generations/" + $0 }
+        XCTAssertGreaterThan(files.count, 2, "generation records exist: \(files)")
+        var generator = SystemRandomNumberGenerator()
+        for (k, file) in files.enumerated() {
+            let junk: [UInt8] = k % 2 == 0 ? (0..<700).map { _ in UInt8.random(in: 0...255, using: &generator) } : Array("{\"venv\": [".utf8)
+            try writeFileAtomically(file, junk)
+        }
+        // Break the live generation again: the check fails, repair finds no usable known-good set.
+        try removeTree(fx.sitePackages + "/alpha")
+        for _ in 0..<2 {
+            let r = fx.start(["--auto-repair"])
+            guard case .exited(let code) = r.termination else { return XCTFail("killed: \(r.termination) \(r.errorText)") }
+            XCTAssertTrue([0, 78].contains(code), "exit \(code): \(r.errorText)")
+            XCTAssertTrue(["repaired", "rolled-back", "failed-closed"].contains(fx.lastRecord().decision ?? ""), "\(fx.lastRecord())")
+        }
+        for args in [["generations", "--venv", fx.venv], ["repair", "--venv", fx.venv], ["check", "--venv", fx.venv]] {
+            let r = runGuarded(args + ["--state-dir", fx.state], environment: fx.env())
+            guard case .exited(let code) = r.termination else { return XCTFail("\(args) killed: \(r.termination)") }
+            XCTAssertTrue([0, 1, 78].contains(code), "\(args): exit \(code): \(r.errorText)")
+        }
+    }
+
     func testBackoffExpiresAndForceRetries() throws {
         let fx = try primed(InstallerMode.uvPath == nil ? .pip : .uv)
         try removeTree(fx.sitePackages + "/alpha")
