@@ -324,7 +324,7 @@ enum FastPath {
         guard !path.overflowed else { return }
         let log = open(path.cString, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         var logStatus = stat()
-        if log >= 0, fstat(log, &logStatus) == 0, Int64(logStatus.st_size) + Int64(line.count) <= logCap() {
+        if log >= 0, fstat(log, &logStatus) == 0, Int64(logStatus.st_size) + Int64(line.count) <= HealthLog.maxBytes {
             var written = 0
             while written < line.count {
                 let n = write(log, line.storage + written, line.count - written)
@@ -364,15 +364,6 @@ enum FastPath {
         // A report has at most one reason per check (about a dozen).
         var reasons = BytesList(capacity: 32)
         var reasonCount: Int { reasons.count }
-    }
-
-    /// `HealthLog.maxBytes`, read with getenv and strtoll (no String on this path).
-    static func logCap() -> Int64 {
-        if let text = getenv("GUARDED_RUN_LOG_MAX_BYTES") {
-            let n = strtoll(text, nil, 10)
-            if n > 0 { return Int64(n) }
-        }
-        return 1 << 20
     }
 
     /// Checks the checksum, the header, the venv and import lines, and re-lstats every watch entry.

@@ -52,10 +52,20 @@ public struct HealthRecord: Sendable {
 /// appended with a single write(2) on an O_APPEND descriptor (concurrent launchers' lines never
 /// interleave), rotated to `health.jsonl.1` past `maxBytes` (one rotated file kept).
 public enum HealthLog {
-    /// 1 MiB by default; GUARDED_RUN_LOG_MAX_BYTES overrides (tests use a small cap).
+    /// 1 MiB by default; GUARDED_RUN_LOG_MAX_BYTES (a positive whole number) overrides (tests use a
+    /// small cap). Read with getenv and a byte loop: the launcher's fast path calls this too.
     public static var maxBytes: Int64 {
-        if let text = Environment.value("GUARDED_RUN_LOG_MAX_BYTES"), let n = Int64(text), n > 0 { return n }
-        return 1 << 20
+        let fallback: Int64 = 1 << 20
+        guard let text = getenv("GUARDED_RUN_LOG_MAX_BYTES"), text[0] != 0 else { return fallback }
+        var n: Int64 = 0
+        var i = 0
+        while text[i] != 0 {
+            let c = UInt8(bitPattern: text[i])
+            guard c >= 48, c <= 57, i < 18 else { return fallback }
+            n = n * 10 + Int64(c - 48)
+            i += 1
+        }
+        return n > 0 ? n : fallback
     }
 
     public static func append(_ record: HealthRecord, state: StateDirectory) throws(SystemError) {

@@ -15,7 +15,6 @@ public struct LaunchContext: Sendable {
     public let agent: String
     public let venv: String
     public let state: StateDirectory
-    public let cachePath: String
     /// CLOCK_MONOTONIC at the start of launcher mode: `check_us` is measured from here.
     public let startedNs: Int64
 
@@ -63,7 +62,6 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
         return ExitCode.usage
     }
     let agent = request.agent ?? defaultAgentName(venv: venv)
-    let cachePath = Fingerprint.cachePath(state: state, venv: venv, imports: request.imports)
 
     // Unusual command lines (relative paths, --name=value, names that need cleaning) reach the
     // same byte-level decision here, with the values normalized; it execs on a hit.
@@ -73,7 +71,7 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
     }
 
     let context = LaunchContext(request: request, agent: agent, venv: venv, state: state,
-                                cachePath: cachePath, startedNs: started)
+                                startedNs: started)
     switch slowPath(context) {
     case .start(let record):
         return startAgent(record, request: request, state: state, argv: argv)
