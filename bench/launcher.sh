@@ -10,6 +10,12 @@ cc -O2 -static -o "$work/execv-loader" "$here/execv-loader.c"
 # The Swift floor, for orientation: a minimal static Swift program that lstats 10 paths and execs.
 swiftc -O -static-executable -Xlinker --gc-sections -Xlinker --strip-all \
   -o "$work/minimal-swift-loader" "$here/minimal-swift-loader.swift" 2>/dev/null
+# The floor the launcher aims at: the same program in Embedded Swift (no runtime start-up), compiled
+# to an object and linked statically by the C compiler as the C loader is.
+swiftc -target "$(uname -m)-unknown-linux-gnu" -enable-experimental-feature Embedded \
+  -enable-experimental-feature Extern -wmo -Osize -parse-as-library -c \
+  -o "$work/minimal-embedded-loader.o" "$here/minimal-embedded-loader.swift"
+cc -static -Wl,--gc-sections -s -o "$work/minimal-embedded-loader" "$work/minimal-embedded-loader.o"
 /usr/bin/python3 -m venv --without-pip "$work/venv"
 state="$work/state"
 # One full check fills the cache; every start after it is the fast path.
@@ -19,22 +25,25 @@ grep -q '"decision":"fast-ok"' "$state/agents/bench/health.jsonl"
 : > "$state/agents/bench/health.jsonl"
 
 out=$("$work/spawnbench" "$runs" /bin/true "$work/execv-loader /bin/true" "/usr/bin/env /bin/true" \
-      "$bin --agent bench --state-dir $state --venv $work/venv -- /bin/true" "$work/minimal-swift-loader /bin/true")
+      "$bin --agent bench --state-dir $state --venv $work/venv -- /bin/true" "$work/minimal-swift-loader /bin/true" \
+      "$work/minimal-embedded-loader /bin/true")
 echo "$out"
 if grep -v '"decision":"fast-ok"' "$state/agents/bench/health.jsonl" | grep -q .; then
   echo "bench: a start left the fast path" >&2; exit 1
 fi
 median() { echo "$out" | sed -n "s/^cmd$1 median_us=\([0-9.]*\).*/\1/p"; }
-t1=$(median 0); t2=$(median 1); t3=$(median 2); t4=$(median 3); t5=$(median 4)
-python3 - "$t1" "$t2" "$t3" "$t4" "$t5" "$state/agents/bench/health.jsonl" <<'PY'
+t1=$(median 0); t2=$(median 1); t3=$(median 2); t4=$(median 3); t5=$(median 4); t6=$(median 5)
+python3 - "$t1" "$t2" "$t3" "$t4" "$t5" "$t6" "$state/agents/bench/health.jsonl" <<'PY'
 import json, sys
-t1, t2, t3, t4, t5 = map(float, sys.argv[1:6])
-us = sorted(json.loads(l)["check_us"] for l in open(sys.argv[6]) if l.strip())
+t1, t2, t3, t4, t5, t6 = map(float, sys.argv[1:7])
+us = sorted(json.loads(l)["check_us"] for l in open(sys.argv[7]) if l.strip())
 pct = lambda p: us[min(len(us) - 1, int(round(p / 100 * (len(us) - 1))))]
 print("added_us: c_loader=%.1f env=%.1f guarded_run=%.1f" % (t2 - t1, t3 - t1, t4 - t1))
 print("overhead_ratio_vs_c_loader: %.2f" % ((t4 - t1) / (t2 - t1)))
 print("overhead_ratio_vs_env: %.2f" % ((t4 - t1) / (t3 - t1)))
 print("reference_minimal_swift_ratio_vs_c_loader: %.2f" % ((t5 - t1) / (t2 - t1)))
+print("reference_minimal_embedded_ratio_vs_c_loader: %.2f" % ((t6 - t1) / (t2 - t1)))
+print("guarded_run_vs_embedded_reference: %.2f" % ((t4 - t1) / (t6 - t1)))
 print("check_us_p50: %d" % pct(50))
 print("check_us_p99: %d" % pct(99))
 PY
