@@ -65,7 +65,7 @@ public struct CheckReport: Sendable {
 
     // MARK: outputs
 
-    /// `check --json` (DESIGN.md), plus the known-good set and timing.
+    /// `check --json` (docs/check.md), plus the known-good set and timing.
     public func json() -> JSONValue {
         .object([
             ("venv", .string(venv)),

@@ -10,7 +10,7 @@ public enum Decision: String, Sendable, CaseIterable {
     case transient = "transient"
 }
 
-/// One line of an agent's health log (DESIGN.md, "Machine-readable outputs").
+/// One line of an agent's health log (docs/guarded-run.md, "The health log").
 /// No environment values and no agent arguments are ever recorded: they may hold secrets.
 public struct HealthRecord: Sendable {
     public var time: String

@@ -1,6 +1,6 @@
 import GuardedSystem
 
-/// Where guarded-run keeps its state (DESIGN.md, "State directory"):
+/// Where guarded-run keeps its state (docs/architecture.md, "State directory"):
 /// `--state-dir`, else `GUARDED_RUN_STATE_DIR`, else /var/lib/guarded-run for root,
 /// `$XDG_STATE_HOME/guarded-run` (else `~/.local/state/guarded-run`) for other users on Linux,
 /// `~/Library/Application Support/guarded-run` on macOS.

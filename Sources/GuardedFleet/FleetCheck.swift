@@ -93,7 +93,7 @@ public struct FleetCheck: Sendable {
         return out + summaryLine + "\n"
     }
 
-    /// `{"venvs": [<check --json object>...], "unreadable": [...], "summary": {...}}` (DESIGN.md).
+    /// `{"venvs": [<check --json object>...], "unreadable": [...], "summary": {...}}` (docs/venvs.md).
     public func json() -> JSONValue {
         .object([
             ("venvs", .array(entries.map { $0.report.json() })),

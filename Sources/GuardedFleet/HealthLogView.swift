@@ -7,7 +7,7 @@ public struct HealthLogView: Sendable {
     public var records: [JSONValue]
     public var malformed: Int
 
-    /// The fields every record has (DESIGN.md) and the columns already shown.
+    /// The fields every record has (docs/guarded-run.md) and the columns already shown.
     static let standardFields: Set<String> = ["time", "agent", "venv", "status", "decision", "reasons", "check_us",
                                                "version", "pid", "probe_ms"]
 
