@@ -24,6 +24,18 @@ final class FleetConfigTests: XCTestCase {
         ])
     }
 
+    func testConfigLinesNameTheFleetsConfigSources() {
+        let config = FleetConfig(text: """
+            root = /srv/agents
+            config = /etc/systemd/system/
+            config = /Users/me/Library/Application Support/Claude/claude_desktop_config.json
+            config = LaunchAgents
+            """)
+        XCTAssertEqual(config.roots, ["/srv/agents"])
+        XCTAssertEqual(config.configs, ["/etc/systemd/system", "/Users/me/Library/Application Support/Claude/claude_desktop_config.json"])
+        XCTAssertEqual(config.problems, ["line 4: config must be an absolute path"])
+    }
+
     func testLoadsFromTheStateDirectoryAndToleratesAbsence() throws {
         let tmp = try TemporaryDirectory("config")
         defer { tmp.remove() }

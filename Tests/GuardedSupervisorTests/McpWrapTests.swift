@@ -198,6 +198,7 @@ final class McpWrapTests: XCTestCase {
         }
     }
 
+    /// `McpWrap.wrap` and `McpWrap.unwrap` are the splicer's entry points a fuzz target calls.
     /// Seeded mutations of every corpus file (flipped, deleted, inserted and duplicated bytes,
     /// truncations): the splicer never traps, and either refuses or writes a file that reads back
     /// (our parser here; Python's json over a sample below) and unwraps to its input.
@@ -249,6 +250,23 @@ final class McpWrapTests: XCTestCase {
                         sample.append(["label": "\(name) round \(round)", "original": before, "edited": path,
                                        "jsonc": client.allowsComments, "key": edit.serversKey ?? "", "gr": Self.gr, "wrapped": wrapped])
                     }
+                }
+            }
+        }
+        // Unwrap over mutations of wrapped files: refused, or an edit that reads back.
+        for name in Self.good {
+            let wrapped = try wrap(name, Self.optionSets[1].options).bytes
+            let client = Self.client(name)
+            for round in 0..<300 {
+                var b = wrapped
+                for _ in 0...(rng.next() % 3) {
+                    guard !b.isEmpty else { break }
+                    let at = Int(rng.next() % UInt64(b.count))
+                    if rng.next() % 2 == 0 { b[at] = structural[Int(rng.next() % UInt64(structural.count))] } else { b.remove(at: at) }
+                }
+                switch McpWrap.unwrap(b, client: client) {
+                case .failure(let error): XCTAssertFalse(error.message.contains("internal"), "\(name) unwrap round \(round): \(error)")
+                case .success(let edit): XCTAssertNotNil(JSONValue.parseWithSpans(bytes: edit.bytes, comments: client.allowsComments), "\(name) unwrap round \(round)")
                 }
             }
         }
