@@ -22,7 +22,7 @@ func reportConfigSources(_ paths: [String], state: StateDirectory?, command: Str
     for u in scan.unresolved { reportError("\(command): warning: \(u.path): \(u.reason)") }
     let resolved = ConfigSources.resolve(scan, state: state)
     if !json && !resolved.missing.isEmpty {
-        Output.standardOutput(resolved.missing.map { "missing: \($0.file): \($0.place): \($0.command) does not exist\n" }.joined())
+        Output.standardOutput(resolved.missing.map { "missing: \($0.file): \($0.place): \(printable($0.command)) does not exist\n" }.joined())
     }
     return resolved
 }

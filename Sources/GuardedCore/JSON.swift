@@ -402,9 +402,11 @@ private struct JSONParser {
     mutating func parseNumber() -> JSONValue? {
         let start = index
         if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let first = index
         var digits = 0
         while index < bytes.count, (48...57).contains(bytes[index]) { index += 1; digits += 1 }
-        guard digits > 0 else { return nil }
+        // RFC 8259: no leading zeros ("012" is not a number, and Python's json refuses it too).
+        guard digits > 0, digits == 1 || bytes[first] != UInt8(ascii: "0") else { return nil }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
             var frac = 0

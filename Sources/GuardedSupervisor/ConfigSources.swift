@@ -140,7 +140,7 @@ public enum ConfigSources {
             add(words, file: file, place: { k in
                 let s = k == 0 ? shape.commandMember.value : shape.argsSpan?.elements[k - 1]
                 let at = s.map { " (line \(config.line(of: $0.range.lowerBound)))" } ?? ""
-                return k == 0 ? "\(key).\(name).command\(at)" : "\(key).\(name).args[\(k - 1)]\(at)"
+                return k == 0 ? "\(key).\(printable(name)).command\(at)" : "\(key).\(printable(name)).args[\(k - 1)]\(at)"
             }, specifier: nil, into: &scan)
         }
     }
@@ -172,7 +172,7 @@ public enum ConfigSources {
         }
         let command = words[index]
         if command.contains("${") || command.contains("$") || (specifier.map { command.contains($0) } ?? false) {
-            scan.unresolved.append(Problem(path: file, reason: "\(place(index)): '\(command)' names a path only the supervisor or client can resolve"))
+            scan.unresolved.append(Problem(path: file, reason: "\(place(index)): '\(printable(command))' names a path only the supervisor or client can resolve"))
             return
         }
         // A bare name is looked up on PATH by the supervisor or client: not one of the fleet's venvs.

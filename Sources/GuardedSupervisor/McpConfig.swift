@@ -141,3 +141,9 @@ struct ByteSplice {
         return out
     }
 }
+
+/// `s` as it can go on one output line: itself, or JSON-quoted when it holds a control character
+/// (a server key or command read from a config may hold a newline escape).
+public func printable(_ s: String) -> String {
+    s.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f }) ? s : JSONValue.quoted(s)
+}

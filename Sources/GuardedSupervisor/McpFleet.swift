@@ -99,7 +99,7 @@ public enum McpFleet {
     }
 
     static func describe(_ e: McpWrap.Entry, key: String, verb: String, force: Bool, into report: inout FleetReport) {
-        let place = "\(key).\(e.key) (line \(e.line))"
+        let place = "\(printable(key)).\(printable(e.key)) (line \(e.line))"
         func words(_ list: [String]) -> String { JSONValue(list).serialized() }
         switch e.outcome {
         case .wrapped(let agent, let venv, let command, let now):
@@ -113,7 +113,7 @@ public enum McpFleet {
         case .notWrapped:
             if verb == "unwrap" { report.lines.append("    \(place): not wrapped") }
         case .leftAlone(let reason):
-            report.lines.append("    \(place): left alone: \(reason)")
+            report.lines.append("    \(place): left alone: \(printable(reason))")
         }
     }
 

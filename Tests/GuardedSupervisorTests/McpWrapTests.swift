@@ -177,7 +177,7 @@ final class McpWrapTests: XCTestCase {
 
     func testAFileThatDoesNotParseIsRefusedWithOneLine() throws {
         let bad = Fixtures.files(Self.corpus + "/bad", suffix: ".json")
-        XCTAssertEqual(bad.count, 6)
+        XCTAssertEqual(bad.count, 7)
         var cases = bad.map { ("bad/" + $0, try! Self.bytes("bad/" + $0)) }
         cases.append(("invalid-utf8", Array("{\"mcpServers\": {\"a\": {\"command\": \"/srv/\u{1}".utf8).dropLast() + [0xff, 0x22, 0x7d, 0x7d, 0x7d]))
         cases.append(("deep", Array(String(repeating: "[", count: 100_000).utf8)))
