@@ -17,9 +17,9 @@ public enum StatusCommand: AdminCommand {
         let configPaths = try fromConfigPaths(arguments, fixedPositionals: 0)
         var fromConfig: ConfigSources.Resolved? = nil
         if !configPaths.isEmpty {
-            // Only the agents the configs start: by the name a wrapped entry gives, or by venv.
+            // Only the agents the configs start: by the name a wrapped entry gives, else by venv.
             let resolved = reportConfigSources(configPaths, state: state, command: name, json: arguments.has("--json"))
-            agents = agents.filter { a in resolved.agents.contains(a.agent) || a.venv.map(resolved.venvs.contains) == true }
+            agents = agents.filter { a in resolved.agents.contains(a.agent) || a.venv.map(resolved.venvsWithoutAgent.contains) == true }
             fromConfig = resolved
         }
         let status = FleetStatus(agents: agents)

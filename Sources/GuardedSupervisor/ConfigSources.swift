@@ -41,6 +41,9 @@ public enum ConfigSources {
         public var missing: [Started] = []
         /// Agent names of wrapped entries, in order, each once.
         public var agents: [String] = []
+        /// The venvs of entries that name no agent (not wrapped, or wrapped without `--agent`):
+        /// their agents are known only by the venv they start.
+        public var venvsWithoutAgent: [String] = []
         public init() {}
     }
 
@@ -199,6 +202,7 @@ public enum ConfigSources {
                 venv = venvOf(s.command, state: state)
             }
             if let venv, seen.insert(venv).inserted { r.venvs.append(venv) }
+            if let venv, s.agent == nil, !r.venvsWithoutAgent.contains(venv) { r.venvsWithoutAgent.append(venv) }
         }
         return r
     }

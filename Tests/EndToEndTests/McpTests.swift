@@ -129,6 +129,15 @@ final class McpTests: XCTestCase {
         let log = runGuarded(["log", "claude-desktop-tiny", "--state-dir", state, "--json"])
         XCTAssertTrue(log.outputText.contains("fast-ok"), log.outputText)
 
+        // `status --from-config` shows the agent the config starts, and only that one.
+        // (Another agent on the same venv: the wrapped entry names its agent, so only that one counts.)
+        XCTAssertEqual(runGuarded(["--agent", "other", "--state-dir", state, "--", venv + "/bin/python", "-c", "pass"]).termination, .exited(0))
+        XCTAssertTrue(runGuarded(["status", "--state-dir", state]).outputText.contains("\n2 agents"))
+        let status = runGuarded(["status", "--from-config", config, "--state-dir", state])
+        XCTAssertEqual(status.termination, .exited(0), status.outputText + status.errorText)
+        XCTAssertTrue(status.outputText.contains("claude-desktop-tiny"), status.outputText)
+        XCTAssertTrue(status.outputText.hasSuffix("1 agent\n") || status.outputText.contains("\n1 agent"), status.outputText)
+
         // Wrap again: nothing to do.
         let again = runGuarded(["wrap", "mcp", config, "--state-dir", state, "--force"])
         XCTAssertTrue(again.outputText.contains("unchanged (nothing to wrap)"), again.outputText)
