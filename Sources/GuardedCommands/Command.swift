@@ -29,6 +29,10 @@ public var adminCommands: [any AdminCommand.Type] { [
 /// Runs the subcommand named by `arguments[0]`, or nil when there is no such subcommand.
 public func runAdminCommand(_ arguments: [String]) -> Int32? {
     guard let name = arguments.first, let command = adminCommands.first(where: { $0.name == name }) else { return nil }
+    // `wrap mcp` and `unwrap mcp` take options of their own (docs/mcp.md).
+    if arguments.count > 1 && arguments[1] == "mcp" && (name == "wrap" || name == "unwrap") {
+        return execute(name == "wrap" ? McpWrapCommand.self : McpUnwrapCommand.self, Array(arguments.dropFirst(2)))
+    }
     return execute(command, Array(arguments.dropFirst()))
 }
 

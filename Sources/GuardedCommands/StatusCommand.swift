@@ -1,5 +1,6 @@
 import GuardedCore
 import GuardedFleet
+import GuardedSupervisor
 import GuardedSystem
 
 /// `guarded-run status [--json]`: one row per agent from the health logs. Exit 78 when an agent's
@@ -7,15 +8,29 @@ import GuardedSystem
 public enum StatusCommand: AdminCommand {
     public static let name = "status"
     public static let summary = "one line per agent: last start, decision, repairs, last failure"
-    public static let spec = CommandSpec(usage: "status [--json] [--state-dir DIR]", options: [jsonOption, stateDirOption])
+    public static let spec = CommandSpec(usage: "status [--json] [--from-config PATH...] [--state-dir DIR]",
+                                         options: [jsonOption, fromConfigOption, stateDirOption], positionals: 0...100_000)
 
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
         let state = try stateDirectory(arguments)
-        let status = FleetStatus(agents: AgentStatus.loadAll(state: state, now: Double(Clock.wallTime().seconds)))
+        var agents = AgentStatus.loadAll(state: state, now: Double(Clock.wallTime().seconds))
+        let configPaths = try fromConfigPaths(arguments, fixedPositionals: 0)
+        var fromConfig: ConfigSources.Resolved? = nil
+        if !configPaths.isEmpty {
+            // Only the agents the configs start: by the name a wrapped entry gives, else by venv.
+            let resolved = reportConfigSources(configPaths, state: state, command: name, json: arguments.has("--json"))
+            agents = agents.filter { a in resolved.agents.contains(a.agent) || a.venv.map(resolved.venvsWithoutAgent.contains) == true }
+            fromConfig = resolved
+        }
+        let status = FleetStatus(agents: agents)
         for a in status.agents where a.malformed > 0 {
             reportError("status: warning: \(a.agent): skipped \(a.malformed) malformed line\(a.malformed == 1 ? "" : "s") in \(state.healthLogPath(for: a.agent))")
         }
-        Output.standardOutput(arguments.has("--json") ? status.json().serialized(pretty: true) + "\n" : status.table())
-        return status.exitCode
+        guard let fromConfig else {
+            Output.standardOutput(arguments.has("--json") ? status.json().serialized(pretty: true) + "\n" : status.table())
+            return status.exitCode
+        }
+        Output.standardOutput(arguments.has("--json") ? withMissing(status.json(), fromConfig).serialized(pretty: true) + "\n" : status.table())
+        return withMissing(status.exitCode, fromConfig)
     }
 }

@@ -1,6 +1,7 @@
 import GuardedCore
 import GuardedFleet
 import GuardedRepair
+import GuardedSupervisor
 import GuardedSystem
 
 /// `guarded-run venvs check|report|repair [--root DIR]... [--json] [--force]`: the fleet's venv
@@ -9,9 +10,10 @@ public enum VenvsCommand: AdminCommand {
     public static let name = "venvs"
     public static let summary = "check, report on or repair every venv under the roots"
     public static let spec = CommandSpec(
-        usage: "venvs check|report|repair [--root DIR]... [--json] [--force] [--jobs N] [--state-dir DIR]",
+        usage: "venvs check|report|repair [--root DIR]... [--from-config PATH...] [--json] [--force] [--jobs N] [--state-dir DIR]",
         options: [
             .repeated("--root", help: "a directory to search for venvs (repeatable; default: fleet.conf, else the health logs)"),
+            fromConfigOption,
             jsonOption,
             .flag("--force", help: "repair: repair the broken venvs (default: print the plan)"),
             .value("--jobs", help: "checks run at once (default: the number of processors)"),
@@ -19,7 +21,7 @@ public enum VenvsCommand: AdminCommand {
             .repeated("--find-links", help: "repair: a local wheel directory or URL for the installer (repeatable)"),
             stateDirOption,
         ],
-        positionals: 1...1)
+        positionals: 1...100_000)
 
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
         let action = arguments.positionals[0]
@@ -36,10 +38,24 @@ public enum VenvsCommand: AdminCommand {
 
         let config = FleetConfig.load(state: state)
         for problem in config.problems { reportError("venvs: warning: \(config.path ?? "fleet.conf"): \(problem)") }
-        let source = VenvSource.choose(roots: arguments.all("--root"), config: config, state: state)
-        let discovery = source.discover(state: state)
+        let given = try fromConfigPaths(arguments, fixedPositionals: 1)
+        var roots = arguments.all("--root")
+        var configPaths = given
+        if roots.isEmpty && given.isEmpty && !config.configs.isEmpty {
+            roots = config.roots
+            configPaths = config.configs
+        }
+        let source = configPaths.isEmpty || !roots.isEmpty ? VenvSource.choose(roots: roots, config: config, state: state) : .roots([])
+        var discovery = source.discover(state: state)
+        var fromConfig = ConfigSources.Resolved()
+        if !configPaths.isEmpty {
+            fromConfig = reportConfigSources(configPaths, state: state, command: name, json: json)
+            for v in fromConfig.venvs where !discovery.venvs.contains(v) { discovery.venvs.append(v) }
+        }
         for u in discovery.unreadable { reportError("venvs: warning: cannot read \(u.path): \(u.error)") }
-        if discovery.venvs.isEmpty && !json {
+        if discovery.venvs.isEmpty && !configPaths.isEmpty && !json {
+            reportError("venvs: the configs start no venv")
+        } else if discovery.venvs.isEmpty && !json {
             if case .healthLogs = source {
                 reportError("venvs: no venvs to check: no --root, no roots in \(FleetConfig.path(state: state) ?? "fleet.conf"), and no venv in the health logs")
             } else {
@@ -57,19 +73,19 @@ public enum VenvsCommand: AdminCommand {
 
         switch action {
         case "check":
-            Output.standardOutput(json ? check.json().serialized(pretty: true) + "\n" : check.table())
-            return check.exitCode
+            Output.standardOutput(json ? withMissing(check.json(), fromConfig).serialized(pretty: true) + "\n" : check.table())
+            return withMissing(check.exitCode, fromConfig)
         case "report":
-            let report = FleetReport(check: check, state: state, now: Double(Clock.wallTime().seconds))
-            Output.standardOutput(json ? report.json().serialized(pretty: true) + "\n" : report.text())
-            return check.exitCode
+            let report = GuardedFleet.FleetReport(check: check, state: state, now: Double(Clock.wallTime().seconds))
+            Output.standardOutput(json ? withMissing(report.json(), fromConfig).serialized(pretty: true) + "\n" : report.text())
+            return withMissing(check.exitCode, fromConfig)
         default:
             guard let state else { throw CommandFailure("cannot choose a state directory: HOME is not set; pass --state-dir DIR", exitCode: ExitCode.usage) }
             let repair = FleetRepair(check: check, repairer: Repairer(state: state),
                                      options: RepairOptions(python: arguments.value("--python"), findLinks: arguments.all("--find-links")))
             guard arguments.has("--force") else {
-                Output.standardOutput(json ? repair.planJSON().serialized(pretty: true) + "\n" : repair.planText())
-                return check.exitCode
+                Output.standardOutput(json ? withMissing(repair.planJSON(), fromConfig).serialized(pretty: true) + "\n" : repair.planText())
+                return withMissing(check.exitCode, fromConfig)
             }
             let results = repair.run { result in if !json { Output.standardOutput(FleetRepair.line(result) + "\n") } }
             if json {
@@ -77,7 +93,7 @@ public enum VenvsCommand: AdminCommand {
             } else if results.isEmpty {
                 Output.standardOutput("nothing to repair: \(check.summaryLine)\n")
             }
-            return repair.exitCode(results)
+            return withMissing(repair.exitCode(results), fromConfig)
         }
     }
 }

@@ -8,7 +8,7 @@ public enum WrapCommand: AdminCommand {
     public static let name = "wrap"
     public static let summary = "put guarded-run in front of systemd units or launchd plists"
     public static let spec = CommandSpec(
-        usage: "wrap systemd|launchd FILE|DIR... [--agent NAME] [--auto-repair] [--force] [launchd: --keepalive [--throttle-interval S] --give-up-after N]",
+        usage: "wrap systemd|launchd|mcp FILE|DIR... [--agent NAME] [--auto-repair] [--force] [launchd: --keepalive [--throttle-interval S] --give-up-after N]",
         options: [
             .value("--agent", help: "agent name (default: the unit name or the plist's Label); one file only"),
             .flag("--auto-repair", help: "let guarded-run repair the venv (ENABLE_AUTO_REPAIR)"),

@@ -168,24 +168,96 @@ public enum JSONValue: Equatable, Sendable {
         parser.skipWhitespace()
         return parser.index == bytes.count ? value : nil
     }
+
+    /// Parses one document and records where every value lies in `bytes`, for editors that splice
+    /// new text into a file and keep every other byte. `comments` accepts JSONC as VS Code writes
+    /// it: `//` and `/* */` comments and a trailing comma before `}` or `]`. Nil for anything else
+    /// malformed, as `parse`.
+    public static func parseWithSpans(bytes: [UInt8], comments: Bool = false) -> (JSONValue, JSONSpan)? {
+        var parser = JSONParser(bytes: bytes, comments: comments, recordSpans: true)
+        guard let value = parser.parseValue(depth: 0), let span = parser.lastSpan else { return nil }
+        guard parser.skipWhitespace() else { return nil }
+        return parser.index == bytes.count ? (value, span) : nil
+    }
+}
+
+/// Where a parsed value lies in its document: `range` covers the value's own bytes (a string's
+/// quotes included); an object lists its members with their keys' ranges, an array its elements.
+public struct JSONSpan: Sendable {
+    public struct Member: Sendable {
+        public var key: String
+        public var keyRange: Range<Int>
+        public var value: JSONSpan
+    }
+    public var range: Range<Int>
+    public var members: [Member] = []
+    public var elements: [JSONSpan] = []
+
+    /// The first member named `key` (callers that care refuse duplicates themselves).
+    public func member(_ key: String) -> Member? { members.first { $0.key == key } }
 }
 
 private struct JSONParser {
     let bytes: [UInt8]
     var index = 0
+    let comments: Bool
+    let recordSpans: Bool
+    /// The span of the value parsed last (only when recording).
+    var lastSpan: JSONSpan?
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: [UInt8], comments: Bool = false, recordSpans: Bool = false) {
+        self.bytes = bytes
+        self.comments = comments
+        self.recordSpans = recordSpans
+    }
 
-    mutating func skipWhitespace() {
-        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0a || bytes[index] == 0x0d || bytes[index] == 0x09 {
-            index += 1
+    /// Skips whitespace (and comments in JSONC mode); false for a comment that never ends.
+    @discardableResult
+    mutating func skipWhitespace() -> Bool {
+        while index < bytes.count {
+            let c = bytes[index]
+            if c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09 { index += 1; continue }
+            guard comments, c == UInt8(ascii: "/"), index + 1 < bytes.count else { return true }
+            if bytes[index + 1] == UInt8(ascii: "/") {
+                index += 2
+                while index < bytes.count, bytes[index] != 0x0a { index += 1 }
+            } else if bytes[index + 1] == UInt8(ascii: "*") {
+                index += 2
+                while true {
+                    guard index + 1 < bytes.count else { index = bytes.count; return false }
+                    if bytes[index] == UInt8(ascii: "*") && bytes[index + 1] == UInt8(ascii: "/") { index += 2; break }
+                    index += 1
+                }
+            } else {
+                return true
+            }
         }
+        return true
+    }
+
+    /// True (and past it) when a trailing comma is allowed and `close` follows.
+    mutating func closesAfterComma(_ close: UInt8) -> Bool {
+        guard comments else { return false }
+        guard skipWhitespace(), index < bytes.count, bytes[index] == close else { return false }
+        index += 1
+        return true
     }
 
     mutating func parseValue(depth: Int) -> JSONValue? {
         guard depth < 256 else { return nil }
-        skipWhitespace()
-        guard index < bytes.count else { return nil }
+        guard skipWhitespace(), index < bytes.count else { return nil }
+        guard recordSpans else { return parseBareValue(depth: depth) }
+        let start = index
+        let value = parseBareValue(depth: depth)
+        switch value {
+        case .object?, .array?: break // their spans are recorded by parseObject and parseArray
+        case nil: return nil
+        default: lastSpan = JSONSpan(range: start..<index)
+        }
+        return value
+    }
+
+    mutating func parseBareValue(depth: Int) -> JSONValue? {
         switch bytes[index] {
         case UInt8(ascii: "{"): return parseObject(depth: depth)
         case UInt8(ascii: "["): return parseArray(depth: depth)
@@ -205,38 +277,59 @@ private struct JSONParser {
     }
 
     mutating func parseObject(depth: Int) -> JSONValue? {
+        let start = index
         index += 1
         var pairs: [(String, JSONValue)] = []
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(pairs) }
+        var members: [JSONSpan.Member] = []
+        func done(_ parser: inout JSONParser) -> JSONValue {
+            if parser.recordSpans { parser.lastSpan = JSONSpan(range: start..<parser.index, members: members) }
+            return .object(pairs)
+        }
+        guard skipWhitespace() else { return nil }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return done(&self) }
         while true {
-            skipWhitespace()
+            guard skipWhitespace() else { return nil }
+            let keyStart = index
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\""), let key = parseString() else { return nil }
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
+            let keyEnd = index
+            guard skipWhitespace(), index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
             index += 1
             guard let value = parseValue(depth: depth + 1) else { return nil }
             pairs.append((key, value))
-            skipWhitespace()
-            guard index < bytes.count else { return nil }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(pairs) }
+            if recordSpans, let span = lastSpan { members.append(JSONSpan.Member(key: key, keyRange: keyStart..<keyEnd, value: span)) }
+            guard skipWhitespace(), index < bytes.count else { return nil }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                if closesAfterComma(UInt8(ascii: "}")) { return done(&self) }
+                continue
+            }
+            if bytes[index] == UInt8(ascii: "}") { index += 1; return done(&self) }
             return nil
         }
     }
 
     mutating func parseArray(depth: Int) -> JSONValue? {
+        let start = index
         index += 1
         var items: [JSONValue] = []
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+        var elements: [JSONSpan] = []
+        func done(_ parser: inout JSONParser) -> JSONValue {
+            if parser.recordSpans { parser.lastSpan = JSONSpan(range: start..<parser.index, elements: elements) }
+            return .array(items)
+        }
+        guard skipWhitespace() else { return nil }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return done(&self) }
         while true {
             guard let value = parseValue(depth: depth + 1) else { return nil }
             items.append(value)
-            skipWhitespace()
-            guard index < bytes.count else { return nil }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+            if recordSpans, let span = lastSpan { elements.append(span) }
+            guard skipWhitespace(), index < bytes.count else { return nil }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                if closesAfterComma(UInt8(ascii: "]")) { return done(&self) }
+                continue
+            }
+            if bytes[index] == UInt8(ascii: "]") { index += 1; return done(&self) }
             return nil
         }
     }
@@ -309,9 +402,11 @@ private struct JSONParser {
     mutating func parseNumber() -> JSONValue? {
         let start = index
         if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let first = index
         var digits = 0
         while index < bytes.count, (48...57).contains(bytes[index]) { index += 1; digits += 1 }
-        guard digits > 0 else { return nil }
+        // RFC 8259: no leading zeros ("012" is not a number, and Python's json refuses it too).
+        guard digits > 0, digits == 1 || bytes[first] != UInt8(ascii: "0") else { return nil }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
             var frac = 0

@@ -7,11 +7,16 @@ import GuardedSystem
 /// # one root per line; blank lines and lines starting with # are ignored
 /// root = /srv/agents
 /// root = /home/me/venvs
+/// # the fleet's own configs: units, drop-ins, plists, MCP configs, or directories of them
+/// config = /etc/systemd/system
+/// config = /home/me/Library/Application Support/Claude/claude_desktop_config.json
 /// ```
-/// A line that is not `root = /absolute/path` is reported (with its line number) and ignored: a typo
+/// A line that is not `root = /absolute/path` or `config = /absolute/path` is reported (with its line number) and ignored: a typo
 /// must not stop the morning check.
 public struct FleetConfig: Sendable, Equatable {
     public var roots: [String] = []
+    /// `config =` lines: where `venvs --from-config` looks when none is given.
+    public var configs: [String] = []
     /// `line N: <what is wrong>` for every line that was ignored.
     public var problems: [String] = []
     /// The file read, or nil when there was none.
@@ -37,12 +42,14 @@ public struct FleetConfig: Sendable, Equatable {
             }
             let key = line[..<eq].trimmedSpaces()
             let value = line[line.index(after: eq)...].trimmedSpaces()
-            if key != "root" {
-                problems.append("line \(number): unknown key '\(key)' (only 'root' is known)")
+            if key != "root" && key != "config" {
+                problems.append("line \(number): unknown key '\(key)' (only 'root' and 'config' are known)")
             } else if !value.hasPrefix("/") {
-                problems.append("line \(number): root must be an absolute path")
-            } else {
+                problems.append("line \(number): \(key) must be an absolute path")
+            } else if key == "root" {
                 roots.append(normalizedPath(value))
+            } else {
+                configs.append(normalizedPath(value))
             }
         }
     }

@@ -19,9 +19,21 @@ final class FleetConfigTests: XCTestCase {
         XCTAssertEqual(config.roots, ["/srv/agents", "/home/me/venvs", "/srv/#odd"])
         XCTAssertEqual(config.problems, [
             "line 5: root must be an absolute path",
-            "line 6: unknown key 'roots' (only 'root' is known)",
+            "line 6: unknown key 'roots' (only 'root' and 'config' are known)",
             "line 7: expected 'root = /path'",
         ])
+    }
+
+    func testConfigLinesNameTheFleetsConfigSources() {
+        let config = FleetConfig(text: """
+            root = /srv/agents
+            config = /etc/systemd/system/
+            config = /Users/me/Library/Application Support/Claude/claude_desktop_config.json
+            config = LaunchAgents
+            """)
+        XCTAssertEqual(config.roots, ["/srv/agents"])
+        XCTAssertEqual(config.configs, ["/etc/systemd/system", "/Users/me/Library/Application Support/Claude/claude_desktop_config.json"])
+        XCTAssertEqual(config.problems, ["line 4: config must be an absolute path"])
     }
 
     func testLoadsFromTheStateDirectoryAndToleratesAbsence() throws {

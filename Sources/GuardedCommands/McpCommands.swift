@@ -1,0 +1,52 @@
+import GuardedCore
+import GuardedSupervisor
+import GuardedSystem
+
+/// `guarded-run wrap mcp CONFIG...`: puts guarded-run in front of the stdio MCP servers that run
+/// from a Python venv (docs/mcp.md). A dry run unless --force.
+enum McpWrapCommand: AdminCommand {
+    static let name = "wrap"
+    static let summary = WrapCommand.summary
+    static let spec = CommandSpec(
+        usage: "wrap mcp CONFIG... [--agent-prefix P] [--import MODULE]... [--auto-repair] [--force]",
+        options: [
+            .value("--agent-prefix", help: "agent names are P + the server's key (default: the client's prefix, docs/mcp.md)"),
+            .repeated("--import", help: "a module the server needs, checked by guarded-run (repeatable)"),
+            .flag("--auto-repair", help: "let guarded-run repair the venv (mind the client's start-up timeout, docs/mcp.md)"),
+            .flag("--force", help: "write (after taking a snapshot); without it, show what would change"),
+            .value("--guarded-run", help: "the guarded-run the configs start (default: this executable)"),
+            stateDirOption,
+        ],
+        positionals: 1...100_000)
+
+    static func run(_ arguments: ParsedArguments) throws -> Int32 {
+        let prefix = arguments.value("--agent-prefix")
+        if let prefix, McpWrap.agentName(prefix: prefix, key: "x") != prefix + "x" {
+            throw UsageError("--agent-prefix takes letters, digits, '.', '_', '-', '@', not '\(prefix)'")
+        }
+        for m in arguments.all("--import") where !isValidModuleName(m) {
+            throw UsageError("--import takes a module name like 'pkg.mod', not '\(m)'")
+        }
+        let options = McpWrap.Options(agentPrefix: prefix, imports: arguments.all("--import"),
+                                      autoRepair: arguments.has("--auto-repair"), guardedRun: try guardedRunPath(arguments))
+        return emit(McpFleet.wrap(arguments.positionals, options: options, force: arguments.has("--force"),
+                                  state: try stateDirectory(arguments)), command: name)
+    }
+}
+
+/// `guarded-run unwrap mcp CONFIG...`: restores each wrapped entry's own command and args.
+enum McpUnwrapCommand: AdminCommand {
+    static let name = "unwrap"
+    static let summary = UnwrapCommand.summary
+    static let spec = CommandSpec(
+        usage: "unwrap mcp CONFIG... [--force]",
+        options: [
+            .flag("--force", help: "write (after taking a snapshot); without it, show what would change"),
+            stateDirOption,
+        ],
+        positionals: 1...100_000)
+
+    static func run(_ arguments: ParsedArguments) throws -> Int32 {
+        emit(McpFleet.unwrap(arguments.positionals, force: arguments.has("--force"), state: try stateDirectory(arguments)), command: name)
+    }
+}
