@@ -21,6 +21,8 @@ public enum LaunchdConverter {
         public var timer: String?
         /// launchd keys (or parts of keys) that have no equivalent here.
         public var unmapped: [String]
+        /// What each converted launchd key became.
+        public var changes: [FileChange] = []
     }
 
     /// Keys the converter reads (and so does not list as unmapped).
