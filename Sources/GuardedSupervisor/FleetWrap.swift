@@ -371,6 +371,7 @@ public enum ConvertFleet {
         }
         func targets(_ c: LaunchdConverter.Conversion, _ dir: String) -> [(String, String)] {
             [(dir + "/" + c.name + ".service", c.service)] + (c.timer.map { [(dir + "/" + c.name + ".timer", $0)] } ?? [])
+                + (c.path.map { [(dir + "/" + c.name + ".path", $0)] } ?? [])
         }
         var writable = outputs
         if let dir = outputDirectory {
@@ -398,7 +399,7 @@ public enum ConvertFleet {
             report.results.append(FileResult(path: out.file, action: .write, changes: c.changes, warnings: warnings,
                                              files: units.map(\.0), contents: units.map(\.1)))
             guard let dir = outputDirectory else {
-                report.lines.append("\(out.file): \(c.name).service" + (c.timer == nil ? "" : " and \(c.name).timer"))
+                report.lines.append("\(out.file): " + targets(c, ".").map { baseName(of: $0.0) }.joined(separator: ", "))
                 for (path, text) in targets(c, ".") {
                     report.lines.append("==> \(baseName(of: path)) <==")
                     report.lines.append(contentsOf: text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init))

@@ -229,14 +229,41 @@ final class GoldenTests: XCTestCase {
             case .success(let c):
                 Fixtures.assertGolden(c.service, "convert/\(c.name).service")
                 if let timer = c.timer { Fixtures.assertGolden(timer, "convert/\(c.name).timer") }
+                if let path = c.path { Fixtures.assertGolden(path, "convert/\(c.name).path") }
                 // Nothing silently dropped: every key is converted or listed.
                 let listed = Set(c.unmapped.map { String($0.split(separator: ".")[0]) })
                 for e in doc.root.entries! where !listed.contains(e.key) {
                     XCTAssertTrue(["Label", "Program", "ProgramArguments", "EnvironmentVariables", "WorkingDirectory", "StandardOutPath",
                                    "StandardErrorPath", "StandardInPath", "KeepAlive", "RunAtLoad", "StartInterval", "StartCalendarInterval",
-                                   "UserName", "GroupName", "Nice", "ThrottleInterval", "Umask", "ExitTimeOut"].contains(e.key), "\(name): \(e.key)")
+                                   "UserName", "GroupName", "Nice", "ThrottleInterval", "Umask", "ExitTimeOut",
+                                   "LowPriorityIO", "WatchPaths", "QueueDirectories"].contains(e.key), "\(name): \(e.key)")
                 }
             }
+        }
+    }
+
+    /// What has a systemd mapping is mapped: LowPriorityIO, WatchPaths/QueueDirectories (a .path
+    /// unit), KeepAlive.NetworkState, periodic jobs as Type=oneshot, a Description that says what runs.
+    func testConvertMapsWhatHasAMapping() throws {
+        let doc = try PlistDocument(Array(try Data(contentsOf: URL(fileURLWithPath: Fixtures.launchd + "/com.example.crashed.plist"))))
+        let c = try LaunchdConverter.convert(doc.root, options: .init(guardedRun: Fixtures.guardedRun)).get()
+        XCTAssertEqual(c.unmapped, [])
+        let service = try UnitFile(path: "x.service", text: c.service)
+        XCTAssertEqual(service.values("Service", "IOSchedulingClass").map(\.value), ["idle"])
+        XCTAssertEqual(service.values("Unit", "Wants").map(\.value), ["network-online.target"])
+        XCTAssertEqual(service.values("Unit", "After").map(\.value), ["network-online.target"])
+        XCTAssertEqual(service.values("Unit", "Description").map(\.value), ["com.example.crashed: python -m inbox_agent"])
+        let path = try UnitFile(path: "x.path", text: try XCTUnwrap(c.path))
+        XCTAssertEqual(path.values("Path", "PathChanged").map(\.value), ["/Users/me/inbox/new mail", "/etc/inbox.conf"])
+        XCTAssertEqual(path.values("Path", "DirectoryNotEmpty").map(\.value), ["/Users/me/inbox/queue"])
+        XCTAssertEqual(c.changes.first { $0.key == "LowPriorityIO" }?.after, "IOSchedulingClass=idle")
+
+        for periodic in ["com.example.calendar.plist", "com.example.program-only.plist"] {
+            let doc = try PlistDocument(Array(try Data(contentsOf: URL(fileURLWithPath: Fixtures.launchd + "/" + periodic))))
+            let c = try LaunchdConverter.convert(doc.root, options: .init(guardedRun: Fixtures.guardedRun)).get()
+            let unit = try UnitFile(path: "x.service", text: c.service)
+            XCTAssertEqual(unit.values("Service", "Type").map(\.value), ["oneshot"], periodic)
+            XCTAssertEqual(unit.values("Service", "RestartForceExitStatus").count, 0, periodic)
         }
     }
 
