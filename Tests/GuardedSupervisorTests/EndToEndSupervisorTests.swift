@@ -318,6 +318,36 @@ final class EndToEndSupervisorTests: XCTestCase {
         }
     }
 
+    /// The scheduled doctor as shipped: the service and timer verify, the launchd job reads in
+    /// plistlib as a daily venvs check with an on-problem hook.
+    func testShippedDoctor() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        for name in ["guarded-run-doctor.service", "guarded-run-doctor.timer"] {
+            let text = try String(contentsOfFile: repo + "/systemd/" + name, encoding: .utf8)
+            try temp.write("doctor/" + name, text.replacingOccurrences(of: "/usr/local/bin/guarded-run", with: binary))
+        }
+        assertVerifies(temp.file("doctor/guarded-run-doctor.service"))
+        assertVerifies(temp.file("doctor/guarded-run-doctor.timer"))
+        let service = try UnitFile.read(repo + "/systemd/guarded-run-doctor.service")
+        XCTAssertEqual(service.values("Service", "Type").map(\.value), ["oneshot"])
+        XCTAssertEqual(service.values("Service", "ExecStart").map(\.value), ["/usr/local/bin/guarded-run venvs check"])
+        XCTAssertTrue(service.values("Service", "ExecStopPost").first?.value.contains("guarded-run metrics --output /") == true)
+        let timer = try UnitFile.read(repo + "/systemd/guarded-run-doctor.timer")
+        XCTAssertEqual(timer.values("Timer", "OnCalendar").count, 1)
+
+        let plist = repo + "/launchd-compat/com.example.guarded-run-doctor.plist"
+        let json = try JSONSerialization.jsonObject(with: Data(plistlibJSON(plist).utf8)) as! [String: Any]
+        let entries = json["dict"] as! [[Any]]
+        func value(_ key: String) -> [String: Any]? { entries.first { $0[0] as! String == key }?[1] as? [String: Any] }
+        let args = (value("ProgramArguments")?["array"] as? [[String: String]])?.compactMap { $0["string"] }
+        XCTAssertEqual(args, ["/usr/local/bin/guarded-run", "venvs", "check", "--on-problem", "/usr/local/libexec/guarded-run-notify"])
+        XCTAssertNotNil(value("StartCalendarInterval")?["dict"])
+        XCTAssertNil(value("KeepAlive"), "a periodic job is not kept alive")
+        let hook = repo + "/launchd-compat/guarded-run-notify"
+        XCTAssertEqual(access(hook, X_OK), 0)
+        XCTAssertEqual(TestSupport.run("/bin/sh", ["-n", hook]).termination, .exited(0), "the notify hook parses")
+    }
+
     func testUsageErrors() {
         for args in [["wrap", "upstart", "x"], ["wrap", "systemd"], ["wrap", "systemd", "a.service", "b.service", "--agent", "x"],
                      ["wrap", "systemd", "a.service", "--keepalive"], ["wrap", "launchd", "a.plist", "--give-up-after", "0"],
