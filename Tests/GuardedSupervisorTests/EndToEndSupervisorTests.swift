@@ -236,6 +236,40 @@ final class EndToEndSupervisorTests: XCTestCase {
         XCTAssertTrue(plistlibJSON(plist).contains("\"--give-up-after\""))
     }
 
+    /// The fleet, through the command line only (so the same test runs against 0.1.0):
+    /// `--keepalive --give-up-after 5` keeps {Crashed, NetworkState}, never lowers a
+    /// ThrottleInterval, leaves periodic jobs alone, and unwrap restores every file byte for byte.
+    func testKeepAliveKeepsTheJobsMeaningAndUnwrapRestoresTheFiles() throws {
+        let dir = try copyCorpus(Fixtures.launchd, to: "agents")
+        let files = Fixtures.files(dir, suffix: ".plist")
+        var before: [String: Data] = [:]
+        for f in files { before[f] = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + f)) }
+        let wrap = runGuarded(["wrap", "launchd", dir, "--keepalive", "--give-up-after", "5", "--guarded-run", "/usr/local/bin/guarded-run",
+                               "--state-dir", state, "--force"])
+        XCTAssertEqual(wrap.termination, .exited(1), wrap.errorText)  // nolabel and noprogram are refused
+        func keys(_ f: String) throws -> [String: Any] {
+            let json = try JSONSerialization.jsonObject(with: Data(plistlibJSON(dir + "/" + f).utf8)) as! [String: Any]
+            var out: [String: Any] = [:]
+            for e in json["dict"] as! [[Any]] { out[e[0] as! String] = e[1] }
+            return out
+        }
+        let crashed = try keys("com.example.crashed.plist")
+        let keepAlive = (crashed["KeepAlive"] as? [String: Any])?["dict"] as? [[Any]]
+        XCTAssertEqual(keepAlive?.map { $0[0] as! String }, ["Crashed", "NetworkState", "SuccessfulExit"], "merged, nothing replaced or dropped")
+        XCTAssertEqual((crashed["ThrottleInterval"] as? [String: String])?["int"], "60", "never lowered")
+        for periodic in ["com.example.calendar.plist", "com.example.program-only.plist"] {
+            let k = try keys(periodic)
+            XCTAssertNil(k["KeepAlive"], periodic)
+            XCTAssertNil(k["ThrottleInterval"], periodic)
+        }
+
+        let unwrap = runGuarded(["unwrap", "launchd", dir, "--state-dir", state, "--force"])
+        XCTAssertEqual(unwrap.termination, .exited(1), unwrap.errorText)  // the same two are still refused
+        for f in files where f != "com.example.wrapped.plist" {
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/" + f)), before[f], "unwrap restores \(f) byte for byte")
+        }
+    }
+
     /// The dry run shows every change --keepalive makes; the '-' prefix is warned about; --json
     /// gives one object per file, for wrap, unwrap and convert, dry run and --force.
     func testDryRunChangesWarningsAndJSON() throws {
