@@ -190,6 +190,33 @@ final class GoldenTests: XCTestCase {
         XCTAssertTrue(fromDamaged.notes.contains { $0.contains("damaged") }, "\(fromDamaged.notes)")
     }
 
+    /// A record whose job no longer starts guarded-run (unwrapped by hand) is refused by wrap;
+    /// unwrap then puts back the KeepAlive wrap set. Damaged records never crash unwrap.
+    func testHalfUnwrappedAndDamagedRecords() throws {
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: Fixtures.launchd + "/com.example.crashed.plist")))
+        let options = LaunchdWrap.Options(keepAlive: true, guardedRun: Fixtures.guardedRun)
+        let wrapped = try LaunchdWrap.wrap(bytes, options: options).bytes
+        var doc = try PlistDocument(wrapped)
+        doc.set("ProgramArguments", try PlistDocument(bytes).root["ProgramArguments"]!)
+        let byHand = doc.serialized()
+        guard case .refused(let reason) = try LaunchdWrap.wrap(byHand, options: options).outcome else { return XCTFail() }
+        XCTAssertTrue(reason.contains("wrap record"), reason)
+        let back = try LaunchdWrap.unwrap(byHand)
+        XCTAssertEqual(try PlistDocument(back.bytes).root, try PlistDocument(bytes).root)
+
+        // Seeded mutations inside the record: a miss or a refusal, never a trap.
+        let range = try XCTUnwrap(WrapRecord.find(in: wrapped)).range
+        var seed: UInt64 = 0x9E3779B97F4A7C15
+        func next() -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int(seed >> 33) }
+        for _ in 0..<300 {
+            var mutated = wrapped
+            for _ in 0..<(1 + next() % 4) {
+                mutated[range.lowerBound + next() % range.count] = UInt8(truncatingIfNeeded: next())
+            }
+            _ = try? LaunchdWrap.unwrap(mutated)
+        }
+    }
+
     /// Launcher options land on the wrapped command line: as separate strings in the plist, and
     /// quoted by systemd's rules in the drop-in (systemd splits them back to the same words).
     func testLauncherOptionsOnTheWrappedCommand() throws {
