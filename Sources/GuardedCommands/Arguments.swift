@@ -55,6 +55,8 @@ public struct ParsedArguments: Sendable {
     public func has(_ name: String) -> Bool { flags.contains(name) }
     public func value(_ name: String) -> String? { values[name]?.last }
     public func all(_ name: String) -> [String] { values[name] ?? [] }
+    /// The option appeared on the command line (a flag, or a value).
+    public func given(_ name: String) -> Bool { has(name) || values[name] != nil }
 
     /// An integer option, or a usage error naming it.
     public func integer(_ name: String, default fallback: Int, range: ClosedRange<Int> = 0...Int.max) throws(UsageError) -> Int {

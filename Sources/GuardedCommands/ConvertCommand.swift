@@ -7,12 +7,13 @@ public enum ConvertCommand: AdminCommand {
     public static let name = "convert"
     public static let summary = "turn launchd plists into systemd units wrapped in guarded-run"
     public static let spec = CommandSpec(
-        usage: "convert launchd-to-systemd PLIST|DIR... [--output DIR] [--user] [--force]",
+        usage: "convert launchd-to-systemd PLIST|DIR... [--output DIR] [--user] [--force] [--json]",
         options: [
             .value("--output", help: "write the units into DIR (default: print them)"),
             .flag("--user", help: "user units: WantedBy=default.target instead of multi-user.target"),
             .flag("--force", help: "overwrite existing units in DIR (after taking a snapshot)"),
             .value("--guarded-run", help: "the guarded-run the units start (default: this executable)"),
+            jsonOption,
             stateDirOption,
         ],
         positionals: 2...100_000)
@@ -26,6 +27,6 @@ public enum ConvertCommand: AdminCommand {
         let options = LaunchdConverter.Options(guardedRun: try guardedRunPath(arguments), userUnits: arguments.has("--user"))
         let report = ConvertFleet.launchdToSystemd(files, options: options, outputDirectory: arguments.value("--output"),
                                                    force: arguments.has("--force"), state: try stateDirectory(arguments))
-        return emit(report, command: name)
+        return emit(report, command: name, json: arguments.has("--json"))
     }
 }

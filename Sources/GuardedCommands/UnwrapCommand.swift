@@ -7,9 +7,10 @@ public enum UnwrapCommand: AdminCommand {
     public static let name = "unwrap"
     public static let summary = "take guarded-run out of wrapped units or plists"
     public static let spec = CommandSpec(
-        usage: "unwrap systemd|launchd|mcp FILE|DIR... [--force]",
+        usage: "unwrap systemd|launchd|mcp FILE|DIR... [--force] [--json]",
         options: [
             .flag("--force", help: "write (after taking a snapshot); without it, show what would change"),
+            jsonOption,
             stateDirOption,
         ],
         positionals: 2...100_000)
@@ -18,9 +19,11 @@ public enum UnwrapCommand: AdminCommand {
         let target = try SupervisorTarget.parse(arguments)
         let force = arguments.has("--force")
         let state = try stateDirectory(arguments)
+        let report: FleetReport
         switch target.kind {
-        case .systemd: return emit(SystemdFleet.unwrap(target.files, force: force, state: state), command: name)
-        case .launchd: return emit(LaunchdFleet.unwrap(target.files, force: force, state: state), command: name)
+        case .systemd: report = SystemdFleet.unwrap(target.files, force: force, state: state)
+        case .launchd: report = LaunchdFleet.unwrap(target.files, force: force, state: state)
         }
+        return emit(report, command: name, json: arguments.has("--json"))
     }
 }

@@ -10,7 +10,7 @@ public enum VenvsCommand: AdminCommand {
     public static let name = "venvs"
     public static let summary = "check, report on or repair every venv under the roots"
     public static let spec = CommandSpec(
-        usage: "venvs check|report|repair [--root DIR]... [--from-config PATH...] [--json] [--force] [--jobs N] [--state-dir DIR]",
+        usage: "venvs check|report|repair [--root DIR]... [--from-config PATH...] [--json] [--force] [--jobs N] [--on-problem CMD] [--state-dir DIR]",
         options: [
             .repeated("--root", help: "a directory to search for venvs (repeatable; default: fleet.conf, else the health logs)"),
             fromConfigOption,
@@ -19,6 +19,7 @@ public enum VenvsCommand: AdminCommand {
             .value("--jobs", help: "checks run at once (default: the number of processors)"),
             .value("--python", help: "repair: the base interpreter to rebuild on"),
             .repeated("--find-links", help: "repair: a local wheel directory or URL for the installer (repeatable)"),
+            .value("--on-problem", help: "check: run CMD (sh -c) with the JSON report on stdin when a venv is broken or degraded"),
             stateDirOption,
         ],
         positionals: 1...100_000)
@@ -32,6 +33,8 @@ public enum VenvsCommand: AdminCommand {
         for option in ["--python", "--find-links"] where action != "repair" && !arguments.all(option).isEmpty {
             throw UsageError("\(option) is only for 'venvs repair'")
         }
+        if arguments.value("--on-problem") != nil && action != "check" { throw UsageError("--on-problem is only for 'venvs check'") }
+        if arguments.value("--on-problem")?.isEmpty == true { throw UsageError("--on-problem needs a command") }
         let jobs = try arguments.integer("--jobs", default: WorkerPool.processorCount, range: 1...256)
         let json = arguments.has("--json")
         let state = StateDirectory.resolve(explicit: arguments.value("--state-dir"))
@@ -73,7 +76,13 @@ public enum VenvsCommand: AdminCommand {
 
         switch action {
         case "check":
-            Output.standardOutput(json ? withMissing(check.json(), fromConfig).serialized(pretty: true) + "\n" : check.table())
+            let report = withMissing(check.json(), fromConfig).serialized(pretty: true) + "\n"
+            Output.standardOutput(json ? report : check.table())
+            // A config that starts a path that is gone counts as broken, for the hook too.
+            if let hook = arguments.value("--on-problem"), ProblemHook.isDue(check) || !fromConfig.missing.isEmpty,
+               let failure = ProblemHook.run(hook, report: Array(report.utf8)) {
+                reportError("venvs: warning: \(failure) (the exit code still reflects the venvs)")
+            }
             return withMissing(check.exitCode, fromConfig)
         case "report":
             let report = GuardedFleet.FleetReport(check: check, state: state, now: Double(Clock.wallTime().seconds))

@@ -7,35 +7,57 @@ import GuardedSystem
 public enum WrapCommand: AdminCommand {
     public static let name = "wrap"
     public static let summary = "put guarded-run in front of systemd units or launchd plists"
+
+    /// Options every kind of wrap takes.
+    static let commonOptions: [OptionSpec] = [
+        .value("--agent", help: "agent name (default: the unit name or the plist's Label); one file only"),
+        .flag("--auto-repair", help: "let guarded-run repair the venv (ENABLE_AUTO_REPAIR)"),
+        .flag("--force", help: "write (after taking a snapshot); without it, show what would change"),
+        .value("--guarded-run", help: "the guarded-run the units start (default: this executable)"),
+        jsonOption,
+        stateDirOption,
+    ]
+
+    /// The launcher's options, carried onto the wrapped command line: wrap's name for each, and
+    /// the launcher's. The agent's state directory has its own name here because wrap's
+    /// `--state-dir` is, as for every command, where wrap itself keeps state (its snapshot).
+    static let launcherOptions: [(option: OptionSpec, launcher: String)] = [
+        (.value("--venv", help: "launcher: the agent's venv (absolute)"), "--venv"),
+        (.repeated("--import", help: "launcher: a module the check imports (repeatable)"), "--import"),
+        (.value("--requirements", help: "launcher: the requirements file repairs install from (absolute)"), "--requirements"),
+        (.value("--python", help: "launcher: the base interpreter repairs rebuild on (absolute)"), "--python"),
+        (.repeated("--find-links", help: "launcher: a wheel directory or URL for repairs (repeatable)"), "--find-links"),
+        (.flag("--observe", help: "launcher: check and log, but always start the agent"), "--observe"),
+        (.value("--agent-state-dir", help: "launcher: the agent's --state-dir (absolute)"), "--state-dir"),
+    ]
+
+    /// Options only some kinds take.
+    static let kindOptions: [(option: OptionSpec, kinds: [SupervisorTarget.Kind])] = [
+        (.value("--give-up-after", help: "launchd: exit 0 after N consecutive failed-closed starts"), [.launchd]),
+        (.flag("--keepalive", help: "launchd: KeepAlive.SuccessfulExit = false and ThrottleInterval, merged (not periodic jobs)"), [.launchd]),
+        (.value("--throttle-interval", help: "launchd: the least ThrottleInterval for --keepalive, seconds (default 30)"), [.launchd]),
+    ]
+
     public static let spec = CommandSpec(
-        usage: "wrap systemd|launchd|mcp FILE|DIR... [--agent NAME] [--auto-repair] [--force] [launchd: --keepalive [--throttle-interval S] --give-up-after N]",
-        options: [
-            .value("--agent", help: "agent name (default: the unit name or the plist's Label); one file only"),
-            .flag("--auto-repair", help: "let guarded-run repair the venv (ENABLE_AUTO_REPAIR)"),
-            .flag("--force", help: "write (after taking a snapshot); without it, show what would change"),
-            .value("--give-up-after", help: "launchd: exit 0 after N consecutive failed-closed starts"),
-            .flag("--keepalive", help: "launchd: set KeepAlive = {SuccessfulExit = false} and ThrottleInterval"),
-            .value("--throttle-interval", help: "launchd: ThrottleInterval for --keepalive, seconds (default 30)"),
-            .value("--guarded-run", help: "the guarded-run the units start (default: this executable)"),
-            stateDirOption,
-        ],
+        usage: "wrap systemd|launchd|mcp FILE|DIR... [--agent NAME] [--auto-repair] [--force] [--json] [--venv DIR] [--import MODULE]... [--requirements FILE] [--python PATH] [--find-links DIR]... [--observe] [--agent-state-dir DIR] [launchd: --keepalive [--throttle-interval S] --give-up-after N]",
+        options: commonOptions + launcherOptions.map(\.option) + kindOptions.map(\.option),
         positionals: 2...100_000)
 
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
         let target = try SupervisorTarget.parse(arguments)
+        for (option, kinds) in kindOptions where !kinds.contains(target.kind) && arguments.given(option.key) {
+            throw UsageError("\(option.key) is for \(kinds.map(\.rawValue).joined(separator: " and ")) only")
+        }
         let agent = try agentOption(arguments, fileCount: target.files.count)
+        let launcher = try launcherOptionValues(arguments)
         let guardedRun = try guardedRunPath(arguments)
         let force = arguments.has("--force")
         let state = try stateDirectory(arguments)
         let report: FleetReport
         switch target.kind {
         case .systemd:
-            for launchdOnly in ["--give-up-after", "--keepalive", "--throttle-interval"]
-            where arguments.has(launchdOnly) || arguments.value(launchdOnly) != nil {
-                throw UsageError("\(launchdOnly) is for launchd plists")
-            }
             report = SystemdFleet.wrap(target.files, options: SystemdWrap.Options(
-                agent: agent, autoRepair: arguments.has("--auto-repair"), guardedRun: guardedRun), force: force, state: state)
+                agent: agent, autoRepair: arguments.has("--auto-repair"), guardedRun: guardedRun, launcher: launcher), force: force, state: state)
         case .launchd:
             let giveUp = arguments.value("--give-up-after") == nil ? nil : try arguments.integer("--give-up-after", default: 0, range: 1...1_000_000)
             if arguments.value("--throttle-interval") != nil && !arguments.has("--keepalive") {
@@ -45,15 +67,27 @@ public enum WrapCommand: AdminCommand {
                 agent: agent, autoRepair: arguments.has("--auto-repair"), giveUpAfter: giveUp,
                 keepAlive: arguments.has("--keepalive"),
                 throttleInterval: try arguments.integer("--throttle-interval", default: 30, range: 1...86_400),
-                guardedRun: guardedRun), force: force, state: state)
+                guardedRun: guardedRun, launcher: launcher), force: force, state: state)
         }
-        return emit(report, command: name)
+        return emit(report, command: name, json: arguments.has("--json"))
+    }
+
+    /// The launcher's options from wrap's command line, each value checked: a value the launcher
+    /// would refuse is one line and exit 64 here, not a unit that fails at its next start.
+    static func launcherOptionValues(_ arguments: ParsedArguments) throws -> LauncherOptions {
+        let options = LauncherOptions(
+            venv: arguments.value("--venv"), imports: arguments.all("--import"), requirements: arguments.value("--requirements"),
+            python: arguments.value("--python"), findLinks: arguments.all("--find-links"), observe: arguments.has("--observe"),
+            stateDir: arguments.value("--agent-state-dir"))
+        let wrapName = { (launcher: String) in launcherOptions.first { $0.launcher == launcher }?.option.key ?? launcher }
+        if let problem = options.problem(names: wrapName) { throw CommandFailure(problem, exitCode: ExitCode.usage) }
+        return options
     }
 }
 
 /// `systemd FILE...` or `launchd FILE...`, directories expanded to their units or plists.
 struct SupervisorTarget {
-    enum Kind { case systemd, launchd }
+    enum Kind: String { case systemd, launchd }
     let kind: Kind
     let files: [String]
 
@@ -92,9 +126,14 @@ func guardedRunPath(_ arguments: ParsedArguments) throws -> String {
     return own
 }
 
-/// Prints a fleet report (stdout lines, then one stderr line per error) and returns its exit code.
-func emit(_ report: FleetReport, command: String) -> Int32 {
-    if !report.lines.isEmpty { Output.standardOutput(report.lines.joined(separator: "\n") + "\n") }
+/// Prints a fleet report (stdout lines, or its JSON, then one stderr line per error) and returns
+/// its exit code.
+func emit(_ report: FleetReport, command: String, json: Bool = false) -> Int32 {
+    if json {
+        Output.standardOutput(report.json().serialized(pretty: true) + "\n")
+    } else if !report.lines.isEmpty {
+        Output.standardOutput(report.lines.joined(separator: "\n") + "\n")
+    }
     for error in report.errors { reportError("\(command): \(error)") }
     return report.exitCode
 }

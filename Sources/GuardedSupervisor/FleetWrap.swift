@@ -2,8 +2,43 @@ import GuardedCore
 import GuardedSnapshot
 import GuardedSystem
 
+/// What a wrap, unwrap or convert did (or, in a dry run, would do) to one file.
+public struct FileResult: Sendable {
+    public enum Action: String, Sendable {
+        /// The file is (or would be) written: a drop-in, a plist, a converted unit.
+        case write
+        /// The file is (or would be) removed: unwrap's drop-in.
+        case remove
+        case unchanged
+        case refused
+        case failed
+    }
+    public var path: String
+    public var action: Action
+    /// Why it was refused or failed, or why it is unchanged.
+    public var reason: String?
+    public var changes: [FileChange] = []
+    public var warnings: [String] = []
+    /// The files written or removed (or that would be).
+    public var files: [String] = []
+    /// For drop-ins and converted units: the text of each file in `files`.
+    public var contents: [String] = []
+
+    public init(path: String, action: Action, reason: String? = nil, changes: [FileChange] = [], warnings: [String] = [],
+                files: [String] = [], contents: [String] = []) {
+        self.contents = contents
+        self.path = path
+        self.action = action
+        self.reason = reason
+        self.changes = changes
+        self.warnings = warnings
+        self.files = files
+    }
+}
+
 /// What a wrap, unwrap or convert over many files printed and whether anything went wrong.
-/// Every file gets one result line (a dry run may add the text it would write, indented).
+/// Every file gets one result line (a dry run may add the text it would write, indented) and
+/// one `FileResult` (for `--json`).
 public struct FleetReport: Sendable {
     /// Lines for stdout.
     public var lines: [String] = []
@@ -13,6 +48,10 @@ public struct FleetReport: Sendable {
     public var problems = 0
     /// The snapshot could not be taken: nothing was written.
     public var snapshotFailed = false
+    public var results: [FileResult] = []
+    /// The snapshot taken before writing.
+    public var snapshot: String?
+    public var dryRun = true
 
     public init() {}
 
@@ -25,22 +64,61 @@ public struct FleetReport: Sendable {
 
     mutating func refuse(_ file: String, _ reason: String) {
         lines.append("\(file): refused: \(reason)")
+        results.append(FileResult(path: file, action: .refused, reason: reason))
         problems += 1
     }
 
     mutating func fail(_ file: String, _ error: Error) {
         lines.append("\(file): failed")
         errors.append("\(file): \(error)")
+        if let k = results.lastIndex(where: { $0.path == file && $0.action != .failed }) {
+            results[k].action = .failed
+            results[k].reason = "\(error)"
+        } else {
+            results.append(FileResult(path: file, action: .failed, reason: "\(error)"))
+        }
         problems += 1
     }
 
     /// The closing line: what to do next after writing, or that a dry run wrote nothing.
     mutating func finish(changes: Int, force: Bool, next: String, dryRun: String) {
+        self.dryRun = !force
         if changes > 0 { lines.append(force ? "next: " + next : "dry run: " + dryRun) }
     }
 
     mutating func show(_ text: String) {
         for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() { lines.append("    " + line) }
+    }
+
+    /// The changes, then the warnings and notes, indented under a file's line.
+    mutating func detail(_ result: FileResult) {
+        for c in result.changes { lines.append("    change: " + c.line) }
+        for w in result.warnings { lines.append("    warning: " + w) }
+    }
+
+    /// `{"dry_run", "snapshot", "exit_code", "files": [{"path", "action", "reason", "changes":
+    /// [{"key", "before", "after"}], "warnings", "files", "snapshot"}], "errors"}` (docs/systemd.md).
+    public func json() -> JSONValue {
+        .object([
+            ("dry_run", .bool(dryRun)),
+            ("snapshot", .optional(snapshot)),
+            ("exit_code", JSONValue(Int(exitCode))),
+            ("files", .array(results.map { r in
+                .object([
+                    ("path", .string(r.path)),
+                    ("action", .string(r.action.rawValue)),
+                    ("reason", .optional(r.reason)),
+                    ("changes", .array(r.changes.map { c in
+                        .object([("key", .string(c.key)), ("before", .optional(c.before)), ("after", .optional(c.after))])
+                    })),
+                    ("warnings", JSONValue(r.warnings)),
+                    ("files", JSONValue(r.files)),
+                    ("contents", JSONValue(r.contents)),
+                    ("snapshot", .optional(dryRun || r.action == .unchanged || r.action == .refused ? nil : snapshot)),
+                ])
+            })),
+            ("errors", JSONValue(errors)),
+        ])
     }
 }
 
@@ -74,6 +152,7 @@ func takeSnapshot(_ paths: [String], label: String, state: StateDirectory, repor
     do {
         let manifest = try SnapshotStore(state: state).create(paths: paths, label: label, tag: nil)
         report.lines.append("snapshot \(manifest.id) taken before writing")
+        report.snapshot = manifest.id
         return manifest.id
     } catch {
         report.errors.append("snapshot before writing: \(error); nothing written")
@@ -106,19 +185,28 @@ public enum SystemdFleet {
             switch plan {
             case .failure(let error): report.fail(file, error)
             case .success(.refused(let reason)): report.refuse(file, reason)
-            case .success(.unchanged): report.lines.append("\(file): unchanged (already wrapped)")
-            case .success(.alreadyGuarded): report.lines.append("\(file): unchanged (the unit itself already starts guarded-run)")
-            case .success(.write(let dropIn, let content, let createsDirectory)):
+            case .success(.unchanged(let dropIn)):
+                report.lines.append("\(file): unchanged (already wrapped)")
+                report.results.append(FileResult(path: file, action: .unchanged, reason: "already wrapped", files: [dropIn]))
+            case .success(.alreadyGuarded):
+                report.lines.append("\(file): unchanged (the unit itself already starts guarded-run)")
+                report.results.append(FileResult(path: file, action: .unchanged, reason: "the unit itself already starts guarded-run"))
+            case .success(.write(let dropIn)):
+                let result = FileResult(path: file, action: .write, changes: dropIn.changes, warnings: dropIn.warnings,
+                                        files: [dropIn.path], contents: [dropIn.content])
+                report.results.append(result)
                 if !force {
-                    report.lines.append("\(file): would write \(dropIn):")
-                    report.show(content)
+                    report.lines.append("\(file): would write \(dropIn.path):")
+                    report.show(dropIn.content)
+                    for w in dropIn.warnings { report.lines.append("    warning: " + w) }
                     continue
                 }
                 do {
-                    if createsDirectory { try makeDirectories(SystemdWrap.dropInDirectory(for: file), mode: 0o755) }
+                    if dropIn.createsDirectory { try makeDirectories(SystemdWrap.dropInDirectory(for: file), mode: 0o755) }
                     let owner = fileStatusIfPresent(file, followSymlinks: true).map { ($0.uid, $0.gid) }
-                    try writeOperatorFile(dropIn, Array(content.utf8), mode: 0o644, owner: owner)
-                    report.lines.append("\(file): wrote \(dropIn)")
+                    try writeOperatorFile(dropIn.path, Array(dropIn.content.utf8), mode: 0o644, owner: owner)
+                    report.lines.append("\(file): wrote \(dropIn.path)")
+                    for w in dropIn.warnings { report.lines.append("    warning: " + w) }
                 } catch { report.fail(file, error) }
             }
         }
@@ -126,6 +214,8 @@ public enum SystemdFleet {
                       dryRun: "nothing written; --force writes the drop-ins after taking a snapshot")
         return report
     }
+
+    static let editedWarning = "edited since wrap (it no longer matches its wrap record)"
 
     public static func unwrap(_ files: [String], force: Bool, state: StateDirectory) -> FleetReport {
         var report = FleetReport()
@@ -140,14 +230,23 @@ public enum SystemdFleet {
             switch plan {
             case .failure(let error): report.fail(file, error)
             case .success(.refused(let reason)): report.refuse(file, reason)
-            case .success(.notWrapped): report.lines.append("\(file): unchanged (not wrapped)")
-            case .success(.remove(let dropIn, let directory)):
+            case .success(.notWrapped):
+                report.lines.append("\(file): unchanged (not wrapped)")
+                report.results.append(FileResult(path: file, action: .unchanged, reason: "not wrapped"))
+            case .success(.remove(let dropIn, let directory, let edited)):
+                if edited && !force {
+                    report.refuse(file, "\(dropIn) was \(editedWarning); --force removes it anyway, after a snapshot that keeps a copy")
+                    continue
+                }
                 let what = dropIn + (directory.map { " and \($0)" } ?? "")
+                let warnings = edited ? ["\(dropIn) was \(editedWarning): removed with your edits (the snapshot keeps a copy)"] : []
+                report.results.append(FileResult(path: file, action: .remove, warnings: warnings, files: [dropIn] + (directory.map { [$0] } ?? [])))
                 if !force { report.lines.append("\(file): would remove \(what)"); continue }
                 do {
                     try removeFile(dropIn)
                     if let directory, rmdir(directory) != 0 { throw SystemError("rmdir", path: directory) }
                     report.lines.append("\(file): removed \(what)")
+                    for w in warnings { report.lines.append("    warning: " + w) }
                 } catch { report.fail(file, error) }
             }
         }
@@ -162,52 +261,48 @@ public enum LaunchdFleet {
     struct Job {
         var path: String
         var status: FileStatus
-        var document: PlistDocument
+        var bytes: [UInt8]
     }
 
     static func load(_ path: String) throws -> Result<Job, PlistError> {
         let st = try fileStatus(path)
         if st.isSymbolicLink { return .failure(PlistError("is a symlink; pass the file it points to")) }
         guard st.isRegularFile else { return .failure(PlistError("not a regular file")) }
-        let bytes = try readFile(path, limit: 16 << 20)
-        do { return .success(Job(path: path, status: st, document: try PlistDocument(bytes))) }
-        catch { return .failure(PlistError("cannot read the plist: \(error.message)")) }
+        return .success(Job(path: path, status: st, bytes: try readFile(path, limit: 16 << 20)))
     }
 
     public static func wrap(_ files: [String], options: LaunchdWrap.Options, force: Bool, state: StateDirectory) -> FleetReport {
-        edit(files, force: force, state: state, label: "wrap launchd") { job in
-            let outcome = LaunchdWrap.wrap(&job.document, options: options)
-            var notes: [String] = []
-            if case .refused = outcome {} else if !options.keepAlive, let advice = LaunchdWrap.keepAliveAdvice(job.document.root) {
-                notes.append(advice)
+        edit(files, force: force, state: state, label: "wrap launchd") { bytes in
+            var edit = try LaunchdWrap.wrap(bytes, options: options)
+            if case .refused = edit.outcome {} else if !options.keepAlive, let root = try? PlistDocument(edit.bytes).root,
+                                                      let advice = LaunchdWrap.keepAliveAdvice(root) {
+                edit.notes.append(advice)
             }
-            return (outcome, notes)
+            return edit
         }
     }
 
     public static func unwrap(_ files: [String], force: Bool, state: StateDirectory) -> FleetReport {
-        edit(files, force: force, state: state, label: "unwrap launchd") { job in
-            (LaunchdWrap.unwrap(&job.document), [])
-        }
+        edit(files, force: force, state: state, label: "unwrap launchd") { try LaunchdWrap.unwrap($0) }
     }
 
     static func edit(_ files: [String], force: Bool, state: StateDirectory, label: String,
-                     _ change: (inout Job) -> (LaunchdWrap.Outcome, [String])) -> FleetReport {
+                     _ change: ([UInt8]) throws -> LaunchdWrap.Edit) -> FleetReport {
         var report = FleetReport()
-        enum Step { case failed(Error), refused(String), edited(Job, LaunchdWrap.Outcome, [String]) }
+        enum Step { case failed(Error), refused(String), edited(Job, LaunchdWrap.Edit) }
         var steps: [(String, Step)] = []
         for file in files {
             do {
                 switch try load(file) {
                 case .failure(let error): steps.append((file, .refused(error.message)))
-                case .success(var job):
-                    let (outcome, notes) = change(&job)
-                    steps.append((file, .edited(job, outcome, notes)))
+                case .success(let job):
+                    do { steps.append((file, .edited(job, try change(job.bytes)))) }
+                    catch let error as PlistError { steps.append((file, .refused("cannot read the plist: \(error.message)"))) }
                 }
             } catch { steps.append((file, .failed(error))) }
         }
         let writes = steps.compactMap { file, step -> String? in
-            if case .edited(_, .changed, _) = step { return file } else { return nil }
+            if case .edited(_, let edit) = step, edit.outcome == .changed { return file } else { return nil }
         }
         if force && !writes.isEmpty {
             guard takeSnapshot(writes, label: label, state: state, report: &report) != nil else { return report }
@@ -216,24 +311,33 @@ public enum LaunchdFleet {
         for (file, step) in steps {
             switch step {
             case .failed(let error): report.fail(file, error)
-            case .refused(let reason), .edited(_, .refused(let reason), _): report.refuse(file, reason)
-            case .edited(_, .unchanged, let notes):
-                report.lines.append("\(file): unchanged (\(verb == "wrap" ? "already wrapped" : "not wrapped"))")
-                for n in notes { report.lines.append("    note: " + n) }
-            case .edited(let job, .changed, let notes):
-                var allNotes = notes
-                if job.document.format == .binary { allNotes.append("binary plist: written back as XML (launchd reads both)") }
-                let summary = LaunchdWrap.describe(job.document.root)
+            case .refused(let reason): report.refuse(file, reason)
+            case .edited(_, let edit):
+                if case .refused(let reason) = edit.outcome { report.refuse(file, reason); continue }
+                guard edit.outcome == .changed else {
+                    let reason = verb == "wrap" ? "already wrapped" : "not wrapped"
+                    report.lines.append("\(file): unchanged (\(reason))")
+                    for n in edit.notes { report.lines.append("    note: " + n) }
+                    report.results.append(FileResult(path: file, action: .unchanged, reason: reason, warnings: edit.notes))
+                    continue
+                }
+                var notes = edit.notes
+                if edit.becomesXML { notes.append("binary plist: written back as XML (launchd reads both)") }
+                let result = FileResult(path: file, action: .write, changes: edit.changes, warnings: notes, files: [file])
+                report.results.append(result)
+                let summary = (try? PlistDocument(edit.bytes)).map { LaunchdWrap.describe($0.root) } ?? "(unreadable)"
                 if !force {
                     report.lines.append("\(file): would \(verb): \(summary)")
                 } else {
+                    guard case .edited(let job, _) = step else { continue }
                     do {
-                        try writeOperatorFile(file, job.document.serialized(), mode: mode_t(job.status.permissions),
+                        try writeOperatorFile(file, edit.bytes, mode: mode_t(job.status.permissions),
                                               owner: (job.status.uid, job.status.gid))
                         report.lines.append("\(file): \(verb == "wrap" ? "wrapped" : "unwrapped"): \(summary)")
                     } catch { report.fail(file, error); continue }
                 }
-                for n in allNotes { report.lines.append("    note: " + n) }
+                for c in edit.changes where c.key != "Program" && c.key != "ProgramArguments" { report.lines.append("    change: " + c.line) }
+                for n in notes { report.lines.append("    note: " + n) }
             }
         }
         report.finish(changes: writes.count, force: force,
@@ -267,6 +371,7 @@ public enum ConvertFleet {
         }
         func targets(_ c: LaunchdConverter.Conversion, _ dir: String) -> [(String, String)] {
             [(dir + "/" + c.name + ".service", c.service)] + (c.timer.map { [(dir + "/" + c.name + ".timer", $0)] } ?? [])
+                + (c.path.map { [(dir + "/" + c.name + ".path", $0)] } ?? [])
         }
         var writable = outputs
         if let dir = outputDirectory {
@@ -285,11 +390,16 @@ public enum ConvertFleet {
         }
         for out in writable {
             let c = out.conversion
+            var warnings: [String] = []
             if !c.unmapped.isEmpty {
-                report.errors.append("\(out.file): no systemd equivalent for \(c.unmapped.joined(separator: ", ")) (listed in a comment in \(c.name).service)")
+                warnings.append("no systemd equivalent for \(c.unmapped.joined(separator: ", ")) (listed in a comment in \(c.name).service)")
+                report.errors.append("\(out.file): " + warnings[0])
             }
+            let units = targets(c, outputDirectory ?? ".")
+            report.results.append(FileResult(path: out.file, action: .write, changes: c.changes, warnings: warnings,
+                                             files: units.map(\.0), contents: units.map(\.1)))
             guard let dir = outputDirectory else {
-                report.lines.append("\(out.file): \(c.name).service" + (c.timer == nil ? "" : " and \(c.name).timer"))
+                report.lines.append("\(out.file): " + targets(c, ".").map { baseName(of: $0.0) }.joined(separator: ", "))
                 for (path, text) in targets(c, ".") {
                     report.lines.append("==> \(baseName(of: path)) <==")
                     report.lines.append(contentsOf: text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init))
@@ -306,6 +416,7 @@ public enum ConvertFleet {
                 report.lines.append("\(out.file): wrote \(written.joined(separator: ", "))")
             } catch { report.fail(out.file, error) }
         }
+        report.dryRun = outputDirectory == nil
         return report
     }
 }

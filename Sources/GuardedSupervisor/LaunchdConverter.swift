@@ -19,8 +19,12 @@ public enum LaunchdConverter {
         public var name: String
         public var service: String
         public var timer: String?
+        /// A `.path` unit for WatchPaths/QueueDirectories.
+        public var path: String? = nil
         /// launchd keys (or parts of keys) that have no equivalent here.
         public var unmapped: [String]
+        /// What each converted launchd key became.
+        public var changes: [FileChange] = []
     }
 
     /// Keys the converter reads (and so does not list as unmapped).
@@ -28,6 +32,7 @@ public enum LaunchdConverter {
         "Label", "Program", "ProgramArguments", "EnvironmentVariables", "WorkingDirectory",
         "StandardOutPath", "StandardErrorPath", "StandardInPath", "KeepAlive", "RunAtLoad", "StartInterval",
         "StartCalendarInterval", "UserName", "GroupName", "Nice", "ThrottleInterval", "Umask", "ExitTimeOut",
+        "LowPriorityIO", "WatchPaths", "QueueDirectories",
     ]
 
     public static func convert(_ root: PlistValue, options: Options) -> Result<Conversion, PlistError> {
@@ -56,7 +61,10 @@ public enum LaunchdConverter {
         }
 
         var service: [String] = []
+        var unit: [String] = []
         var install: [String] = []
+        var changes: [FileChange] = []
+        func mapped(_ key: String, _ after: String) { changes.append(FileChange(key: key, before: root[key]?.compactText, after: after)) }
         var restart = "no"
         var startsAtLoad = root["RunAtLoad"]?.boolean == true
         switch root["KeepAlive"] {
@@ -71,6 +79,10 @@ public enum LaunchdConverter {
                 case ("SuccessfulExit", .boolean(false)): restart = "on-failure"
                 case ("SuccessfulExit", .boolean(true)): restart = "on-success"
                 case ("Crashed", .boolean(true)): restart = restart == "no" ? "on-abnormal" : restart
+                case ("NetworkState", .boolean(true)):
+                    // launchd waits for a network to start the job; systemd's nearest is ordering
+                    // it after network-online.target (and pulling that in).
+                    unit += ["Wants=network-online.target", "After=network-online.target"]
                 default: unmapped.append("KeepAlive.\(c.key)")
                 }
             }
@@ -79,8 +91,14 @@ public enum LaunchdConverter {
             unmapped.append("KeepAlive")
         }
 
+        // A periodic job runs to completion each time; with Type=oneshot systemd counts it as
+        // running until it exits (so the timer never overlaps runs) and a failure shows as failed.
+        let periodic = root["StartInterval"] != nil || root["StartCalendarInterval"] != nil
+        let oneshot = periodic && ["no", "on-failure", "on-abnormal"].contains(restart)
+        if oneshot { service.append("Type=oneshot") }
         service.append("ExecStart=" + execStart)
         service.append("Restart=" + restart)
+        if root["KeepAlive"] != nil { mapped("KeepAlive", "Restart=" + restart + (unit.isEmpty ? "" : ", " + unit.joined(separator: ", "))) }
         if let throttle = root["ThrottleInterval"] {
             if let n = throttle.integer, n >= 0 { service.append("RestartSec=\(n)") } else { unmapped.append("ThrottleInterval") }
         } else if restart != "no" {
@@ -88,8 +106,20 @@ public enum LaunchdConverter {
             service.append("RestartSec=10")
         }
         service.append("RestartPreventExitStatus=78")
-        service.append("RestartForceExitStatus=75")
+        if oneshot {
+            // systemd refuses RestartForceExitStatus= in a Type=oneshot unit.
+            service.append("# 75 (transient) would ask for a restart, but Type=oneshot units cannot have RestartForceExitStatus=.")
+        } else {
+            service.append("RestartForceExitStatus=75")
+        }
         service.append("SyslogIdentifier=" + label)
+        if let io = root["LowPriorityIO"] {
+            switch io {
+            case .boolean(true): service.append("IOSchedulingClass=idle"); mapped("LowPriorityIO", "IOSchedulingClass=idle")
+            case .boolean(false): mapped("LowPriorityIO", "(the default)")
+            default: unmapped.append("LowPriorityIO")
+            }
+        }
         if let env = root["EnvironmentVariables"] {
             if let entries = env.entries {
                 for e in entries {
@@ -140,25 +170,50 @@ public enum LaunchdConverter {
             // launchd starts a calendar job missed during sleep at wake: Persistent= is that.
             if any { timerLines.append("Persistent=true") }
         }
+        if !timerLines.isEmpty { mapped(root["StartInterval"] != nil ? "StartInterval" : "StartCalendarInterval", "\(name).timer, Type=oneshot") }
+
+        // WatchPaths start the job when a path changes, QueueDirectories while a directory is
+        // not empty: a .path unit's PathChanged= and DirectoryNotEmpty=.
+        var pathLines: [String] = []
+        for (key, directive) in [("WatchPaths", "PathChanged"), ("QueueDirectories", "DirectoryNotEmpty")] {
+            guard let v = root[key] else { continue }
+            guard let paths = v.strings, !paths.isEmpty,
+                  paths.allSatisfy({ $0.hasPrefix("/") && !$0.utf8.contains { $0 < 32 || $0 == 127 } && UnitFile.trim($0) == $0 && !$0.hasSuffix("\\") }) else {
+                unmapped.append(key)
+                continue
+            }
+            pathLines += paths.map { directive + "=" + pathValue($0) }
+            mapped(key, "\(name).path: " + paths.map { directive + "=" + $0 }.joined(separator: ", "))
+        }
         let target = options.userUnits ? "default.target" : "multi-user.target"
         if startsAtLoad { install.append("WantedBy=" + target) }
+        let description = descriptionText(label, program: program)
 
         var text = "# Converted from the launchd job \(label) by 'guarded-run convert launchd-to-systemd'.\n"
         if !unmapped.isEmpty {
             text += "# launchd keys with no systemd equivalent here (not converted): " + unmapped.joined(separator: ", ") + "\n"
         }
-        text += "[Unit]\nDescription=" + descriptionText(label) + "\n"
+        text += "[Unit]\nDescription=" + description + "\n"
+        for line in unit { text += line + "\n" }
         if !timerLines.isEmpty && !startsAtLoad { text += "# Started by \(name).timer.\n" }
+        if !pathLines.isEmpty { text += "# Also started by \(name).path.\n" }
         text += "\n[Service]\n" + service.joined(separator: "\n") + "\n"
         if !install.isEmpty { text += "\n[Install]\n" + install.joined(separator: "\n") + "\n" }
 
         var timer: String? = nil
         if !timerLines.isEmpty {
             timer = "# Converted from the launchd job \(label) by 'guarded-run convert launchd-to-systemd'.\n"
-                + "[Unit]\nDescription=Schedule of " + descriptionText(label) + "\n\n[Timer]\n"
+                + "[Unit]\nDescription=Schedule of " + description + "\n\n[Timer]\n"
                 + timerLines.joined(separator: "\n") + "\nUnit=\(name).service\n\n[Install]\nWantedBy=timers.target\n"
         }
-        return .success(Conversion(name: name, service: text, timer: timer, unmapped: unmapped))
+        var pathUnit: String? = nil
+        if !pathLines.isEmpty {
+            pathUnit = "# Converted from the launchd job \(label) by 'guarded-run convert launchd-to-systemd'.\n"
+                + "[Unit]\nDescription=Paths watched for " + description + "\n\n[Path]\n"
+                + pathLines.joined(separator: "\n") + "\nUnit=\(name).service\n\n[Install]\nWantedBy=paths.target\n"
+        }
+        for key in ["Program", "ProgramArguments"] where root[key] != nil { mapped(key, "ExecStart=" + execStart) }
+        return .success(Conversion(name: name, service: text, timer: timer, path: pathUnit, unmapped: unmapped, changes: changes))
     }
 
     /// A unit name from a launchd Label: characters systemd does not allow in unit names become `-`.
@@ -203,7 +258,20 @@ public enum LaunchdConverter {
     /// escaping.
     static func pathValue(_ s: String) -> String { s.replacingAll("%", with: "%%") }
 
-    static func descriptionText(_ label: String) -> String { "launchd job " + label.replacingAll("%", with: "%%") }
+    /// `LABEL: PROGRAM ARGS...` (the program by its file name, the first arguments, at most 80
+    /// characters), as Description= reads it: `%` doubled, control characters as spaces, and no
+    /// trailing backslash (which would continue the line).
+    static func descriptionText(_ label: String, program: LaunchdWrap.Program) -> String {
+        let args = program.arguments ?? []
+        let executable = program.program ?? args.first ?? ""
+        var words = [baseName(of: executable)] + args.dropFirst().prefix(4)
+        words.removeAll { $0.isEmpty }
+        var command = words.joined(separator: " ")
+        if command.count > 80 { command = String(command.prefix(77)) + "..." }
+        var text = String(decoding: (label + ": " + command).utf8.map { $0 < 32 || $0 == 127 ? 32 : $0 }, as: UTF8.self)
+        while text.hasSuffix("\\") || text.hasSuffix(" ") { text.removeLast() }
+        return text.replacingAll("%", with: "%%")
+    }
 
     static func isEnvironmentName(_ name: String) -> Bool {
         guard let first = name.utf8.first, !(first >= 48 && first <= 57) else { return false }

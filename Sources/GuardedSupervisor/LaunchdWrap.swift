@@ -1,4 +1,5 @@
 import GuardedCore
+import GuardedSnapshot
 import GuardedSystem
 
 /// Wrapping a launchd job in guarded-run by rewriting its program arguments, and unwrapping it.
@@ -18,8 +19,11 @@ public enum LaunchdWrap {
         public var keepAlive: Bool
         public var throttleInterval: Int
         public var guardedRun: String
+        /// The launcher's options, written after `--agent NAME`.
+        public var launcher: LauncherOptions
         public init(agent: String? = nil, autoRepair: Bool = false, giveUpAfter: Int? = nil, keepAlive: Bool = false,
-                    throttleInterval: Int = 30, guardedRun: String) {
+                    throttleInterval: Int = 30, guardedRun: String, launcher: LauncherOptions = LauncherOptions()) {
+            self.launcher = launcher
             self.agent = agent
             self.autoRepair = autoRepair
             self.giveUpAfter = giveUpAfter
@@ -41,6 +45,17 @@ public enum LaunchdWrap {
         case changed
         case unchanged
         case refused(String)
+    }
+
+    /// What wrap or unwrap does to one plist file: its new bytes (the old ones when nothing
+    /// changes), every top-level key it changes, and notes for the operator.
+    public struct Edit: Sendable {
+        public var outcome: Outcome
+        public var bytes: [UInt8]
+        public var changes: [FileChange] = []
+        public var notes: [String] = []
+        /// The plist was binary and is written back as XML.
+        public var becomesXML = false
     }
 
     /// The job's program as written, or a refusal.
@@ -78,7 +93,7 @@ public enum LaunchdWrap {
     }
 
     static func wrapped(_ p: Program, agent: String, options: Options) -> Program {
-        var guardOptions = ["--agent", agent]
+        var guardOptions = ["--agent", agent] + options.launcher.arguments
         if options.autoRepair { guardOptions.append("--auto-repair") }
         if let n = options.giveUpAfter { guardOptions += ["--give-up-after", String(n)] }
         guardOptions.append("--")
@@ -106,51 +121,133 @@ public enum LaunchdWrap {
         }
     }
 
-    /// Wraps the job in `doc`. Already wrapped is left as is (unwrap first to change its options).
-    public static func wrap(_ doc: inout PlistDocument, options: Options) -> Outcome {
-        let p: Program
-        switch program(of: doc.root) {
-        case .success(let found): p = found
-        case .failure(let error): return .refused(error.message)
+    /// Wraps the job in the plist `bytes`. An already wrapped job is left as it is (unwrap first
+    /// to change its options). A record of the original file goes into the new one as a comment
+    /// (`WrapRecord`), so that unwrap can restore it byte for byte.
+    public static func wrap(_ bytes: [UInt8], options: Options) throws(PlistError) -> Edit {
+        var doc = try PlistDocument(bytes)
+        let before = doc.root
+        var notes: [String] = []
+        let outcome = wrap(&doc, options: options, notes: &notes)
+        guard outcome == .changed else { return Edit(outcome: outcome, bytes: bytes, notes: notes) }
+        var written = doc.serialized()
+        let wrote = ["KeepAlive", "ThrottleInterval"].compactMap { key in
+            doc.root[key].flatMap { $0 == before[key] ? nil : PlistEntry(key, $0) }
         }
-        var outcome = Outcome.unchanged
-        if isGuarded(p) {
-            outcome = .unchanged
-        } else if baseName(of: executable(p)) == programName {
-            return .refused("the job already starts guarded-run, but not in launcher form ('--' missing)")
-        } else if let given = p.arguments, given.first.map({ baseName(of: $0) == programName }) == true {
-            return .refused("ProgramArguments[0] is guarded-run but Program is something else")
+        if let recorded = WrapRecord(original: bytes, wrapped: written, wrote: wrote).attached(to: written, root: doc.root) {
+            written = recorded
         } else {
-            guard let agent = options.agent ?? doc.root["Label"]?.string else {
-                return .refused("no Label to name the agent after; pass --agent NAME")
-            }
-            guard isValidAgentName(agent) else {
-                return .refused("the Label '\(agent)' is not a usable agent name; pass --agent NAME")
-            }
-            apply(wrapped(p, agent: agent, options: options), to: &doc)
-            outcome = .changed
+            notes.append("the plist is too large for a wrap record: unwrap will reverse the wrap's changes but cannot restore the file byte for byte (the snapshot can)")
         }
-        if options.keepAlive {
-            let before = doc.isChanged
-            doc.set("KeepAlive", .dictionary([PlistEntry("SuccessfulExit", .boolean(false))]))
-            doc.set("ThrottleInterval", .integer(String(options.throttleInterval)), after: "KeepAlive")
-            if doc.isChanged && !before { outcome = .changed }
-        }
-        return outcome
+        return Edit(outcome: .changed, bytes: written, changes: FileChange.between(before, doc.root), notes: notes,
+                    becomesXML: doc.format == .binary)
     }
 
-    /// Restores the job's original program. KeepAlive and ThrottleInterval set by `--keepalive`
-    /// are left as they are (the snapshot taken before wrap holds the originals).
-    public static func unwrap(_ doc: inout PlistDocument) -> Outcome {
+    static func wrap(_ doc: inout PlistDocument, options: Options, notes: inout [String]) -> Outcome {
         let p: Program
         switch program(of: doc.root) {
         case .success(let found): p = found
         case .failure(let error): return .refused(error.message)
         }
-        guard isGuarded(p) else { return .unchanged }
-        guard let original = unwrapped(p) else { return .refused("guarded-run has no COMMAND after '--'") }
-        apply(original, to: &doc)
+        if isGuarded(p) { return .unchanged }
+        if baseName(of: executable(p)) == programName {
+            return .refused("the job already starts guarded-run, but not in launcher form ('--' missing)")
+        }
+        if let given = p.arguments, given.first.map({ baseName(of: $0) == programName }) == true {
+            return .refused("ProgramArguments[0] is guarded-run but Program is something else")
+        }
+        if WrapRecord.find(in: doc.original) != nil {
+            return .refused("the plist holds a guarded-run wrap record but does not start guarded-run: run 'guarded-run unwrap launchd' on it first")
+        }
+        guard let agent = options.agent ?? doc.root["Label"]?.string else {
+            return .refused("no Label to name the agent after; pass --agent NAME")
+        }
+        guard isValidAgentName(agent) else {
+            return .refused("the Label '\(agent)' is not a usable agent name; pass --agent NAME")
+        }
+        apply(wrapped(p, agent: agent, options: options), to: &doc)
+        if options.keepAlive { keepAlive(&doc, throttleInterval: options.throttleInterval, notes: &notes) }
         return .changed
+    }
+
+    /// `--keepalive`, conservatively: respawn only after a non-zero exit (so `--give-up-after`'s
+    /// exit 0 ends a respawn loop), merged into what the job already says, and never on a
+    /// periodic job (KeepAlive would restart it between its scheduled runs).
+    static func keepAlive(_ doc: inout PlistDocument, throttleInterval: Int, notes: inout [String]) {
+        let root = doc.root
+        if let periodic = ["StartCalendarInterval", "StartInterval"].first(where: { root[$0] != nil }) {
+            notes.append("a periodic job (\(periodic)): --keepalive left KeepAlive and ThrottleInterval alone (KeepAlive would restart it between its runs)")
+            return
+        }
+        let successfulExitFalse = PlistEntry("SuccessfulExit", .boolean(false))
+        switch root["KeepAlive"] {
+        case nil, .boolean(true)?:
+            doc.set("KeepAlive", .dictionary([successfulExitFalse]))
+        case .boolean(false)?:
+            notes.append("KeepAlive is false (the job is never respawned): --keepalive left KeepAlive and ThrottleInterval alone")
+            return
+        case .dictionary(let conditions)?:
+            if let existing = conditions.first(where: { $0.key == "SuccessfulExit" }) {
+                if existing.value == .boolean(true) {
+                    notes.append("KeepAlive.SuccessfulExit is true: launchd respawns the job after exit 0, so --give-up-after cannot stop it; left as it is")
+                }
+            } else {
+                doc.set("KeepAlive", .dictionary(conditions + [successfulExitFalse]))
+            }
+        default:
+            notes.append("KeepAlive is neither a boolean nor a dictionary: --keepalive left it alone")
+            return
+        }
+        switch root["ThrottleInterval"] {
+        case nil:
+            doc.set("ThrottleInterval", .integer(String(throttleInterval)), after: "KeepAlive")
+        case .integer(let text)? where Int(text) != nil:
+            if let now = Int(text), now < throttleInterval { doc.set("ThrottleInterval", .integer(String(throttleInterval))) }
+        default:
+            notes.append("ThrottleInterval is not a whole number: left alone")
+        }
+    }
+
+    /// Unwraps the job in the plist `bytes`. A file unchanged since wrap is restored from its wrap
+    /// record byte for byte. A file edited since loses only what wrap added: the launcher in
+    /// front of the program, and KeepAlive/ThrottleInterval where they still hold what wrap set
+    /// (a value changed since is left as it is, with a note).
+    public static func unwrap(_ bytes: [UInt8]) throws(PlistError) -> Edit {
+        let found = WrapRecord.find(in: bytes)
+        let stripped = found.map { Array(bytes[..<$0.range.lowerBound] + bytes[$0.range.upperBound...]) } ?? bytes
+        var doc = try PlistDocument(stripped)
+        let before = doc.root
+        var notes: [String] = []
+        let record = found?.record
+        if found != nil && record == nil { notes.append("the wrap record is damaged: reversing the wrap's changes instead of restoring the file") }
+        if let record, SHA256.hex(stripped) == record.sha256, let original = try? PlistDocument(record.original) {
+            return Edit(outcome: .changed, bytes: record.original, changes: FileChange.between(before, original.root), notes: notes)
+        }
+        let p: Program
+        switch program(of: doc.root) {
+        case .success(let found): p = found
+        case .failure(let error): return Edit(outcome: .refused(error.message), bytes: bytes)
+        }
+        if isGuarded(p) {
+            guard let original = unwrapped(p) else { return Edit(outcome: .refused("guarded-run has no COMMAND after '--'"), bytes: bytes) }
+            apply(original, to: &doc)
+        } else if found == nil {
+            return Edit(outcome: .unchanged, bytes: bytes)
+        }
+        if let record {
+            if found != nil { notes.append("edited since wrap: only the wrap's own changes are reversed") }
+            let originalRoot = try? PlistDocument(record.original).root
+            for entry in record.wrote {
+                guard doc.root[entry.key] == entry.value else {
+                    notes.append("\(entry.key) was changed since wrap: left as it is")
+                    continue
+                }
+                if let value = originalRoot?[entry.key] { doc.set(entry.key, value) } else { doc.remove(entry.key) }
+            }
+        } else if found == nil {
+            notes.append("no wrap record (wrapped by guarded-run 0.1.0): KeepAlive and ThrottleInterval are left as they are; the snapshot taken before wrap holds the originals")
+        }
+        return Edit(outcome: .changed, bytes: doc.serialized(), changes: FileChange.between(before, doc.root), notes: notes)
     }
 
     /// The launchd advice wrap prints for a job: how it will be respawned after guarded-run

@@ -1,4 +1,5 @@
 import GuardedCore
+import GuardedSnapshot
 import GuardedSystem
 
 /// Wrapping a systemd service in guarded-run with a drop-in, `<unit>.d/guarded-run.conf`, that
@@ -11,23 +12,38 @@ public enum SystemdWrap {
     public static let marker = "# guarded-run drop-in: written by 'guarded-run wrap systemd'; 'guarded-run unwrap systemd' removes it."
     /// Present when wrap created `<unit>.d/` itself, so unwrap removes the directory too.
     public static let createdDirectoryNote = "# guarded-run created this directory."
+    /// The second line: the SHA-256 of the drop-in without this line, so unwrap can tell a
+    /// drop-in edited since wrap from its own.
+    public static let recordPrefix = "# guarded-run wrap record: sha256 "
 
     public struct Options: Sendable {
         public var agent: String?
         public var autoRepair: Bool
         /// The guarded-run executable the unit will start.
         public var guardedRun: String
-        public init(agent: String? = nil, autoRepair: Bool = false, guardedRun: String) {
+        /// The launcher's options, written after `--agent NAME`.
+        public var launcher: LauncherOptions
+        public init(agent: String? = nil, autoRepair: Bool = false, guardedRun: String, launcher: LauncherOptions = LauncherOptions()) {
             self.agent = agent
             self.autoRepair = autoRepair
             self.guardedRun = guardedRun
+            self.launcher = launcher
         }
+    }
+
+    /// A drop-in wrap would write, with what it changes in the unit and what to warn about.
+    public struct DropIn: Equatable, Sendable {
+        public var path: String
+        public var content: String
+        /// Create `<unit>.d` first.
+        public var createsDirectory: Bool
+        public var changes: [FileChange]
+        public var warnings: [String]
     }
 
     /// What wrapping one unit would do.
     public enum Plan: Equatable, Sendable {
-        /// Write `content` to `dropIn` (creating `<unit>.d` when `createsDirectory`).
-        case write(dropIn: String, content: String, createsDirectory: Bool)
+        case write(DropIn)
         /// The drop-in is already there with exactly this content.
         case unchanged(dropIn: String)
         /// The unit already starts guarded-run on its own.
@@ -80,25 +96,27 @@ public enum SystemdWrap {
             return .refused("\(ours) exists and was not written by guarded-run wrap; left alone")
         }
         let createsDirectory = !directoryExists || (existing?.contains("\n" + createdDirectoryNote + "\n") ?? false)
-        let content: String
+        var planned: DropIn
         switch dropIn(unitName: unitName, commands: ServiceCommands(before), options: options, createsDirectory: createsDirectory) {
-        case .success(let text): content = text
+        case .success(let made): planned = made
         case .failure(let refusal):
             if refusal.message == alreadyGuardedMessage { return .alreadyGuarded }
             return .refused(refusal.message)
         }
+        planned.path = ours
         if let existing {
-            if existing == content { return .unchanged(dropIn: ours) }
+            if existing == planned.content { return .unchanged(dropIn: ours) }
             return .refused("\(ours) exists with different content (the unit's command or the options changed); run 'guarded-run unwrap systemd' first")
         }
-        return .write(dropIn: ours, content: content, createsDirectory: createsDirectory)
+        return .write(planned)
     }
 
     static let alreadyGuardedMessage = "the unit already starts guarded-run"
 
-    /// The drop-in text for a service whose effective ExecStart= lines are `commands`.
+    /// The drop-in for a service whose effective ExecStart= lines are `commands` (its `path` is
+    /// left empty for the caller).
     public static func dropIn(unitName: String, commands: ServiceCommands, options: Options,
-                              createsDirectory: Bool = false) -> Result<String, SystemdSyntaxError> {
+                              createsDirectory: Bool = false) -> Result<DropIn, SystemdSyntaxError> {
         let lines = commands.execStart
         if lines.isEmpty { return .failure(SystemdSyntaxError("the unit has no ExecStart=; nothing to wrap")) }
         if lines.count > 1 && commands.type != "oneshot" {
@@ -112,14 +130,21 @@ public enum SystemdWrap {
             agent = derived
         }
         var wrapped: [String] = []
+        var changes: [FileChange] = []
+        var warnings: [String] = []
         for line in lines {
-            switch wrapCommand(line.value, agent: agent, guardedRun: options.guardedRun) {
-            case .success(let text): wrapped.append(text)
+            switch wrapCommand(line.value, agent: agent, guardedRun: options.guardedRun, launcherArguments: options.launcher.arguments) {
+            case .success(let text):
+                wrapped.append(text)
+                changes.append(FileChange(key: "ExecStart", before: line.value, after: text))
+                if SystemdSyntax.execPrefix(of: line.value).contains("-") {
+                    warnings.append("ExecStart= on line \(line.line) has the '-' prefix: systemd counts guarded-run's exit 78 (agent refused) as success, so 'systemctl --failed' will not list the agent; 'guarded-run status' will")
+                }
             case .failure(let error):
                 return .failure(SystemdSyntaxError(error.message == alreadyGuardedMessage ? error.message : "ExecStart= on line \(line.line): \(error.message)"))
             }
         }
-        var text = marker + "\n"
+        var text = ""
         if createsDirectory { text += createdDirectoryNote + "\n" }
         text += "# Starts the agent behind guarded-run, which refuses to start it on a broken venv (exit 78).\n"
         text += "[Service]\n"
@@ -136,7 +161,26 @@ public enum SystemdWrap {
         }
         text += "SyslogIdentifier=" + agent + "\n"
         if options.autoRepair { text += "Environment=ENABLE_AUTO_REPAIR=true\n" }
-        return .success(text)
+        changes.append(FileChange(key: "RestartPreventExitStatus", before: nil, after: "78"))
+        if commands.type != "oneshot" { changes.append(FileChange(key: "RestartForceExitStatus", before: nil, after: "75")) }
+        changes.append(FileChange(key: "SyslogIdentifier", before: nil, after: agent))
+        if options.autoRepair { changes.append(FileChange(key: "Environment", before: nil, after: "ENABLE_AUTO_REPAIR=true")) }
+        return .success(DropIn(path: "", content: withRecord(text), createsDirectory: createsDirectory, changes: changes, warnings: warnings))
+    }
+
+    /// The drop-in's text with the marker and the record line in front.
+    static func withRecord(_ body: String) -> String {
+        marker + "\n" + recordPrefix + SHA256.hex(Array((marker + "\n" + body).utf8)) + "\n" + body
+    }
+
+    /// Whether a drop-in wrap wrote is still exactly as written: true or false, or nil for a
+    /// drop-in without a record (written by guarded-run 0.1.0).
+    static func isUnchangedSinceWrap(_ text: String) -> Bool? {
+        let head = marker + "\n" + recordPrefix
+        guard text.hasPrefix(head) else { return nil }
+        let rest = text.dropFirst(head.count)
+        guard let end = rest.firstIndex(of: "\n") else { return false }
+        return String(rest[..<end]) == SHA256.hex(Array((marker + "\n" + String(rest[rest.index(after: end)...])).utf8))
     }
 
     /// `ExecStart=` text starting `guarded-run --agent AGENT --` and then the original command.
@@ -144,7 +188,8 @@ public enum SystemdWrap {
     /// copied byte for byte, so its quoting, escapes, specifiers and `$VARIABLES` mean what they
     /// meant. With `@` (argv[0] given separately) the custom argv[0] becomes guarded-run's own
     /// argv[0]: the launcher execs the agent with its path as argv[0].
-    public static func wrapCommand(_ value: String, agent: String, guardedRun: String) -> Result<String, SystemdSyntaxError> {
+    public static func wrapCommand(_ value: String, agent: String, guardedRun: String,
+                                   launcherArguments: [String] = []) -> Result<String, SystemdSyntaxError> {
         let words: [SystemdWord]
         do { words = try SystemdSyntax.split(value) } catch { return .failure(error) }
         if words.contains(where: { $0.kind == .commandSeparator }) {
@@ -171,7 +216,9 @@ public enum SystemdWrap {
             head += " " + rawText(words[1].rawStart, words[1].rawEnd)
             restStart = words[1].rawEnd
         }
-        head += " --agent " + agent + " -- " + pathWord
+        head += " --agent " + agent
+        for word in launcherArguments { head += " " + SystemdSyntax.quote(word, environmentExpansion: !prefix.contains(":")) }
+        head += " -- " + pathWord
         return .success(head + rawText(restStart, raw.count))
     }
 
@@ -188,7 +235,8 @@ public enum SystemdWrap {
     /// What unwrapping one unit would do.
     public enum UnwrapPlan: Equatable, Sendable {
         /// Remove the drop-in, and `<unit>.d` too when wrap created it and it is then empty.
-        case remove(dropIn: String, directory: String?)
+        /// `edited`: the drop-in no longer matches its wrap record (someone changed it since).
+        case remove(dropIn: String, directory: String?, edited: Bool)
         case notWrapped
         case refused(String)
     }
@@ -204,6 +252,7 @@ public enum SystemdWrap {
         let directory = dropInDirectory(for: unitPath)
         let created = text.contains("\n" + createdDirectoryNote + "\n")
         let others = try directoryEntries(directory).filter { $0 != dropInName }
-        return .remove(dropIn: path, directory: created && others.isEmpty ? directory : nil)
+        return .remove(dropIn: path, directory: created && others.isEmpty ? directory : nil,
+                       edited: isUnchangedSinceWrap(text) == false)
     }
 }

@@ -51,12 +51,22 @@ public enum Subprocess {
         workingDirectory: String? = nil,
         timeoutSeconds: Double? = nil,
         outputLimit: Int = 16 << 20,
-        cancelWhen: (() -> Bool)? = nil
+        cancelWhen: (() -> Bool)? = nil,
+        standardInput: [UInt8]? = nil
     ) throws(SystemError) -> SubprocessResult {
         let started = Clock.monotonicNanoseconds()
-        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1], inPipe: [Int32] = [-1, -1]
         guard makePipe(&outPipe) else { throw SystemError("pipe") }
         guard makePipe(&errPipe) else { _ = close(outPipe[0]); _ = close(outPipe[1]); throw SystemError("pipe") }
+        if standardInput != nil {
+            guard makePipe(&inPipe) else {
+                for fd in outPipe + errPipe { _ = close(fd) }
+                throw SystemError("pipe")
+            }
+            // Written from the poll loop below, never blocking: a child that does not read its
+            // stdin cannot stall the deadline.
+            _ = fcntl(inPipe[1], F_SETFL, fcntl(inPipe[1], F_GETFL) | O_NONBLOCK)
+        }
 
         #if canImport(Darwin)
         var actions: posix_spawn_file_actions_t? = nil
@@ -71,7 +81,11 @@ public enum Subprocess {
             posix_spawn_file_actions_destroy(&actions)
             posix_spawnattr_destroy(&attributes)
         }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if standardInput != nil {
+            posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         if let workingDirectory { guarded_spawn_add_chdir(&actions, workingDirectory) }
@@ -101,18 +115,39 @@ public enum Subprocess {
             }
         }
         _ = close(outPipe[1]); _ = close(errPipe[1])
+        if inPipe[0] >= 0 { _ = close(inPipe[0]) }
         if rc != 0 {
             _ = close(outPipe[0]); _ = close(errPipe[0])
+            if inPipe[1] >= 0 { _ = close(inPipe[1]) }
             throw SystemError("spawn", path: executable, errno: Errno(rawValue: rc))
         }
+        // A child that exits without reading all of its stdin makes the next write fail with
+        // EPIPE; SIGPIPE would kill this process, so it is ignored while writing (the child
+        // itself starts with every signal at its default).
+        var previousPipeAction = sigaction()
+        if standardInput != nil {
+            var ignore = sigaction()
+            #if canImport(Darwin)
+            ignore.__sigaction_u.__sa_handler = SIG_IGN
+            #else
+            ignore.__sigaction_handler.sa_handler = SIG_IGN
+            #endif
+            sigemptyset(&ignore.sa_mask)
+            sigaction(SIGPIPE, &ignore, &previousPipeAction)
+        }
+        defer { if standardInput != nil { sigaction(SIGPIPE, &previousPipeAction, nil) } }
+        let input = standardInput ?? []
+        var inputWritten = 0
 
         let deadline = timeoutSeconds.map { started + Int64($0 * 1e9) }
         var out: [UInt8] = [], err: [UInt8] = []
         var timedOut = false, cancelled = false
         var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
+                   pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: inPipe[1], events: Int16(POLLOUT), revents: 0)]
+        if fds[2].fd >= 0 && input.isEmpty { _ = close(fds[2].fd); fds[2].fd = -1 }
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while fds.contains(where: { $0.fd >= 0 }) {
+        while fds[0].fd >= 0 || fds[1].fd >= 0 {
             var waitMs: Int32 = -1
             if let deadline {
                 let left = deadline - Clock.monotonicNanoseconds()
@@ -128,7 +163,15 @@ public enum Subprocess {
             let n = poll(&fds, nfds_t(fds.count), waitMs)
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { continue }
-            for i in fds.indices where fds[i].fd >= 0 && fds[i].revents != 0 {
+            if fds[2].fd >= 0 && fds[2].revents != 0 {
+                let wrote = input.withUnsafeBytes { write(fds[2].fd, $0.baseAddress! + inputWritten, input.count - inputWritten) }
+                if wrote > 0 { inputWritten += wrote }
+                if inputWritten == input.count || (wrote < 0 && errno != EINTR && errno != EAGAIN) {
+                    _ = close(fds[2].fd)
+                    fds[2].fd = -1
+                }
+            }
+            for i in 0..<2 where fds[i].fd >= 0 && fds[i].revents != 0 {
                 let got = buffer.withUnsafeMutableBytes { read(fds[i].fd, $0.baseAddress!, $0.count) }
                 if got > 0 {
                     if i == 0 { if out.count < outputLimit { out.append(contentsOf: buffer[0..<got]) } }

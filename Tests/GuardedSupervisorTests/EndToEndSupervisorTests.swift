@@ -201,7 +201,7 @@ final class EndToEndSupervisorTests: XCTestCase {
         XCTAssertEqual(r.termination, .exited(1), r.errorText)  // three plists cannot be converted
         XCTAssertTrue(r.errorText.contains("guarded-run: convert: \(Fixtures.launchd)/com.example.mail.plist: no systemd equivalent for ProcessType, LimitLoadToSessionType, Cookie, Installed, Weight, Script"), r.errorText)
         let written = Fixtures.files(out, suffix: "")
-        XCTAssertEqual(written.filter { $0.hasSuffix(".service") }.count, 6, "\(written)")
+        XCTAssertEqual(written.filter { $0.hasSuffix(".service") }.count, 7, "\(written)")
         for name in written { assertVerifies(out + "/" + name) }
         let mail = try String(contentsOfFile: out + "/com.example.mail.service", encoding: .utf8)
         XCTAssertTrue(mail.contains("# launchd keys with no systemd equivalent here (not converted): ProcessType"), mail)
@@ -234,6 +234,152 @@ final class EndToEndSupervisorTests: XCTestCase {
         let doc = try PlistDocument(Array(try Data(contentsOf: URL(fileURLWithPath: plist))))
         XCTAssertEqual(doc.root["ProgramArguments"]?.strings?.prefix(3), ["/usr/local/bin/guarded-run", "--agent", "com.example.agent"])
         XCTAssertTrue(plistlibJSON(plist).contains("\"--give-up-after\""))
+    }
+
+    /// The fleet, through the command line only (so the same test runs against 0.1.0):
+    /// `--keepalive --give-up-after 5` keeps {Crashed, NetworkState}, never lowers a
+    /// ThrottleInterval, leaves periodic jobs alone, and unwrap restores every file byte for byte.
+    func testKeepAliveKeepsTheJobsMeaningAndUnwrapRestoresTheFiles() throws {
+        let dir = try copyCorpus(Fixtures.launchd, to: "agents")
+        let files = Fixtures.files(dir, suffix: ".plist")
+        var before: [String: Data] = [:]
+        for f in files { before[f] = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + f)) }
+        let wrap = runGuarded(["wrap", "launchd", dir, "--keepalive", "--give-up-after", "5", "--guarded-run", "/usr/local/bin/guarded-run",
+                               "--state-dir", state, "--force"])
+        XCTAssertEqual(wrap.termination, .exited(1), wrap.errorText)  // nolabel and noprogram are refused
+        func keys(_ f: String) throws -> [String: Any] {
+            let json = try JSONSerialization.jsonObject(with: Data(plistlibJSON(dir + "/" + f).utf8)) as! [String: Any]
+            var out: [String: Any] = [:]
+            for e in json["dict"] as! [[Any]] { out[e[0] as! String] = e[1] }
+            return out
+        }
+        let crashed = try keys("com.example.crashed.plist")
+        let keepAlive = (crashed["KeepAlive"] as? [String: Any])?["dict"] as? [[Any]]
+        XCTAssertEqual(keepAlive?.map { $0[0] as! String }, ["Crashed", "NetworkState", "SuccessfulExit"], "merged, nothing replaced or dropped")
+        XCTAssertEqual((crashed["ThrottleInterval"] as? [String: String])?["int"], "60", "never lowered")
+        for periodic in ["com.example.calendar.plist", "com.example.program-only.plist"] {
+            let k = try keys(periodic)
+            XCTAssertNil(k["KeepAlive"], periodic)
+            XCTAssertNil(k["ThrottleInterval"], periodic)
+        }
+
+        let unwrap = runGuarded(["unwrap", "launchd", dir, "--state-dir", state, "--force"])
+        XCTAssertEqual(unwrap.termination, .exited(1), unwrap.errorText)  // the same two are still refused
+        for f in files where f != "com.example.wrapped.plist" {
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/" + f)), before[f], "unwrap restores \(f) byte for byte")
+        }
+    }
+
+    /// The dry run shows every change --keepalive makes; the '-' prefix is warned about; --json
+    /// gives one object per file, for wrap, unwrap and convert, dry run and --force.
+    func testDryRunChangesWarningsAndJSON() throws {
+        let dir = try copyCorpus(Fixtures.launchd, to: "agents")
+        let dry = runGuarded(["wrap", "launchd", dir + "/com.example.crashed.plist", dir + "/com.example.calendar.plist", "--keepalive",
+                              "--throttle-interval", "120", "--give-up-after", "5", "--guarded-run", "/usr/local/bin/guarded-run", "--state-dir", state])
+        XCTAssertEqual(dry.termination, .exited(0), dry.errorText)
+        XCTAssertTrue(dry.outputText.contains("    change: KeepAlive: {Crashed = true; NetworkState = true} -> {Crashed = true; NetworkState = true; SuccessfulExit = false}\n    change: ThrottleInterval: 60 -> 120\n"), dry.outputText)
+        XCTAssertTrue(dry.outputText.contains("    note: a periodic job (StartCalendarInterval): --keepalive left KeepAlive and ThrottleInterval alone"), dry.outputText)
+
+        func json(_ r: SubprocessResult, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+            try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.outputText.utf8)) as? [String: Any], r.outputText, file: file, line: line)
+        }
+        let wrapJSON = try json(runGuarded(["wrap", "launchd", dir + "/com.example.crashed.plist", "--keepalive", "--json",
+                                            "--guarded-run", "/usr/local/bin/guarded-run", "--state-dir", state]))
+        XCTAssertEqual(wrapJSON["dry_run"] as? Bool, true)
+        XCTAssertTrue(wrapJSON["snapshot"] is NSNull)
+        let file = try XCTUnwrap((wrapJSON["files"] as? [[String: Any]])?.first)
+        XCTAssertEqual(file["path"] as? String, dir + "/com.example.crashed.plist")
+        XCTAssertEqual(file["action"] as? String, "write")
+        let changes = try XCTUnwrap(file["changes"] as? [[String: Any]])
+        XCTAssertEqual(changes.map { $0["key"] as? String }, ["ProgramArguments", "KeepAlive"])
+        XCTAssertEqual(changes[1]["before"] as? String, "{Crashed = true; NetworkState = true}")
+
+        let forced = try json(runGuarded(["wrap", "launchd", dir + "/com.example.crashed.plist", "--keepalive", "--json", "--force",
+                                          "--guarded-run", "/usr/local/bin/guarded-run", "--state-dir", state]))
+        XCTAssertEqual(forced["dry_run"] as? Bool, false)
+        let snapshot = try XCTUnwrap(forced["snapshot"] as? String)
+        XCTAssertEqual((forced["files"] as? [[String: Any]])?.first?["snapshot"] as? String, snapshot)
+        let unwrapJSON = try json(runGuarded(["unwrap", "launchd", dir + "/com.example.crashed.plist", "--json", "--force", "--state-dir", state]))
+        XCTAssertEqual((unwrapJSON["files"] as? [[String: Any]])?.first?["action"] as? String, "write")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/com.example.crashed.plist")),
+                       try Data(contentsOf: URL(fileURLWithPath: Fixtures.launchd + "/com.example.crashed.plist")), "restored byte for byte")
+
+        let units = try copyCorpus(Fixtures.systemd, to: "units")
+        let systemd = runGuarded(["wrap", "systemd", units + "/prefixes.service", "--guarded-run", binary, "--state-dir", state])
+        XCTAssertTrue(systemd.outputText.contains("    warning: ExecStart= on line 3 has the '-' prefix: systemd counts guarded-run's exit 78"), systemd.outputText)
+        let systemdJSON = try json(runGuarded(["wrap", "systemd", units + "/prefixes.service", "--json", "--guarded-run", binary, "--state-dir", state]))
+        let unit = try XCTUnwrap((systemdJSON["files"] as? [[String: Any]])?.first)
+        XCTAssertEqual((unit["warnings"] as? [String])?.count, 1)
+        XCTAssertEqual(unit["files"] as? [String], [units + "/prefixes.service.d/guarded-run.conf"])
+        XCTAssertEqual((unit["changes"] as? [[String: Any]])?.first?["before"] as? String, "-@:+/usr/bin/python3 mail-agent -m mail_agent $$HOME")
+
+        let out = temp.file("converted")
+        let convert = try json(runGuarded(["convert", "launchd-to-systemd", Fixtures.launchd + "/com.example.calendar.plist", "--output", out,
+                                           "--json", "--guarded-run", binary, "--state-dir", state]))
+        let converted = try XCTUnwrap((convert["files"] as? [[String: Any]])?.first)
+        XCTAssertEqual(converted["files"] as? [String], [out + "/com.example.calendar.service", out + "/com.example.calendar.timer"])
+        XCTAssertEqual((converted["contents"] as? [String])?.first, try String(contentsOfFile: out + "/com.example.calendar.service", encoding: .utf8))
+    }
+
+    /// A drop-in edited since wrap is not removed without --force, and the line says why.
+    func testUnwrapRefusesAnEditedDropInWithoutForce() throws {
+        try temp.write("u/mail.service", "[Service]\nExecStart=/usr/bin/python3 -m mail\n")
+        let unit = temp.file("u/mail.service")
+        XCTAssertEqual(runGuarded(["wrap", "systemd", unit, "--guarded-run", binary, "--state-dir", state, "--force"]).termination, .exited(0))
+        let dropIn = temp.file("u/mail.service.d/guarded-run.conf")
+        try (String(contentsOfFile: dropIn, encoding: .utf8) + "Environment=MINE=1\n").write(toFile: dropIn, atomically: true, encoding: .utf8)
+        let dry = runGuarded(["unwrap", "systemd", unit, "--state-dir", state])
+        XCTAssertEqual(dry.termination, .exited(1))
+        XCTAssertTrue(dry.outputText.contains("\(unit): refused: \(dropIn) was edited since wrap (it no longer matches its wrap record); --force removes it anyway"), dry.outputText)
+        let forced = runGuarded(["unwrap", "systemd", unit, "--state-dir", state, "--force"])
+        XCTAssertEqual(forced.termination, .exited(0), forced.outputText)
+        XCTAssertTrue(forced.outputText.contains("    warning: \(dropIn) was edited since wrap"), forced.outputText)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dropIn))
+    }
+
+    /// Launcher values the launcher would refuse are one line and exit 64 at wrap time.
+    func testLauncherOptionValuesAreChecked() {
+        for (args, message) in [(["--import", "1bad"], "--import takes a dotted module name"), (["--venv", "venv"], "--venv takes an absolute path"),
+                                (["--agent-state-dir", "state"], "--agent-state-dir takes an absolute path"),
+                                (["--requirements", "r.txt"], "--requirements takes an absolute path"),
+                                (["--find-links", "wheels"], "--find-links takes an absolute directory")] {
+            for kind in [["systemd", "a.service"], ["launchd", "a.plist"]] {
+                let r = runGuarded(["wrap"] + kind + args + ["--state-dir", state, "--guarded-run", "/x/guarded-run"])
+                XCTAssertEqual(r.termination, .exited(64), "\(args): \(r.errorText)")
+                XCTAssertEqual(r.errorText.split(separator: "\n").count, 1, r.errorText)
+                XCTAssertTrue(r.errorText.hasPrefix("guarded-run: wrap: " + message), r.errorText)
+            }
+        }
+    }
+
+    /// The scheduled doctor as shipped: the service and timer verify, the launchd job reads in
+    /// plistlib as a daily venvs check with an on-problem hook.
+    func testShippedDoctor() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        for name in ["guarded-run-doctor.service", "guarded-run-doctor.timer"] {
+            let text = try String(contentsOfFile: repo + "/systemd/" + name, encoding: .utf8)
+            try temp.write("doctor/" + name, text.replacingOccurrences(of: "/usr/local/bin/guarded-run", with: binary))
+        }
+        assertVerifies(temp.file("doctor/guarded-run-doctor.service"))
+        assertVerifies(temp.file("doctor/guarded-run-doctor.timer"))
+        let service = try UnitFile.read(repo + "/systemd/guarded-run-doctor.service")
+        XCTAssertEqual(service.values("Service", "Type").map(\.value), ["oneshot"])
+        XCTAssertEqual(service.values("Service", "ExecStart").map(\.value), ["/usr/local/bin/guarded-run venvs check"])
+        XCTAssertTrue(service.values("Service", "ExecStopPost").first?.value.contains("guarded-run metrics --output /") == true)
+        let timer = try UnitFile.read(repo + "/systemd/guarded-run-doctor.timer")
+        XCTAssertEqual(timer.values("Timer", "OnCalendar").count, 1)
+
+        let plist = repo + "/launchd-compat/com.example.guarded-run-doctor.plist"
+        let json = try JSONSerialization.jsonObject(with: Data(plistlibJSON(plist).utf8)) as! [String: Any]
+        let entries = json["dict"] as! [[Any]]
+        func value(_ key: String) -> [String: Any]? { entries.first { $0[0] as! String == key }?[1] as? [String: Any] }
+        let args = (value("ProgramArguments")?["array"] as? [[String: String]])?.compactMap { $0["string"] }
+        XCTAssertEqual(args, ["/usr/local/bin/guarded-run", "venvs", "check", "--on-problem", "/usr/local/libexec/guarded-run-notify"])
+        XCTAssertNotNil(value("StartCalendarInterval")?["dict"])
+        XCTAssertNil(value("KeepAlive"), "a periodic job is not kept alive")
+        let hook = repo + "/launchd-compat/guarded-run-notify"
+        XCTAssertEqual(access(hook, X_OK), 0)
+        XCTAssertEqual(TestSupport.run("/bin/sh", ["-n", hook]).termination, .exited(0), "the notify hook parses")
     }
 
     func testUsageErrors() {
