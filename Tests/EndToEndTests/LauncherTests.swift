@@ -162,7 +162,7 @@ final class LauncherTests: XCTestCase {
         let cache = Fingerprint.cachePath(state: state, venv: fx.venv, imports: [])
         let good = try readFile(cache)
         var generator = SystemRandomNumberGenerator()
-        let other = String(decoding: good, as: UTF8.self).replacingOccurrences(of: "fingerprint 1", with: "fingerprint 9")
+        let other = String(decoding: good, as: UTF8.self).replacingOccurrences(of: "fingerprint \(Fingerprint.formatVersion)", with: "fingerprint 9")
         let damages: [(String, () throws -> Void)] = [
             ("empty", { try writeFileAtomically(cache, []) }),
             ("truncated", { try writeFileAtomically(cache, Array(good.prefix(good.count / 2))) }),
