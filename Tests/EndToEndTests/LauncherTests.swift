@@ -95,10 +95,14 @@ final class LauncherTests: XCTestCase {
         let check = runGuarded(["check", "--venv", fx.venv, "--state-dir", fx.state])
         XCTAssertEqual(check.termination, .exited(1))
         XCTAssertTrue(check.outputText.contains("WARN  install-leftovers: install-leftovers: \(fx.sitePackages)/~equests"), check.outputText)
-        // The fast path keeps the degraded status and reasons.
+        // A degraded check invalidates the caches (check.md): one full check, then the fast path
+        // keeps the degraded status and reasons.
+        XCTAssertEqual(fx.start().termination, .exited(0))
+        XCTAssertEqual(fx.lastRecord().decision, "checked-ok")
         XCTAssertEqual(fx.start().termination, .exited(0))
         XCTAssertEqual(fx.lastRecord().decision, "fast-ok")
         XCTAssertEqual(fx.lastRecord()["status"], .string("degraded"))
+        XCTAssertTrue(fx.lastRecord().reasonList.first?.hasPrefix("install-leftovers: ") == true)
     }
 
     func testDistInfoWithoutRecordIsDegraded() throws {
