@@ -72,6 +72,27 @@ final class ChangeDuringProbeTests: XCTestCase {
     }
 }
 
+extension ChangeDuringProbeTests {
+    /// A module that writes into site-packages whenever it is imported disturbs every check: the
+    /// agent starts (the verdict is healthy), nothing is cached, the log says why, and every start
+    /// checks again.
+    func testAWatchListThatNeverHoldsStillIsNeverCached() throws {
+        let fx = try AgentFixture()
+        defer { fx.remove() }
+        try fx.writeModule("noisy", "import os\nopen(os.path.join(os.path.dirname(__file__), 'noise-%d' % os.getpid()), 'w').close()\n")
+        XCTAssertEqual(TestSupport.run(fx.python, ["-m", "compileall", "-q", fx.sitePackages]).termination, .exited(0))
+        for _ in 0..<2 {
+            let r = fx.start(["--import", "noisy"])
+            XCTAssertEqual(r.termination, .exited(0), r.errorText)
+            XCTAssertEqual(fx.lastRecord().decision, "checked-ok")
+            XCTAssertEqual(fx.lastRecord()["cache"], .string("not cached: \(fx.sitePackages) changed during the check"))
+        }
+        let noise = try directoryEntries(fx.sitePackages).filter { $0.hasPrefix("noise-") }
+        XCTAssertEqual(noise.count, 4, "two checks per start: the first disturbed one is repeated once")
+        XCTAssertEqual(fx.agentRuns, 2)
+    }
+}
+
 /// A private copy of the Debian base install (`/usr/bin/python3.11` + `/usr/lib/python3.11`) under a
 /// temp prefix, a venv made from it through a Homebrew-style `opt` link, and an agent: every item
 /// of the documented watch list can then be broken for real without touching the system's Python.
