@@ -201,6 +201,28 @@ final class WatchListTests: XCTestCase {
         fx.assertFullCheckFails([], reason: "interpreter-missing: bin/python -> \(fx.venv)/bin/python3.99")
     }
 
+    func testVenvPython311Link() throws {
+        let fx = try fixture()
+        XCTAssertEqual(try readSymbolicLink(fx.venv + "/bin/python"), "python3.11")
+        fx.prime([])
+        try removeFile(fx.venv + "/bin/python3.11")
+        try makeSymbolicLink(fx.venv + "/bin/python3.11", pointingTo: fx.base + "/gone/python3.11")
+        fx.assertFullCheckFails([], reason: "interpreter-missing: bin/python -> \(fx.base)/gone/python3.11")
+    }
+
+    /// The venv directory and its bin/: a harmless change there is a full check that passes.
+    func testVenvDirectoryAndBin() throws {
+        let fx = try fixture()
+        fx.prime([])
+        for change in [fx.venv + "/notes.txt", fx.venv + "/bin/tool"] {
+            try writeFileAtomically(change, "x", mode: 0o644)
+            XCTAssertEqual(fx.start([]).termination, .exited(0))
+            XCTAssertEqual(fx.lastRecord().decision, "checked-ok", change)
+            XCTAssertEqual(fx.start([]).termination, .exited(0))
+            XCTAssertEqual(fx.lastRecord().decision, "fast-ok", change)
+        }
+    }
+
     func testBaseOptLink() throws {
         let fx = try fixture()
         fx.prime([])
