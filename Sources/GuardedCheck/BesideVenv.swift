@@ -33,12 +33,26 @@ public struct BesideVenv: Sendable {
     /// the venv when root runs it). A venv that is gone needs none: every fingerprint watches the
     /// venv path itself. Throws when the place beside the venv cannot be written (a read-only parent).
     public func invalidate(status: String) throws(SystemError) {
-        guard let st = fileStatusIfPresent(venv, followSymlinks: true), st.isDirectory else { return }
-        let owner = (uid: st.uid, gid: st.gid)
-        let directory = try openSharedDirectory(in: parent, directoryName, mode: 0o755, owner: owner)
+        guard let owner = venvOwner else { return }
+        let directory = try openDirectory(owner: owner)
         let text = "invalidated \(Clock.nowRFC3339()) \(status) by pid \(getpid())\n"
         try writeFileAtomically(in: directory, BesideVenv.invalidationName, Array(text.utf8), mode: 0o600,
                                 owner: owner, shownAs: invalidationMarker)
+    }
+
+    /// Who owns the venv (through its symlink, for a repaired one): what is written beside it is
+    /// theirs. Nil when the venv is not a directory.
+    public var venvOwner: (uid: UInt32, gid: UInt32)? {
+        guard let st = fileStatusIfPresent(venv, followSymlinks: true), st.isDirectory else { return nil }
+        return (st.uid, st.gid)
+    }
+
+    /// The directory beside the venv, opened without following a symlink at its name, created first
+    /// when missing (0755, `fchown`ed to `owner` when root makes it); an existing one owned by
+    /// someone else than `owner`, root or the caller, or writable by group or others, is refused.
+    /// Everything written here goes through this descriptor (`writeFileAtomically(in:)`, `openAt`).
+    public func openDirectory(owner: (uid: UInt32, gid: UInt32)) throws(SystemError) -> FileDescriptor {
+        try openSharedDirectory(in: parent, directoryName, mode: 0o755, owner: owner)
     }
 }
 
