@@ -41,6 +41,12 @@ public struct CheckReport: Sendable {
     public var transient = false
     public var durationNanoseconds: Int64 = 0
     public var checkedAt: String = Clock.nowRFC3339()
+    /// CLOCK_REALTIME (ns) when the check began: an entry whose times are later than this (less
+    /// the timestamp granularity) may have changed under the probe, and is not cached.
+    public var startedWallNs: Int64 = Clock.wallNanoseconds()
+    /// The entries known before the probe ran, as lstat saw them just before it (absent when
+    /// missing): they must be unchanged when the fingerprint is taken.
+    public var baseline: [WatchEntry] = []
 
     public init(venv: String, imports: [String]) {
         self.venv = venv
@@ -104,25 +110,108 @@ public struct CheckReport: Sendable {
 
     // MARK: cache
 
-    /// The fingerprint to cache: the watch list as lstat sees it now. Nil when the check failed or a
-    /// watched path vanished meanwhile (then nothing is cached and the next start checks again).
-    public func fingerprint() -> Fingerprint? {
-        guard status != .broken, !transient else { return nil }
-        var entries: [WatchEntry] = []
-        var seen = Set<String>()
-        for path in watchPaths where seen.insert(path).inserted {
-            guard let st = fileStatusIfPresent(path) else { return nil }
-            entries.append(WatchEntry(path: path, status: st))
+    /// Why a passing check's fingerprint was not written.
+    public enum CacheRefusal: Error, Sendable, Equatable {
+        /// Broken or transient: there is nothing to cache.
+        case notPassing
+        /// A watched path is gone since the probe looked at it.
+        case vanished(String)
+        /// A watched entry changed while the check ran, or too close to its start to tell
+        /// (`settledAtWallNs`: when that change will be older than the timestamp granularity).
+        case changed(path: String, settledAtWallNs: Int64)
+
+        /// For the health log: why this start was not cached.
+        public var note: String? {
+            switch self {
+            case .notPassing: return nil
+            case .vanished(let path): return "not cached: \(path) vanished during the check"
+            case .changed(let path, _): return "not cached: \(path) changed during the check"
+            }
         }
-        return Fingerprint(venv: venv, imports: imports, status: status.rawValue, checkedAt: checkedAt,
-                           reasons: reasons, entries: entries)
     }
 
-    /// Writes the fingerprint and the known-good set after a passing check; no-op otherwise.
-    public func saveCache(state: StateDirectory) throws(SystemError) {
-        guard let fp = fingerprint() else { return }
+    /// The fingerprint to cache: the watch list as lstat sees it now, plus the invalidation marker
+    /// beside the venv (`BesideVenv`; recorded absent when there is none). Refused, so the next
+    /// start checks again, unless every entry's ctime (and mtime, unless set into the future by
+    /// hand) is older than the check's start less the filesystem's timestamp granularity, and the
+    /// entries known before the probe are unchanged: stat'ing after the probe cannot tell a change
+    /// the probe saw from one it missed, and only the probe knows some paths (import files, shared
+    /// objects), so they have no "before".
+    public func cacheableFingerprint() -> Result<Fingerprint, CacheRefusal> {
+        guard status != .broken, !transient else { return .failure(.notPassing) }
+        let now = Clock.wallNanoseconds()
+        var before: [String: FileStatus] = [:]
+        for entry in baseline where before[entry.path] == nil { before[entry.path] = entry.status }
+        let marker = BesideVenv(venv: venv).invalidationMarker
+        var entries: [WatchEntry] = []
+        var seen = Set<String>()
+        var latest: (path: String, settles: Int64)? = nil
+        func changed(_ path: String, settles: Int64) {
+            if latest == nil || settles > latest!.settles { latest = (path, settles) }
+        }
+        for path in watchPaths + [marker] where seen.insert(path).inserted {
+            let st: FileStatus
+            if let present = fileStatusIfPresent(path) {
+                st = present
+            } else if path == marker {
+                // Absent is recorded as such; a marker that cannot be looked at (EACCES) is not watched.
+                guard pathIsAbsent(path) else { continue }
+                st = .absent
+            } else {
+                return .failure(.vanished(path))
+            }
+            let margin = CheckReport.timestampGranularity(st)
+            if let old = before[path], old.isAbsent ? !st.isAbsent : !old.sameIdentityAndTimes(as: st) {
+                changed(path, settles: now.addingReportingOverflow(margin).partialValue)
+            }
+            if !st.isAbsent, let settles = CheckReport.changeTime(st, since: startedWallNs, now: now, margin: margin) {
+                changed(path, settles: settles)
+            }
+            entries.append(WatchEntry(path: path, status: st))
+        }
+        if let latest { return .failure(.changed(path: latest.path, settledAtWallNs: latest.settles)) }
+        return .success(Fingerprint(venv: venv, imports: imports, status: status.rawValue, checkedAt: checkedAt,
+                                    reasons: reasons, entries: entries))
+    }
+
+    /// How coarse this entry's timestamps may be. Linux stamps inodes from its coarse clock, up to
+    /// one tick (10 ms at HZ=100) behind the clock the check's start was read from; filesystems
+    /// with whole-second times (ext4 with 128-byte inodes, HFS+, FAT's 2 s) show a zero nanosecond
+    /// part, and then 2 s is assumed.
+    static func timestampGranularity(_ st: FileStatus) -> Int64 {
+        st.mtimeNs % 1_000_000_000 == 0 && st.ctimeNs % 1_000_000_000 == 0 ? 2_000_000_000 : 20_000_000
+    }
+
+    /// When an entry changed at or after `start - margin` will be older than the margin; nil when
+    /// it is older already. A mtime in the future was set by hand (touch -d): its ctime says when.
+    static func changeTime(_ st: FileStatus, since start: Int64, now: Int64, margin: Int64) -> Int64? {
+        let cutoff = start.subtractingReportingOverflow(margin).partialValue
+        var newest: Int64? = nil
+        if st.ctimeNs >= cutoff { newest = st.ctimeNs }
+        if st.mtimeNs >= cutoff, st.mtimeNs <= now { newest = max(newest ?? st.mtimeNs, st.mtimeNs) }
+        guard let newest else { return nil }
+        let (settles, overflow) = newest.addingReportingOverflow(margin)
+        return overflow ? Int64.max : settles
+    }
+
+    /// `cacheableFingerprint`, nil when refused.
+    public func fingerprint() -> Fingerprint? {
+        try? cacheableFingerprint().get()
+    }
+
+    /// Writes the fingerprint and the known-good set after a passing check whose watch list held
+    /// still (`cacheableFingerprint`); returns why nothing was written otherwise. `FullCheck.cache`
+    /// adds the bounded second check.
+    @discardableResult
+    public func saveCache(state: StateDirectory) throws(SystemError) -> CacheRefusal? {
+        let fp: Fingerprint
+        switch cacheableFingerprint() {
+        case .success(let f): fp = f
+        case .failure(let refusal): return refusal
+        }
         try fp.save(state: state)
         try KnownGood(report: self).save(state: state)
+        return nil
     }
 }
 

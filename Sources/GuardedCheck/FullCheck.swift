@@ -1,6 +1,14 @@
 import GuardedCore
 import GuardedSystem
 
+/// A check after `FullCheck.cache`: the verdict that stands, and why no fingerprint was written
+/// (nil when one was, or when the verdict is broken).
+public struct CachedCheck: Sendable {
+    public var report: CheckReport
+    public var skipped: String?
+    public var error: SystemError?
+}
+
 /// The full health check of one venv: what can be seen from outside (pyvenv.cfg, `home`, the
 /// interpreter's symlink chain) first, then one isolated Python probe for the rest.
 public enum FullCheck {
@@ -10,6 +18,42 @@ public enum FullCheck {
         if let t = Environment.value("GUARDED_RUN_CHECK_TIMEOUT"), let v = Double(t), v > 0 { return v }
         return 30
     }
+
+    /// A passing check's fingerprint is written only when nothing it watched changed while it ran
+    /// (`CheckReport.cacheableFingerprint`). When something did, this waits until that change is
+    /// older than the filesystem's timestamp granularity (never more than `maxSettleWait`) and checks
+    /// once more: that check's verdict stands (a venv broken under the first probe fails closed
+    /// now), and it is cached if nothing moved under it either; otherwise nothing is cached and
+    /// `skipped` says why (the next start checks again).
+    public static func cache(_ report: CheckReport, state: StateDirectory,
+                             timeoutSeconds: Double = defaultTimeout) -> CachedCheck {
+        var current = report
+        for attempt in 0..<2 {
+            let refusal: CheckReport.CacheRefusal?
+            do { refusal = try current.saveCache(state: state) } catch {
+                return CachedCheck(report: current, skipped: nil, error: error)
+            }
+            guard let refusal else { return CachedCheck(report: current, skipped: nil, error: nil) }
+            guard case .changed(_, let settles) = refusal, attempt == 0 else {
+                return CachedCheck(report: current, skipped: refusal.note, error: nil)
+            }
+            var wait = settles - Clock.wallNanoseconds()
+            if wait > maxSettleWait { return CachedCheck(report: current, skipped: refusal.note, error: nil) }
+            // Sleeping until a known instant (the change's time plus the granularity), not hoping.
+            while wait > 0 {
+                usleep(UInt32(min(wait / 1000 + 1, 500_000)))
+                wait = settles - Clock.wallNanoseconds()
+            }
+            current = run(venv: current.venv, imports: current.imports, timeoutSeconds: timeoutSeconds)
+            if current.status == .broken { return CachedCheck(report: current, skipped: nil, error: nil) }
+        }
+        return CachedCheck(report: current, skipped: nil, error: nil)
+    }
+
+    /// The longest wait for a change to settle before the second check: a 2-s-granular filesystem
+    /// (FAT, ext4 with small inodes, HFS+) plus slack; a change in the future (a skewed server clock)
+    /// is not waited for.
+    static let maxSettleWait: Int64 = 2_500_000_000
 
     public static func run(venv: String, imports: [String], timeoutSeconds: Double = defaultTimeout) -> CheckReport {
         let started = Clock.monotonicNanoseconds()
@@ -27,6 +71,9 @@ public enum FullCheck {
             return
         }
         report.watchPaths += [venv, venv + "/bin", venv + "/pyvenv.cfg"]
+        // A repaired venv is a symlink to its generation: lstat of the path sees the link, so the
+        // generation's directory itself (entries added to or removed from it) is watched too.
+        if fileStatusIfPresent(venv)?.isSymbolicLink == true, let real = try? resolvedPath(venv) { report.watchPaths.append(real) }
 
         // pyvenv.cfg: without it Python does not know it is in a venv.
         var config: PyvenvConfig? = nil
@@ -70,6 +117,11 @@ public enum FullCheck {
         }
 
         if chain.failure != nil { return }
+
+        // What is known before the probe, as it is now: the caching rule wants it unchanged after.
+        report.baseline = (report.watchPaths + [BesideVenv(venv: venv).invalidationMarker]).map {
+            WatchEntry(path: $0, status: fileStatusIfPresent($0) ?? .absent)
+        }
 
         // One probe process, isolated from the caller's Python settings.
         let result: SubprocessResult
@@ -120,11 +172,11 @@ public enum FullCheck {
 
         // The watch list: where a change could break what was just verified.
         for key in ["stdlib", "platstdlib"] {
-            if let p = json[key]?.stringValue, !p.isEmpty {
-                report.watchPaths.append(p)
-                if key == "platstdlib", isDirectory(p + "/lib-dynload") { report.watchPaths.append(p + "/lib-dynload") }
-            }
+            if let p = json[key]?.stringValue, !p.isEmpty { report.watchPaths.append(p) }
         }
+        // The base install's standard library, its zip and lib-dynload, as sys.path has them (inside
+        // a venv sysconfig's platstdlib is the venv's own lib/pythonX.Y, not the base lib-dynload).
+        for p in json["base_paths"]?.arrayValue ?? [] { if let s = p.stringValue { report.watchPaths.append(s) } }
         for p in json["site_packages"]?.arrayValue ?? [] { if let s = p.stringValue { report.watchPaths.append(s) } }
         for p in json["shared_objects"]?.arrayValue ?? [] { if let s = p.stringValue { report.watchPaths.append(s) } }
         if let imports = json["imports"]?.objectValue {

@@ -52,6 +52,10 @@ try:
     out["site_packages"] = [p for p in site.getsitepackages() if os.path.isdir(p)]
 except BaseException as e:
     out["site_packages"] = []
+# The base install's stdlib, its zip and lib-dynload as this interpreter searches them: inside a
+# venv sysconfig's platstdlib is the venv's own lib/pythonX.Y, never the base lib-dynload.
+bases = tuple(os.path.join(os.path.realpath(b), "") for b in {sys.base_prefix, sys.base_exec_prefix})
+out["base_paths"] = [p for p in sys.path if p and os.path.exists(p) and os.path.join(os.path.realpath(p), "").startswith(bases)]
 try:
     import _ssl
     out["ssl_module"] = getattr(_ssl, "__file__", "")
@@ -119,25 +123,36 @@ if has_pip:
     except BaseException as e:
         check("pip", False, "pip-broken: " + describe(e), "degraded")
 venv_real = os.path.realpath(venv)
-try:
-    with open("/proc/self/maps") as fh:
-        seen = []
-        for line in fh:
-            parts = line.split(None, 5)
-            if len(parts) == 6:
-                p = parts[5].strip()
-                if not p.startswith("/") or not (p.endswith(".so") or ".so." in p) or p in seen:
-                    continue
-                # What a Python or OpenSSL upgrade replaces: libpython, _ssl and the libssl and
-                # libcrypto it maps, and extension modules inside the venv. (libc and friends change
-                # with the OS, which does not break a venv, and would cost a stat on every start.)
-                name = os.path.basename(p)
-                if name.startswith(("libpython", "_ssl", "libssl", "libcrypto")) or p.startswith(venv_real + "/"):
-                    seen.append(p)
-        out["shared_objects"] = seen
-except OSError:
-    if out.get("ssl_module"):
-        out["shared_objects"] = [out["ssl_module"]]
+def loaded_images():
+    try:
+        with open("/proc/self/maps") as fh:
+            return [parts[5].strip() for parts in (line.split(None, 5) for line in fh) if len(parts) == 6]
+    except OSError:
+        pass
+    # No /proc (macOS): ask dyld for the loaded images; failing that, the extension modules' files.
+    try:
+        import ctypes
+        dyld = ctypes.CDLL(None)
+        dyld._dyld_get_image_name.restype = ctypes.c_char_p
+        dyld._dyld_get_image_name.argtypes = [ctypes.c_uint32]
+        names = [dyld._dyld_get_image_name(i) for i in range(dyld._dyld_image_count())]
+        return [os.fsdecode(n) for n in names if n]
+    except Exception:
+        return [os.path.abspath(f) for f in (getattr(m, "__file__", None) for m in list(sys.modules.values()))
+                if isinstance(f, str) and f.endswith((".so", ".dylib"))]
+seen = []
+for p in loaded_images():
+    name = os.path.basename(p)
+    shared = name.endswith((".so", ".dylib")) or ".so." in name or (name == "Python" and ".framework/" in p)
+    if not p.startswith("/") or not shared or p in seen or not os.path.exists(p):
+        continue
+    # What a Python or OpenSSL upgrade replaces: libpython, _ssl and the libssl and libcrypto it
+    # maps, and extension modules inside the venv. (libc and friends change with the OS, which does
+    # not break a venv, and would cost a stat on every start; macOS's system libraries live in the
+    # dyld shared cache, not at their paths.)
+    if name.startswith(("libpython", "Python", "_ssl", "libssl", "libcrypto")) or p.startswith(venv_real + "/"):
+        seen.append(p)
+out["shared_objects"] = seen
 real_stdout.write("\n" + MARK + json.dumps(out) + "\n")
 real_stdout.flush()
 """#

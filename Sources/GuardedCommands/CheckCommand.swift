@@ -21,10 +21,15 @@ public enum CheckCommand: AdminCommand {
         let imports = arguments.all("--import")
         if let bad = imports.first(where: { !isValidModuleName($0) }) { throw UsageError("--import '\(bad)' is not a module name") }
         let venv = normalizedPath(absolutePath(given, relativeTo: currentDirectory()))
-        let report = FullCheck.run(venv: venv, imports: imports)
-        if report.status != .broken, let state = StateDirectory.resolve(explicit: arguments.value("--state-dir")) {
-            do { try report.saveCache(state: state) } catch { reportError("check: warning: cannot write the cache: \(error)") }
+        var report = FullCheck.run(venv: venv, imports: imports)
+        let state = StateDirectory.resolve(explicit: arguments.value("--state-dir"))
+        if report.status != .broken, let state {
+            let cached = FullCheck.cache(report, state: state)
+            report = cached.report
+            if let error = cached.error { reportError("check: warning: cannot write the cache: \(error)") }
         }
+        // What this check refused, no launcher may start from a cache (in any state directory).
+        if let warning = report.invalidateCachedFingerprints() { reportError("check: warning: \(warning)") }
         Output.standardOutput(arguments.has("--json") ? report.json().serialized(pretty: true) + "\n" : report.table())
         return exitCode(for: report)
     }

@@ -18,14 +18,22 @@ public func launcherSlowPath(_ context: LaunchContext) -> SlowPathOutcome {
         }
         identity = fileStatusIfPresent(context.venv)
     }
-    let report = FullCheck.run(venv: context.venv, imports: context.request.imports)
-    var extra: [(String, JSONValue)] = [("probe_ms", .number(Double(report.durationNanoseconds / 1_000_000)))]
-    if let note = flag.note { extra.append(("auto_repair_note", .string(note))) }
-
+    var report = FullCheck.run(venv: context.venv, imports: context.request.imports)
+    // Cached only when nothing moved under the probe; else checked once more (FullCheck.cache).
+    var cacheNote: String? = nil
     if report.status != .broken {
-        do { try report.saveCache(state: context.state) } catch {
+        let cached = FullCheck.cache(report, state: context.state)
+        report = cached.report
+        cacheNote = cached.skipped
+        if let error = cached.error {
             writeStandardError("\(programName): \(context.agent): warning: cannot write the fingerprint cache: \(error)", priority: 4)
         }
+    }
+    var extra: [(String, JSONValue)] = [("probe_ms", .number(Double(report.durationNanoseconds / 1_000_000)))]
+    if let note = flag.note { extra.append(("auto_repair_note", .string(note))) }
+    if let cacheNote { extra.append(("cache", .string(cacheNote))) }
+
+    if report.status != .broken {
         if flag.enabled { Repairer(state: context.state).tidy(venv: context.venv) }
         return .start(HealthRecord(agent: context.agent, venv: context.venv, status: report.status.rawValue,
                                    decision: .checkedOK, reasons: report.reasons,

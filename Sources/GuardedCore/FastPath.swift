@@ -376,8 +376,12 @@ enum FastPath {
                 guard let (recorded, pathStart) = FingerprintScanner.parseWatch(value),
                       memchr(value.base + pathStart, 0x5c, value.count - pathStart) == nil else { return false }
                 b[lineEnd] = 0 // the path ends at the newline: make it a C string in place
-                guard let now = fileStatusIfPresent(cPath: UnsafeRawPointer(value.base + pathStart).assumingMemoryBound(to: CChar.self)),
-                      now.sameIdentityAndTimes(as: recorded) else { return false }
+                let watchedPath = UnsafeRawPointer(value.base + pathStart).assumingMemoryBound(to: CChar.self)
+                if recorded.isAbsent {
+                    guard pathIsAbsent(cPath: watchedPath) else { return false }
+                } else {
+                    guard let now = fileStatusIfPresent(cPath: watchedPath), now.sameIdentityAndTimes(as: recorded) else { return false }
+                }
                 watched += 1
             } else if key.equals("venv") {
                 guard value.equals(venv) else { return false }

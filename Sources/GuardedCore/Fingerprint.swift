@@ -12,10 +12,12 @@ public struct WatchEntry: Equatable, Sendable {
         self.status = status
     }
 
-    /// Re-stats the path; true only when it is still the same file with the same times.
+    /// Re-stats the path; true only when it is still the same file with the same times (or, for an
+    /// entry recorded absent, still absent).
     @inline(__always)
     public func stillMatches() -> Bool {
-        fileStatusIfPresent(path)?.sameIdentityAndTimes(as: status) == true
+        if status.isAbsent { return pathIsAbsent(path) }
+        return fileStatusIfPresent(path)?.sameIdentityAndTimes(as: status) == true
     }
 }
 
@@ -31,6 +33,7 @@ public struct WatchEntry: Equatable, Sendable {
 /// checked <RFC 3339 time of the full check>
 /// reason <text>                                   (zero or more)
 /// watch <dev> <ino> <mode> <size> <mtime-ns> <ctime-ns> <path>
+///                                                 (all six 0: the path must stay absent)
 /// end <FNV-1a 64 of every byte before this line, hex>
 /// ```
 /// Fields are separated by one space; paths and reasons come last on their line with `\`, newline and
@@ -38,9 +41,10 @@ public struct WatchEntry: Equatable, Sendable {
 /// decodes to nil: a cache miss.
 public struct Fingerprint: Equatable, Sendable {
     /// Bumped whenever the format or the meaning of the watch list changes; older caches then miss.
-    public static let formatVersion = 1
+    /// 2: absent entries (the invalidation marker beside the venv) and the base install's lib-dynload.
+    public static let formatVersion = 2
     /// The first line; the raw fast path compares it byte for byte (tests hold it to `formatVersion`).
-    static let headerLiteral: StaticString = "guarded-run fingerprint 1"
+    static let headerLiteral: StaticString = "guarded-run fingerprint 2"
     static let header = headerLiteral.description
 
     public var venv: String

@@ -55,6 +55,7 @@ public struct FleetCheck: Sendable {
             if report.status != .broken, let state {
                 do { try report.saveCache(state: state) } catch { warning = "cannot write the cache: \(error)" }
             }
+            if let failed = report.invalidateCachedFingerprints() { warning = failed }
             return FleetEntry(report: report, cacheWarning: warning)
         }
         return FleetCheck(entries: entries, unreadable: discovery.unreadable,

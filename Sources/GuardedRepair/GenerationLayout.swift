@@ -1,3 +1,4 @@
+import GuardedCheck
 import GuardedCore
 import GuardedSystem
 
@@ -24,7 +25,8 @@ public struct GenerationLayout: Sendable {
 
     public var parent: String { parentDirectory(of: venv) }
     public var name: String { baseName(of: venv) }
-    public var generationsDirectory: String { venv + ".generations" }
+    /// The place beside the venv (`BesideVenv`), which also holds state shared by every caller.
+    public var generationsDirectory: String { BesideVenv(venv: venv).directory }
     public func path(of generation: Int) -> String { generationsDirectory + "/\(generation)" }
 
     /// What the venv path is now.

@@ -225,7 +225,8 @@ public struct Repairer: Sendable {
     /// when there is nothing to do.
     public func tidy(venv: String) {
         let layout = GenerationLayout(venv: venv)
-        guard let names = try? directoryEntries(layout.generationsDirectory), names.contains(where: { $0.hasPrefix(".") }),
+        guard let names = try? directoryEntries(layout.generationsDirectory),
+              names.contains(where: { $0.hasPrefix(".build-") || $0.hasPrefix(".trash-") }),
               case .success(let lock) = RepairLock.acquire(state: state, venv: venv, waitSeconds: 0) else { return }
         withExtendedLifetime(lock) { _ = layout.recover(current: nil) }
     }
@@ -399,7 +400,9 @@ public struct Repairer: Sendable {
         for n in pruned { GenerationRecord.remove(state: state, venv: layout.venv, generation: n) }
         // The cache last: a start after a crash before this point takes the slow path, whose
         // passing check tidies what the crash left (`tidy`).
-        do { try report.saveCache(state: state) } catch {
+        // The verification ran at the build's path and the swap came after it, so its watch list did
+        // not hold still for the caching rule: the live venv is checked once more (FullCheck.cache).
+        if let error = FullCheck.cache(report, state: state).error {
             writeStandardError("\(programName): warning: cannot write the fingerprint cache: \(error)", priority: 4)
         }
         return pruned
@@ -409,11 +412,13 @@ public struct Repairer: Sendable {
     func relocated(_ report: CheckReport, from: String, to: String) -> CheckReport {
         var r = report
         r.venv = to
-        r.watchPaths = report.watchPaths.map { p in
+        func move(_ p: String) -> String {
             if p == from { return to }
             if p.hasPrefix(from + "/") { return to + p.dropFirst(from.count) }
             return p
         }
+        r.watchPaths = report.watchPaths.map(move)
+        r.baseline = report.baseline.map { WatchEntry(path: move($0.path), status: $0.status) }
         return r
     }
 
@@ -470,7 +475,7 @@ public struct Repairer: Sendable {
         let from = layout.currentGeneration
         switch rollback(layout: layout, options: options, to: target) {
         case .success(let back):
-            try? back.report.saveCache(state: state)
+            _ = FullCheck.cache(back.report, state: state)
             RepairFailure.clear(state: state, venv: venv)
             return .rolledBack(summary: "rolled \(venv) back from generation \(from.map(String.init) ?? "?") to \(back.generation)",
                                details: [("repair", .object([("result", .string("rolled-back")),

@@ -16,6 +16,14 @@ public enum Clock {
         return (Int64(ts.tv_sec), Int64(ts.tv_nsec))
     }
 
+    /// Nanoseconds since the epoch (CLOCK_REALTIME), to compare with file times.
+    public static func wallNanoseconds() -> Int64 {
+        let (s, n) = wallTime()
+        let (scaled, overflow) = s.multipliedReportingOverflow(by: 1_000_000_000)
+        let (sum, overflow2) = scaled.addingReportingOverflow(n)
+        return overflow || overflow2 ? Int64.max : sum
+    }
+
     /// RFC 3339 UTC with microseconds, e.g. `2026-11-25T15:08:30.123456Z`.
     /// Computed here rather than with gmtime_r, which in glibc reads /etc/localtime on every start.
     public static func rfc3339(seconds: Int64, nanoseconds: Int64 = 0) -> String {

@@ -101,3 +101,24 @@ public func readSymbolicLink(in directory: Int32, _ name: String) throws(SystemE
     if n < 0 { throw SystemError("readlink", path: name) }
     return String(decoding: buffer[0..<n], as: UTF8.self)
 }
+
+extension FileStatus {
+    /// What a fingerprint records for a path that must stay absent: all zero (mode 0 is no file
+    /// type lstat can report). The path matches while lstat fails with ENOENT.
+    public static let absent = FileStatus(device: 0, inode: 0, mode: 0, linkCount: 0, uid: 0, gid: 0, size: 0, mtimeNs: 0, ctimeNs: 0)
+    @inline(__always)
+    public var isAbsent: Bool { mode == 0 }
+}
+
+/// True when `lstat` says nothing is there (ENOENT). A path that cannot be looked at (EACCES,
+/// ENOTDIR) is not "absent".
+@inline(__always)
+public func pathIsAbsent(cPath: UnsafePointer<CChar>) -> Bool {
+    var st = stat()
+    return lstat(cPath, &st) != 0 && errno == ENOENT
+}
+
+public func pathIsAbsent(_ path: String) -> Bool {
+    var st = stat()
+    return lstat(path, &st) != 0 && errno == ENOENT
+}

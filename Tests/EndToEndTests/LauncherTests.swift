@@ -95,10 +95,14 @@ final class LauncherTests: XCTestCase {
         let check = runGuarded(["check", "--venv", fx.venv, "--state-dir", fx.state])
         XCTAssertEqual(check.termination, .exited(1))
         XCTAssertTrue(check.outputText.contains("WARN  install-leftovers: install-leftovers: \(fx.sitePackages)/~equests"), check.outputText)
-        // The fast path keeps the degraded status and reasons.
+        // A degraded check invalidates the caches (check.md): one full check, then the fast path
+        // keeps the degraded status and reasons.
+        XCTAssertEqual(fx.start().termination, .exited(0))
+        XCTAssertEqual(fx.lastRecord().decision, "checked-ok")
         XCTAssertEqual(fx.start().termination, .exited(0))
         XCTAssertEqual(fx.lastRecord().decision, "fast-ok")
         XCTAssertEqual(fx.lastRecord()["status"], .string("degraded"))
+        XCTAssertTrue(fx.lastRecord().reasonList.first?.hasPrefix("install-leftovers: ") == true)
     }
 
     func testDistInfoWithoutRecordIsDegraded() throws {
@@ -162,7 +166,7 @@ final class LauncherTests: XCTestCase {
         let cache = Fingerprint.cachePath(state: state, venv: fx.venv, imports: [])
         let good = try readFile(cache)
         var generator = SystemRandomNumberGenerator()
-        let other = String(decoding: good, as: UTF8.self).replacingOccurrences(of: "fingerprint 1", with: "fingerprint 9")
+        let other = String(decoding: good, as: UTF8.self).replacingOccurrences(of: "fingerprint \(Fingerprint.formatVersion)", with: "fingerprint 9")
         let damages: [(String, () throws -> Void)] = [
             ("empty", { try writeFileAtomically(cache, []) }),
             ("truncated", { try writeFileAtomically(cache, Array(good.prefix(good.count / 2))) }),
