@@ -211,20 +211,22 @@ final class SnapshotStoreTests: SnapshotTestCase {
         let pre = try XCTUnwrap(report.preRestore)
         XCTAssertEqual(pre.kind, .preRestore)
         XCTAssertEqual(pre.guards, first.id)
+        // Counted per kind: the newest manual snapshot and the newest pre-restore one stay.
         let plan = store.prunePlan(keep: 0, includePreRestore: false)
-        XCTAssertEqual(plan.remove, [first.id, second.id])
-        XCTAssertEqual(plan.protected, [], "the pre-restore snapshot is the newest: kept by --keep")
+        XCTAssertEqual(plan.remove, [first.id])
+        XCTAssertEqual(plan.protectedIDs, [])
         let plan1 = store.prunePlan(keep: 1, includePreRestore: false)
         XCTAssertFalse(plan1.remove.contains(pre.id))
-        // After a newer manual snapshot the pre-restore one is no longer protected.
-        _ = try store.create(paths: [tree], label: nil, tag: nil)
+        // After a newer manual snapshot the pre-restore one is still the newest of its kind.
+        let third = try store.create(paths: [tree], label: nil, tag: nil)
         let plan2 = store.prunePlan(keep: 1, includePreRestore: false)
-        XCTAssertTrue(plan2.remove.contains(pre.id))
+        XCTAssertEqual(plan2.remove, [first.id, second.id])
         let lock = try store.lock()
         _ = try store.prune(plan2.remove, holding: lock)
-        XCTAssertEqual(snapshotCount(), 1)
+        XCTAssertEqual(store.ids(), [pre.id, third.id])
         let last = try store.load(try store.resolve("latest"))
         XCTAssertEqual(store.verify(last), [], "pruning kept every blob the last snapshot needs")
+        XCTAssertEqual(store.verify(try store.load(pre.id)), [])
     }
 
     func testPreRestoreSnapshotIsProtectedWhileNewest() throws {
@@ -237,7 +239,8 @@ final class SnapshotStoreTests: SnapshotTestCase {
         try write("a.conf", "4")
         let pre2 = try XCTUnwrap(try forceRestore(first.id).preRestore)
         let plan = store.prunePlan(keep: 1, includePreRestore: false)
-        XCTAssertEqual(plan.protected, [pre.id])
+        XCTAssertEqual(plan.protectedIDs, [pre.id])
+        XCTAssertEqual(plan.protected.first?.why, .preRestore)
         XCTAssertFalse(plan.remove.contains(pre2.id))
         XCTAssertTrue(store.prunePlan(keep: 1, includePreRestore: true).remove.contains(pre.id))
     }
