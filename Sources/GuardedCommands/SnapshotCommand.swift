@@ -159,7 +159,7 @@ public enum SnapshotCommand: AdminCommand {
             let problems = store.verify(manifest)
             if !problems.isEmpty { throw SnapshotError.damaged("snapshot \(id) is damaged: \(problems[0])") }
             let plan = store.plan(manifest, deleteNew: options.deleteNew)
-            let hints = reloadCommands(changed: plan.items.filter { $0.action != .unchanged }.map(\.path), deleted: plan.delete)
+            let hints = plan.reloadCommands()
             if json {
                 Output.standardOutput(JSONValue.object([("dry_run", JSONValue(true)), ("plan", plan.json()),
                                                         ("reload", .array(hints.map { JSONValue($0) }))]).serialized(pretty: true) + "\n")

@@ -41,6 +41,15 @@ public struct RestorePlan: Sendable {
     public var unchanged: [String] { items.filter { $0.action == .unchanged }.map(\.path) }
     /// What `--delete-new` deletes (empty without it).
     public var delete: [String] { deleteNew ? new : [] }
+    /// The reload commands the restore's changes need (`reloadCommands`), each for the owner the
+    /// file has after the restore (the snapshot's as root, else ours) or, when deleted, has now.
+    public func reloadCommands() -> [[String]] {
+        let restoresOwner = geteuid() == 0
+        let changed = items.filter { $0.action != .unchanged }.map { (path: $0.path, uid: restoresOwner ? $0.entry.uid : geteuid()) }
+        let deleted = delete.map { (path: $0, uid: fileStatusIfPresent($0)?.uid ?? geteuid()) }
+        return GuardedSnapshot.reloadCommands(changed: changed, deleted: deleted)
+    }
+
     public var hasChanges: Bool { items.contains { $0.action != .unchanged } || !delete.isEmpty || !leftovers.isEmpty }
 
     public func json() -> JSONValue {

@@ -169,19 +169,53 @@ final class SnapshotStoreTests: SnapshotTestCase {
         XCTAssertEqual(try readTextFile(tree + "/.d/..e"), ".d/..e")
     }
 
-    func testReloadHints() {
-        let uid = getuid()
-        XCTAssertEqual(reloadCommands(changed: ["/etc/systemd/system/a.service"], deleted: []), [["systemctl", "daemon-reload"]])
-        XCTAssertEqual(reloadCommands(changed: ["/etc/systemd/system/a.service.d/override.conf"], deleted: []), [["systemctl", "daemon-reload"]])
-        XCTAssertEqual(reloadCommands(changed: ["/etc/app/app.conf", "/etc/systemd/system/notes.txt"], deleted: []), [])
-        if let home = Environment.homeDirectory() {
-            XCTAssertEqual(reloadCommands(changed: [home + "/.config/systemd/user/a.timer"], deleted: []), [["systemctl", "--user", "daemon-reload"]])
+    func testReloadHints() throws {
+        let me = geteuid(), uid = getuid()
+        func hints(_ changed: [String], deleted: [String] = [], owner: UInt32 = geteuid()) -> [[String]] {
+            reloadCommands(changed: changed.map { ($0, owner) }, deleted: deleted.map { ($0, owner) })
         }
-        XCTAssertEqual(reloadCommands(changed: ["/Users/me/Library/LaunchAgents/com.x.plist"], deleted: []),
-                       [["launchctl", "bootout", "gui/\(uid)", "/Users/me/Library/LaunchAgents/com.x.plist"],
-                        ["launchctl", "bootstrap", "gui/\(uid)", "/Users/me/Library/LaunchAgents/com.x.plist"]])
-        XCTAssertEqual(reloadCommands(changed: [], deleted: ["/Library/LaunchDaemons/com.y.plist"]),
+        XCTAssertEqual(hints(["/etc/systemd/system/a.service"]), [["systemctl", "daemon-reload"]])
+        XCTAssertEqual(hints(["/etc/systemd/system/a.service.d/override.conf"]), [["systemctl", "daemon-reload"]])
+        XCTAssertEqual(hints(["/etc/app/app.conf", "/etc/systemd/system/notes.txt"]), [])
+        XCTAssertEqual(hints(["/home/me/.config/systemd/user/a.timer"], owner: me), [["systemctl", "--user", "daemon-reload"]])
+        // Another user's unit: that user's manager, by name when /etc/passwd has it, else by uid.
+        let other: UInt32 = me == 4_000_000 ? 4_000_001 : 4_000_000
+        XCTAssertEqual(hints(["/home/x/.config/systemd/user/a.service.d/o.conf"], owner: other),
+                       [["systemctl", "--user", "-M", "\(other)@", "daemon-reload"]])
+        XCTAssertEqual(hints(["/Users/me/Library/LaunchAgents/com.x.plist"], owner: 501),
+                       [["launchctl", "bootout", "gui/501", "/Users/me/Library/LaunchAgents/com.x.plist"],
+                        ["launchctl", "bootstrap", "gui/501", "/Users/me/Library/LaunchAgents/com.x.plist"]])
+        XCTAssertEqual(hints(["/Library/LaunchAgents/com.x.plist"], owner: 0),
+                       [["launchctl", "bootout", "gui/\(uid)", "/Library/LaunchAgents/com.x.plist"],
+                        ["launchctl", "bootstrap", "gui/\(uid)", "/Library/LaunchAgents/com.x.plist"]])
+        XCTAssertEqual(hints([], deleted: ["/Library/LaunchDaemons/com.y.plist"], owner: 0),
                        [["launchctl", "bootout", "system", "/Library/LaunchDaemons/com.y.plist"]])
+
+        try temp.write("passwd", "root:x:0:0:root:/root:/bin/sh\nbroken line\n::::\nalice:x:501:20::/Users/alice:/bin/zsh\nbob:x:99999999999999999999:1::/:\n")
+        XCTAssertEqual(userName(501, passwd: temp.file("passwd")), "alice")
+        XCTAssertNil(userName(502, passwd: temp.file("passwd")))
+        XCTAssertNil(userName(501, passwd: temp.file("missing")))
+    }
+
+    /// Root restoring files other users own: the hints name the owner's uid (a plist owned by
+    /// 501 is `gui/501`; a user unit owned by an unknown uid is `systemctl --user -M UID@`).
+    func testReloadHintsUseTheFileOwner() throws {
+        try XCTSkipUnless(geteuid() == 0, "needs root to give files to other users")
+        let agents = "Users/alice/Library/LaunchAgents/com.example.a.plist"
+        let unit = "home/bob/.config/systemd/user/agent.service"
+        try write(agents, "<plist/>\n")
+        try write(unit, "[Service]\n")
+        XCTAssertEqual(lchown(tree + "/" + agents, 501, 20), 0)
+        XCTAssertEqual(lchown(tree + "/" + unit, 4_000_000, 4_000_000), 0)
+        let manifest = try store.create(paths: [tree], label: nil, tag: nil)
+        try write(agents, "<plist>changed</plist>\n")
+        try write(unit, "[Service]\nExecStart=/x\n")
+        let hints = store.plan(manifest, deleteNew: false).reloadCommands()
+        XCTAssertEqual(hints, [["launchctl", "bootout", "gui/501", tree + "/" + agents],
+                               ["launchctl", "bootstrap", "gui/501", tree + "/" + agents],
+                               ["systemctl", "--user", "-M", "4000000@", "daemon-reload"]])
+        XCTAssertEqual(try forceRestore(manifest.id).reloadCommands, hints)
+        XCTAssertEqual(try fileStatus(tree + "/" + agents).uid, 501, "restored to its owner")
     }
 
     func testSocketsAreRefused() throws {
