@@ -135,6 +135,15 @@ final class SnapshotPatchTests: SnapshotTestCase {
         XCTAssertTrue(out.contains("\\ No newline at end of file\n"), out)
         XCTAssertEqual(runGuarded(["snapshot", "diff", id, "--patch", "--json", "--state-dir", state]).termination, .exited(64))
 
+        // Mode changes read with their direction: as on disk now -> as the restore makes it.
+        let text = runGuarded(["snapshot", "diff", id, "--state-dir", state]).outputText
+        XCTAssertTrue(text.contains("modify    \(tree)/no-eol.conf (content, mode 0644 -> 0600)\n"), text)
+        XCTAssertTrue(text.contains("(X -> Y: X is what is on disk now, Y what the restore makes it)\n"), text)
+        let json = JSONValue.parse(runGuarded(["snapshot", "diff", id, "--json", "--state-dir", state]).outputText)
+        let modeChange = json?["modify"]?.arrayValue?.first { $0["path"]?.stringValue == tree + "/no-eol.conf" }?["mode"]
+        XCTAssertEqual(modeChange?["now"]?.stringValue, "0644")
+        XCTAssertEqual(modeChange?["restored"]?.stringValue, "0600")
+
         let patchFile = temp.file("restore.diff")
         try writeFileAtomically(patchFile, diff.standardOutput)
         let check = TestSupport.run("/usr/bin/git", ["apply", "--check", "-p1", patchFile], cwd: "/")
