@@ -67,10 +67,14 @@ extension SnapshotStore {
         return out
     }
 
-    /// The current content of a regular file (never through a symlink) when it is diffable text.
+    /// The current content of a regular file when it is diffable text, opened as a restore
+    /// opens it: its directory walked from `/` without symlinks, then the name with O_NOFOLLOW.
     private func currentText(_ path: String) -> [UInt8]? {
-        guard let fd = try? FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK),
-              let st = try? fd.status(), st.isRegularFile, st.size <= Int64(UnifiedDiff.maxBytes),
+        guard let directory = try? openDirectoryStrictly(parentDirectory(of: path)) else { return nil }
+        let raw = retryingOnInterrupt { openat(directory.rawValue, baseName(of: path), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
+        guard raw >= 0 else { return nil }
+        let fd = FileDescriptor(adopting: raw)
+        guard let st = try? fd.status(), st.isRegularFile, st.size <= Int64(UnifiedDiff.maxBytes),
               let bytes = try? readAllSized(fd.rawValue, expected: Int(st.size), limit: UnifiedDiff.maxBytes, path: path),
               UnifiedDiff.isDiffable(bytes) else { return nil }
         return bytes

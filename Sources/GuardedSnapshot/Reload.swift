@@ -28,8 +28,9 @@ public func reloadCommands(changed: [(path: String, uid: UInt32)], deleted: [(pa
             } else if uid == geteuid() {
                 add(["systemctl", "--user", "daemon-reload"])
             } else {
-                if names[uid] == nil { names[uid] = userName(uid) ?? String(uid) }
-                add(["systemctl", "--user", "-M", names[uid]! + "@", "daemon-reload"])
+                let who = names[uid] ?? userName(uid) ?? String(uid)
+                names[uid] = who
+                add(["systemctl", "--user", "-M", who + "@", "daemon-reload"])
             }
         }
         if name.hasSuffix(".plist") && (parents.contains("LaunchAgents") || parents.contains("LaunchDaemons")) {

@@ -191,7 +191,7 @@ public struct SnapshotStore: Sendable {
     public func prunePlan(keep: Int, includePreRestore: Bool, includeTagged: Bool = false) -> PrunePlan {
         let all = list()
         let keep = max(1, keep)
-        var kept = Set(all.filter { $0.manifest == nil }.suffix(keep).map(\.id))
+        var kept = Set(all.suffix(keep).filter { $0.manifest == nil }.map(\.id))
         for kind in SnapshotManifest.Kind.allCases {
             kept.formUnion(all.filter { $0.manifest?.kind == kind }.suffix(keep).map(\.id))
         }

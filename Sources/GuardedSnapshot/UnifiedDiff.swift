@@ -14,10 +14,15 @@ public enum UnifiedDiff {
 
     /// Text is what has no NUL byte (as diff and git decide) and fits the limits.
     public static func isDiffable(_ bytes: [UInt8]) -> Bool {
-        guard bytes.count <= maxBytes, !bytes.contains(0) else { return false }
-        var lines = 0
-        for b in bytes where b == 0x0a { lines += 1 }
-        return lines <= maxLines
+        guard bytes.count <= maxBytes else { return false }
+        return bytes.withUnsafeBufferPointer { p in
+            var lines = 0
+            for i in 0..<p.count {
+                if p[i] == 0 { return false }
+                if p[i] == 0x0a { lines += 1 }
+            }
+            return lines <= maxLines
+        }
     }
 
     /// The hunks turning `old` into `new` (empty when they are equal). Both must be `isDiffable`.
@@ -40,9 +45,11 @@ public enum UnifiedDiff {
     static func lines(_ bytes: [UInt8]) -> [Range<Int>] {
         var out: [Range<Int>] = []
         var start = 0
-        for (i, c) in bytes.enumerated() where c == 0x0a {
-            out.append(start..<(i + 1))
-            start = i + 1
+        bytes.withUnsafeBufferPointer { p in
+            for i in 0..<p.count where p[i] == 0x0a {
+                out.append(start..<(i + 1))
+                start = i + 1
+            }
         }
         if start < bytes.count { out.append(start..<bytes.count) }
         return out

@@ -84,6 +84,22 @@ final class SnapshotKindTests: SnapshotTestCase {
         XCTAssertEqual(snapshot(["prune", "--keep", "1", "--include-tagged", "--bogus"]).termination, .exited(64))
     }
 
+    /// A damaged manifest has no kind: it goes unless it is among the newest N of the store.
+    func testPruneRemovesAnOldDamagedManifestAndKeepsANewOne() throws {
+        try write("a.conf", "1")
+        let store = SnapshotStore(state: StateDirectory(path: state))
+        let old = try store.create(paths: [tree], label: nil, tag: nil)
+        let middle = try store.create(paths: [tree], label: nil, tag: nil)
+        let newest = try store.create(paths: [tree], label: nil, tag: nil)
+        let wrap = try store.create(paths: [tree], label: "wrap systemd", tag: nil, kind: .wrap)
+        try writeFileAtomically(store.path + "/manifests/\(old.id)/manifest.json", "garbage")
+        XCTAssertEqual(store.prunePlan(keep: 1, includePreRestore: false).remove, [old.id, middle.id])
+        try writeFileAtomically(store.path + "/manifests/\(wrap.id)/manifest.json", "garbage")
+        XCTAssertEqual(store.prunePlan(keep: 1, includePreRestore: false).remove, [old.id, middle.id],
+                       "the damaged newest snapshot stays; the newest manual one too")
+        _ = newest
+    }
+
     func testKindFromTheWritingCommandsLabel() {
         XCTAssertEqual(SnapshotManifest.Kind(command: "wrap systemd"), .wrap)
         XCTAssertEqual(SnapshotManifest.Kind(command: "wrap mcp"), .wrap)
