@@ -2,21 +2,49 @@ import GuardedCore
 import GuardedRepair
 import GuardedSystem
 
-/// `guarded-run rollback --venv DIR [--to GEN] [--force]`: points the venv back at an earlier
-/// generation (the newest one that passes the full check, or GEN), after checking it.
+/// `guarded-run rollback --venv DIR [--to GEN] [--force] [--json]`: points the venv back at an
+/// earlier generation (the newest one that passes the full check, or GEN), after checking it.
 /// Dry run unless --force. Exit 0 rolled back, 78 no generation passes, 75 busy / interrupted.
 public enum RollbackCommand: AdminCommand {
     public static let name = "rollback"
     public static let summary = "point a venv back at an earlier generation (dry run unless --force)"
     public static let spec = CommandSpec(
-        usage: "rollback --venv DIR [--to GENERATION] [--import MODULE]... [--force] [--state-dir DIR]",
+        usage: "rollback --venv DIR [--to GENERATION] [--import MODULE]... [--force] [--json] [--state-dir DIR]",
         options: [
             .value("--venv", help: "the venv to roll back"),
             .value("--to", help: "the generation to go back to (default: the newest earlier one that passes)"),
             .repeated("--import", help: "a module that must import in the target (repeatable)"),
             .flag("--force", help: "do it (default: print the plan)"),
+            jsonOption,
             stateDirOption,
         ])
+
+    /// What `rollback --json` prints (docs/rollback.md): one object, whatever the outcome.
+    struct Report {
+        var venv: String
+        var dryRun: Bool
+        var from: Int?
+        /// Dry run: the `--to` target (nil: the check decides); done: the generation now current.
+        var to: Int?
+        /// The generations `--force` tries (dry run) or tried (done), in that order.
+        var candidates: [Int] = []
+        /// "dry-run", "rolled-back", "failed" or "busy" (exit 75: try again).
+        var result: String
+        /// One sentence: what --force will do, or what it did.
+        var action: String
+        var warnings: [String] = []
+        var errors: [String] = []
+
+        func json() -> JSONValue {
+            func number(_ n: Int?) -> JSONValue { n.map { .number(Double($0)) } ?? .null }
+            return .object([
+                ("venv", JSONValue(venv)), ("dry_run", JSONValue(dryRun)), ("result", JSONValue(result)),
+                ("from_generation", number(from)), ("to_generation", number(to)),
+                ("candidates", .array(candidates.map { .number(Double($0)) })),
+                ("action", JSONValue(action)), ("warnings", JSONValue(warnings)), ("errors", JSONValue(errors)),
+            ])
+        }
+    }
 
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
         guard let given = arguments.value("--venv") else { throw UsageError("--venv DIR is required") }
@@ -24,26 +52,55 @@ public enum RollbackCommand: AdminCommand {
         let target: Int? = arguments.value("--to") == nil ? nil : try arguments.integer("--to", default: 0)
         let imports = arguments.all("--import")
         if let bad = imports.first(where: { !isValidModuleName($0) }) { throw UsageError("--import '\(bad)' is not a module name") }
+        let json = arguments.has("--json"), force = arguments.has("--force")
         let repairer = Repairer(state: try stateDirectory(arguments))
         let listing = repairer.generations(venv: venv)
-        guard let current = listing.generations.first(where: \.current) else {
-            throw CommandFailure("\(venv) is not in the generations layout (layout: \(listing.layout)): nothing to roll back to", exitCode: ExitCode.broken)
+        var report = Report(venv: venv, dryRun: !force, from: nil, to: target, result: force ? "failed" : "dry-run", action: "")
+
+        /// A failure: the JSON report (with --json) on stdout, the one line on stderr.
+        func fail(_ message: String, exitCode: Int32) -> CommandFailure {
+            if json {
+                report.result = exitCode == ExitCode.temporaryFailure ? "busy" : "failed"
+                report.to = nil
+                report.errors.append(message)
+                Output.standardOutput(report.json().serialized(pretty: true) + "\n")
+            }
+            return CommandFailure("\(venv): \(message)", exitCode: exitCode)
         }
+
+        guard let current = listing.generations.first(where: \.current) else {
+            report.action = "nothing: the venv was never repaired"
+            throw fail("not in the generations layout (layout: \(listing.layout)): nothing to roll back to", exitCode: ExitCode.broken)
+        }
+        report.from = current.generation
         let others = listing.generations.filter { !$0.current }.map(\.generation)
         if let target, !listing.generations.contains(where: { $0.generation == target }) {
-            throw CommandFailure("\(venv): no generation \(target) (generations: \(listing.generations.map { String($0.generation) }.joined(separator: ", ")))", exitCode: ExitCode.usage)
+            report.action = "nothing: no such generation"
+            throw fail("no generation \(target) (generations: \(listing.generations.map { String($0.generation) }.joined(separator: ", ")))", exitCode: ExitCode.usage)
         }
-        guard arguments.has("--force") else {
+        report.candidates = target.map { [$0] } ?? others.sorted(by: >)
+        if target == current.generation { report.warnings.append("generation \(current.generation) is already current: --force only checks it") }
+        if target == nil && others.isEmpty { report.warnings.append("no earlier generation: --force fails") }
+
+        guard force else {
             let what = target.map { "generation \($0)" } ?? (others.isEmpty ? "nothing (no earlier generation)" : "the newest of generation \(others.map(String.init).joined(separator: ", ")) that passes the full check")
-            Output.standardOutput("venv \(venv) -> generation \(current.generation)\nwould point it at \(what), after checking it\n(dry run: nothing changed; --force does it)\n")
+            report.action = "would point \(venv) at \(what), after checking it"
+            Output.standardOutput(json ? report.json().serialized(pretty: true) + "\n"
+                                       : "venv \(venv) -> generation \(current.generation)\nwould point it at \(what), after checking it\n(dry run: nothing changed; --force does it)\n")
             return ExitCode.success
         }
         let outcome = repairer.rollback(venv: venv, to: target, options: RepairOptions(imports: imports))
         switch outcome {
-        case .repaired(let summary, _), .rolledBack(let summary, _):
-            Output.standardOutput(summary + "\n")
+        case .repaired(let summary, let details), .rolledBack(let summary, let details):
+            let done = details.first { $0.0 == "repair" }?.1
+            report.result = "rolled-back"
+            report.to = done?["generation"]?.intValue
+            report.warnings += done?["skipped"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            report.action = summary
+            Output.standardOutput(json ? report.json().serialized(pretty: true) + "\n" : summary + "\n")
         case .failed(let reasons):
-            throw CommandFailure("\(venv): \(reasons.joined(separator: "; "))", exitCode: outcome.exitCode)
+            report.action = "nothing changed"
+            throw fail(reasons.joined(separator: "; "), exitCode: outcome.exitCode)
         }
         return outcome.exitCode
     }

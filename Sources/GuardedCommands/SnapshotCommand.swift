@@ -17,6 +17,8 @@ public enum SnapshotCommand: AdminCommand {
     static let reload = OptionSpec.flag("--reload", help: "restore: run the systemctl/launchctl reload commands")
     static let keep = OptionSpec.value("--keep", help: "prune: how many of the newest snapshots to keep")
     static let includePreRestore = OptionSpec.flag("--include-pre-restore", help: "prune: pre-restore snapshots are not protected")
+    static let patch = OptionSpec.flag("--patch", help: "diff: a unified diff of the text files, now (a/) -> snapshot (b/)")
+    static let includeTagged = OptionSpec.flag("--include-tagged", help: "prune: tagged snapshots are not protected")
 
     /// Each action's options and how many positionals it takes after its name.
     static let actions: [(name: String, options: [OptionSpec], positionals: ClosedRange<Int>)] = [
@@ -24,18 +26,18 @@ public enum SnapshotCommand: AdminCommand {
         ("list", [jsonOption, stateDirOption], 0...0),
         ("show", [jsonOption, stateDirOption], 1...1),
         ("verify", [jsonOption, stateDirOption], 1...1),
-        ("diff", [deleteNew, jsonOption, stateDirOption], 1...1),
+        ("diff", [deleteNew, patch, jsonOption, stateDirOption], 1...1),
         ("restore", [force, deleteNew, reload, wait, jsonOption, stateDirOption], 1...1),
-        ("prune", [keep, force, includePreRestore, wait, jsonOption, stateDirOption], 0...0),
+        ("prune", [keep, force, includePreRestore, includeTagged, wait, jsonOption, stateDirOption], 0...0),
     ]
 
     public static let spec = CommandSpec(
         usage: """
         snapshot create [--label TEXT] [--tag TAG] [--set NAME | PATH...]
-               snapshot list | show ID | verify ID | diff ID [--delete-new]
-               snapshot restore ID [--force] [--delete-new] [--reload] | prune --keep N [--force]
+               snapshot list | show ID | verify ID | diff ID [--delete-new] [--patch]
+               snapshot restore ID [--force] [--delete-new] [--reload] | prune --keep N [--force] [--include-tagged]
         """,
-        options: [label, tag, set, wait, force, deleteNew, reload, keep, includePreRestore, jsonOption, stateDirOption],
+        options: [label, tag, set, wait, force, deleteNew, patch, reload, keep, includePreRestore, includeTagged, jsonOption, stateDirOption],
         positionals: 0...10_001)
 
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
@@ -66,6 +68,11 @@ public enum SnapshotCommand: AdminCommand {
             case "diff":
                 let manifest = try store.load(try store.resolve(rest[0]))
                 let plan = store.plan(manifest, deleteNew: arguments.has("--delete-new"))
+                if arguments.has("--patch") {
+                    if json { throw UsageError("give --patch or --json, not both") }
+                    Output.standardOutput(bytes: try store.patch(manifest, plan: plan))
+                    return ExitCode.success
+                }
                 Output.standardOutput(json ? plan.json().serialized(pretty: true) + "\n" : plan.text())
                 return ExitCode.success
             case "restore": return try restore(store, arguments, rest[0], json: json)
@@ -152,7 +159,7 @@ public enum SnapshotCommand: AdminCommand {
             let problems = store.verify(manifest)
             if !problems.isEmpty { throw SnapshotError.damaged("snapshot \(id) is damaged: \(problems[0])") }
             let plan = store.plan(manifest, deleteNew: options.deleteNew)
-            let hints = reloadCommands(changed: plan.items.filter { $0.action != .unchanged }.map(\.path), deleted: plan.delete)
+            let hints = plan.reloadCommands()
             if json {
                 Output.standardOutput(JSONValue.object([("dry_run", JSONValue(true)), ("plan", plan.json()),
                                                         ("reload", .array(hints.map { JSONValue($0) }))]).serialized(pretty: true) + "\n")
@@ -187,18 +194,20 @@ public enum SnapshotCommand: AdminCommand {
         let keep = try arguments.integer("--keep", default: 1, range: 1...1_000_000)
         let force = arguments.has("--force")
         let lock = try store.lock(waitSeconds: try waitSeconds(arguments))
-        let plan = store.prunePlan(keep: keep, includePreRestore: arguments.has("--include-pre-restore"))
+        let plan = store.prunePlan(keep: keep, includePreRestore: arguments.has("--include-pre-restore"),
+                                   includeTagged: arguments.has("--include-tagged"))
         var removedPacks = 0, note: String? = nil
         if force { (removedPacks, note) = try store.prune(plan.remove, holding: lock) }
         if json {
             Output.standardOutput(JSONValue.object([
-                ("dry_run", JSONValue(!force)), ("remove", JSONValue(plan.remove)), ("protected", JSONValue(plan.protected)),
+                ("dry_run", JSONValue(!force)), ("remove", JSONValue(plan.remove)), ("protected", JSONValue(plan.protectedIDs)),
+                ("protected_reasons", .object(plan.protected.map { ($0.id, JSONValue($0.why.reason)) })),
                 ("removed_packs", JSONValue(removedPacks)),
             ]).serialized(pretty: true) + "\n")
         } else {
             var out = ""
             for id in plan.remove { out += (force ? "removed    " : "remove     ") + id + "\n" }
-            for id in plan.protected { out += "protected  \(id) (pre-restore; --include-pre-restore prunes it)\n" }
+            for (id, why) in plan.protected { out += "protected  \(id) (\(why.reason))\n" }
             out += force ? "removed \(plan.remove.count) snapshots and \(removedPacks) unreferenced packs\n"
                          : "dry run: nothing removed; --force removes \(plan.remove.count) snapshots\n"
             Output.standardOutput(out)

@@ -427,6 +427,8 @@ public struct Repairer: Sendable {
     struct RolledBack {
         var generation: Int
         var report: CheckReport
+        /// Candidates passed over on the way (newest first), each with why.
+        var skipped: [String] = []
     }
 
     /// Swaps the venv path to generation `target`, or to the newest earlier one that passes the
@@ -447,14 +449,14 @@ public struct Repairer: Sendable {
                 notes.append("generation \(n) is broken: \(check.reasons.first ?? "unknown")")
                 continue
             }
-            if n == current { return .success(RolledBack(generation: n, report: relocated(check, from: path, to: layout.venv))) }
+            if n == current { return .success(RolledBack(generation: n, report: relocated(check, from: path, to: layout.venv), skipped: notes)) }
             TestHooks.reached("rollback")
             do { try layout.point(to: n) } catch {
                 return .failure(RepairStepError("swap to generation \(n): \(error)"))
             }
             var live = relocated(check, from: path, to: layout.venv)
             live.checkedAt = Clock.nowRFC3339()
-            return .success(RolledBack(generation: n, report: live))
+            return .success(RolledBack(generation: n, report: live, skipped: notes))
         }
         return .failure(RepairStepError(notes.joined(separator: "; ")))
     }
@@ -480,7 +482,8 @@ public struct Repairer: Sendable {
             return .rolledBack(summary: "rolled \(venv) back from generation \(from.map(String.init) ?? "?") to \(back.generation)",
                                details: [("repair", .object([("result", .string("rolled-back")),
                                                              ("generation", .number(Double(back.generation))),
-                                                             ("from_generation", from.map { .number(Double($0)) } ?? .null)]))])
+                                                             ("from_generation", from.map { .number(Double($0)) } ?? .null),
+                                                             ("skipped", JSONValue(back.skipped))]))])
         case .failure(let error):
             return .failed(reasons: [(error.message.hasPrefix("interrupted:") ? "" : "rollback failed: ") + error.message])
         }

@@ -68,10 +68,19 @@ public struct GitState: Equatable, Sendable {
 
 /// One snapshot: its identity, what it covers, and every entry with its hash.
 public struct SnapshotManifest: Sendable {
-    public enum Kind: String, Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
         case manual
         /// Taken automatically by `restore --force` before it wrote anything.
         case preRestore = "pre-restore"
+        /// Taken by `wrap`, `unwrap` and `convert` before they write (systemd, launchd, MCP alike).
+        case wrap, unwrap, convert
+
+        /// The kind of the snapshot a writing command takes, from its label's first word
+        /// ("wrap systemd", "unwrap mcp", "convert launchd-to-systemd"); anything else is manual.
+        public init(command label: String) {
+            let verb = label.prefix(while: { $0 != " " })
+            self = [.wrap, .unwrap, .convert].first { $0.rawValue == verb } ?? .manual
+        }
     }
 
     public let id: String

@@ -1,31 +1,58 @@
+import GuardedCore
 import GuardedSystem
 
-/// The commands a supervisor needs after its unit files or plists changed on disk:
-/// `systemctl [--user] daemon-reload` for unit files and `*.d/*.conf` drop-ins under a `systemd`
-/// directory; `launchctl bootout` + `bootstrap` for each plist under LaunchAgents/LaunchDaemons
-/// (only `bootout` for one that was deleted).
-public func reloadCommands(changed: [String], deleted: [String]) -> [[String]] {
+/// The commands a supervisor needs after its unit files or plists changed on disk, each for the
+/// manager of the file's owner (`uid`: the owner the file has, or has after the restore):
+/// - unit files and `*.d/*.conf` drop-ins under a `systemd` directory: `systemctl daemon-reload`;
+///   below a `.config/systemd/user` directory, the owner's user manager: `systemctl --user
+///   daemon-reload` for our own, `systemctl --user -M NAME@ daemon-reload` for another user's;
+/// - plists under LaunchAgents: `launchctl bootout` + `bootstrap` in `gui/<owner uid>` (a
+///   root-owned agent, as in /Library/LaunchAgents, is loaded by each user: `gui/<our uid>`);
+///   under LaunchDaemons in `system`; only `bootout` for a deleted plist.
+public func reloadCommands(changed: [(path: String, uid: UInt32)], deleted: [(path: String, uid: UInt32)]) -> [[String]] {
     var commands: [[String]] = []
     func add(_ c: [String]) { if !commands.contains(c) { commands.append(c) } }
-    let home = Environment.homeDirectory()
-    let gone = Set(deleted)
-    for path in changed + deleted {
+    let gone = Set(deleted.map(\.path))
+    var names: [UInt32: String] = [:]
+    for (path, uid) in changed + deleted {
         let parts = path.split(separator: "/").map(String.init)
         guard let name = parts.last else { continue }
-        let parents = parts.dropLast()
+        let parents = Array(parts.dropLast())
         let isDropIn = parents.last?.hasSuffix(".d") == true && name.hasSuffix(".conf")
         if parents.contains("systemd") && (isUnitName(name) || isDropIn) {
-            let user = home.map { isInside(path, $0 + "/.config/systemd/user") } ?? false
-            add(user ? ["systemctl", "--user", "daemon-reload"] : ["systemctl", "daemon-reload"])
+            let userUnit = parents.indices.contains { i in
+                i + 2 < parents.count && parents[i] == ".config" && parents[i + 1] == "systemd" && parents[i + 2] == "user"
+            }
+            if !userUnit {
+                add(["systemctl", "daemon-reload"])
+            } else if uid == geteuid() {
+                add(["systemctl", "--user", "daemon-reload"])
+            } else {
+                let who = names[uid] ?? userName(uid) ?? String(uid)
+                names[uid] = who
+                add(["systemctl", "--user", "-M", who + "@", "daemon-reload"])
+            }
         }
         if name.hasSuffix(".plist") && (parents.contains("LaunchAgents") || parents.contains("LaunchDaemons")) {
-            let domain = parents.contains("LaunchDaemons") ? "system" : "gui/\(getuid())"
+            let domain = parents.contains("LaunchDaemons") ? "system" : "gui/\(uid == 0 ? getuid() : uid)"
             add(["launchctl", "bootout", domain, path])
             if !gone.contains(path) { add(["launchctl", "bootstrap", domain, path]) }
         }
     }
     // daemon-reload once, after every launchctl pair.
     return commands.filter { $0[0] != "systemctl" } + commands.filter { $0[0] == "systemctl" }
+}
+
+/// The login name of `uid` from /etc/passwd (the password database through NSS is not reachable
+/// from a static executable); nil when it is not there or the file is unreadable or malformed.
+public func userName(_ uid: UInt32, passwd: String = "/etc/passwd") -> String? {
+    guard let text = try? readTextFile(passwd, followSymlinks: true, limit: 8 << 20) else { return nil }
+    for line in text.split(separator: "\n") {
+        let fields = line.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false)
+        guard fields.count == 4, UInt32(fields[2]) == uid, isValidAgentName(String(fields[0])), !fields[0].contains("@") else { continue }
+        return String(fields[0])
+    }
+    return nil
 }
 
 /// Runs the reload commands; returns one line per failure (empty: all succeeded).

@@ -52,10 +52,10 @@ extension SnapshotStore {
             throw .damaged("the pre-restore snapshot \(before.id) does not verify; nothing written: " + summary(beforeProblems))
         }
 
+        // Before writing: a deleted plist's owner is read from the file.
+        let commands = plan.reloadCommands()
         var writer = TreeWriter(blobs: blobs(), options: options)
         try system { () throws(SystemError) in try writer.apply(plan) }
-        let changed = plan.items.filter { $0.action != .unchanged }.map(\.path)
-        let commands = reloadCommands(changed: changed, deleted: plan.delete)
         let failures = options.reload ? runReloadCommands(commands) : []
         if let blobFailure = writer.blobFailure { throw blobFailure }
         return RestoreReport(plan: plan, preRestore: before, reloadCommands: commands, reloadFailures: failures, notes: notes)

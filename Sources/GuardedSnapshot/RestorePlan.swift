@@ -7,7 +7,8 @@ import GuardedSystem
 public struct RestorePlan: Sendable {
     public enum Action: Equatable, Sendable {
         case create
-        /// What differs: "content", "type (symlink -> file)", "mode 644 -> 600", "owner", "target".
+        /// What differs, each read from what is on disk now to what the restore makes it:
+        /// "content", "type (symlink -> file)", "mode 0644 -> 0600", "owner 501:20 -> 0:0", "target".
         case modify([String])
         case unchanged
     }
@@ -18,6 +19,8 @@ public struct RestorePlan: Sendable {
         public let action: Action
         /// The current object is a directory with content the snapshot does not have.
         public let replacesDirectory: Bool
+        /// Permission bits now and in the snapshot, when they differ.
+        public var modeChange: (now: UInt32, restored: UInt32)? = nil
     }
 
     public let snapshot: String
@@ -38,6 +41,15 @@ public struct RestorePlan: Sendable {
     public var unchanged: [String] { items.filter { $0.action == .unchanged }.map(\.path) }
     /// What `--delete-new` deletes (empty without it).
     public var delete: [String] { deleteNew ? new : [] }
+    /// The reload commands the restore's changes need (`reloadCommands`), each for the owner the
+    /// file has after the restore (the snapshot's as root, else ours) or, when deleted, has now.
+    public func reloadCommands() -> [[String]] {
+        let restoresOwner = geteuid() == 0
+        let changed = items.filter { $0.action != .unchanged }.map { (path: $0.path, uid: restoresOwner ? $0.entry.uid : geteuid()) }
+        let deleted = delete.map { (path: $0, uid: fileStatusIfPresent($0)?.uid ?? geteuid()) }
+        return GuardedSnapshot.reloadCommands(changed: changed, deleted: deleted)
+    }
+
     public var hasChanges: Bool { items.contains { $0.action != .unchanged } || !delete.isEmpty || !leftovers.isEmpty }
 
     public func json() -> JSONValue {
@@ -49,7 +61,14 @@ public struct RestorePlan: Sendable {
                 ("new", JSONValue(new.count)), ("blocked", JSONValue(blocked.count)),
             ])),
             ("create", JSONValue(create)),
-            ("modify", .array(modify.map { .object([("path", JSONValue($0.path)), ("changes", JSONValue($0.changes))]) })),
+            ("modify", .array(items.compactMap { item in
+                guard case .modify(let changes) = item.action else { return nil }
+                var pairs: [(String, JSONValue)] = [("path", JSONValue(item.path)), ("changes", JSONValue(changes))]
+                if let m = item.modeChange {
+                    pairs.append(("mode", .object([("now", JSONValue(octalMode(m.now))), ("restored", JSONValue(octalMode(m.restored)))])))
+                }
+                return .object(pairs)
+            })),
             ("delete", JSONValue(delete)),
             ("unchanged", JSONValue(unchanged)),
             ("new", JSONValue(new)),
@@ -67,6 +86,9 @@ public struct RestorePlan: Sendable {
         out += "\n"
         for p in create { out += "create    \(p)\n" }
         for m in modify { out += "modify    \(m.path) (\(m.changes.joined(separator: ", ")))\n" }
+        if modify.contains(where: { $0.changes.contains { $0.contains(" -> ") } }) {
+            out += "          (X -> Y: X is what is on disk now, Y what the restore makes it)\n"
+        }
         for p in delete { out += "delete    \(p)\n" }
         if !deleteNew { for p in new { out += "new       \(p) (kept; --delete-new deletes it)\n" } }
         for p in leftovers { out += "leftover  \(p) (temp file of an interrupted restore; removed)\n" }
@@ -111,6 +133,7 @@ extension SnapshotStore {
             if let now { current[path] = now }
             var action = RestorePlan.Action.create
             var replacesDirectory = false
+            var modeChange: (now: UInt32, restored: UInt32)? = nil
             if let now {
                 var changes: [String] = []
                 let wanted = typeName(e.type)
@@ -131,7 +154,8 @@ extension SnapshotStore {
                         break
                     }
                     if e.type != .symlink && now.permissions != e.mode {
-                        changes.append("mode \(String(now.permissions, radix: 8)) -> \(String(e.mode, radix: 8))")
+                        changes.append("mode \(octalMode(now.permissions)) -> \(octalMode(e.mode))")
+                        modeChange = (now.permissions, e.mode)
                     }
                     if compareOwner && (now.uid != e.uid || now.gid != e.gid) {
                         changes.append("owner \(now.uid):\(now.gid) -> \(e.uid):\(e.gid)")
@@ -139,7 +163,7 @@ extension SnapshotStore {
                 }
                 action = changes.isEmpty ? .unchanged : .modify(changes)
             }
-            plan.items.append(RestorePlan.Item(entry: e, path: path, action: action, replacesDirectory: replacesDirectory))
+            plan.items.append(RestorePlan.Item(entry: e, path: path, action: action, replacesDirectory: replacesDirectory, modeChange: modeChange))
             if replacesDirectory && !deleteNew {
                 plan.blocked.append("\(path): a non-empty directory is where the snapshot has a \(typeName(e.type)) (--delete-new replaces it)")
             }
@@ -176,6 +200,12 @@ extension SnapshotStore {
               let bytes = try? readAllSized(fd.rawValue, expected: Int(st.size), path: path) else { return nil }
         return SHA256.hex(bytes)
     }
+}
+
+/// Permission bits as `ls -l`'s numeric form, at least four octal digits: `0644`, `4755`.
+func octalMode(_ mode: UInt32) -> String {
+    let digits = String(mode, radix: 8)
+    return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
 }
 
 func typeName(_ type: EntryType) -> String {

@@ -40,10 +40,10 @@ public struct SnapshotStore: Sendable {
     // MARK: create
 
     /// Snapshot of these paths (files, dirs, symlinks); label/tag optional. Returns the written manifest.
-    public func create(paths: [String], label: String?, tag: String?) throws -> SnapshotManifest {
+    public func create(paths: [String], label: String?, tag: String?, kind: SnapshotManifest.Kind = .manual) throws -> SnapshotManifest {
         let roots = try snapshotRoots(for: paths, allowGlobs: false)
         let lock = try lock()
-        return try create(roots: roots, label: label, tag: tag, holding: lock)
+        return try create(roots: roots, label: label, tag: tag, kind: kind, holding: lock)
     }
 
     /// Captures `roots` into a new snapshot while holding the store's lock.
@@ -182,22 +182,31 @@ public struct SnapshotStore: Sendable {
 
     // MARK: prune
 
-    /// The snapshots `prune --keep N` removes: all but the newest `keep` (at least one is always
-    /// kept), never a pre-restore snapshot newer than the newest manual snapshot (it guards a
-    /// restore nothing later supersedes) unless `includePreRestore`.
-    public func prunePlan(keep: Int, includePreRestore: Bool) -> (remove: [String], protected: [String]) {
+    /// The snapshots `prune --keep N` removes, the one definition both the dry run and the prune
+    /// use: of each kind (manual, pre-restore, wrap, unwrap, convert) all but the newest `keep`
+    /// (at least one of each kind is always kept); never a tagged snapshot unless `includeTagged`;
+    /// never a pre-restore snapshot newer than the newest manual snapshot (it guards a restore
+    /// nothing later supersedes) unless `includePreRestore`. A damaged manifest has no kind to
+    /// read: it goes when it is not among the newest `keep` snapshots of the whole store.
+    public func prunePlan(keep: Int, includePreRestore: Bool, includeTagged: Bool = false) -> PrunePlan {
         let all = list()
-        let kept = Set(all.suffix(max(1, keep)).map(\.id))
+        let keep = max(1, keep)
+        var kept = Set(all.suffix(keep).filter { $0.manifest == nil }.map(\.id))
+        for kind in SnapshotManifest.Kind.allCases {
+            kept.formUnion(all.filter { $0.manifest?.kind == kind }.suffix(keep).map(\.id))
+        }
         let newestManual = all.last(where: { $0.manifest?.kind == .manual })?.id ?? ""
-        var remove: [String] = [], protected: [String] = []
+        var plan = PrunePlan()
         for item in all where !kept.contains(item.id) {
-            if !includePreRestore, item.manifest?.kind == .preRestore, item.id > newestManual {
-                protected.append(item.id)
+            if !includeTagged, let tag = item.manifest?.tag {
+                plan.protected.append((item.id, .tagged(tag)))
+            } else if !includePreRestore, item.manifest?.kind == .preRestore, item.id > newestManual {
+                plan.protected.append((item.id, .preRestore))
             } else {
-                remove.append(item.id)
+                plan.remove.append(item.id)
             }
         }
-        return (remove, protected)
+        return plan
     }
 
     /// Removes the manifests, then every blob no remaining manifest refers to. When any remaining
@@ -237,3 +246,23 @@ public struct SnapshotStore: Sendable {
 }
 
 func isValidTag(_ tag: String) -> Bool { isValidAgentName(tag) && tag.utf8.count <= 64 }
+
+/// What `prune --keep N` removes and what it keeps although it is old (see `prunePlan`).
+public struct PrunePlan: Sendable {
+    public enum Protection: Equatable, Sendable {
+        case tagged(String)
+        case preRestore
+
+        /// Why it is kept, and the option that prunes it.
+        public var reason: String {
+            switch self {
+            case .tagged(let tag): return "tagged \(tag); --include-tagged prunes it"
+            case .preRestore: return "pre-restore; --include-pre-restore prunes it"
+            }
+        }
+    }
+
+    public var remove: [String] = []
+    public var protected: [(id: String, why: Protection)] = []
+    public var protectedIDs: [String] { protected.map(\.id) }
+}

@@ -146,11 +146,12 @@ func planEach<Plan>(_ files: [String], _ plan: (String) throws -> Plan) -> [(Str
     }
 }
 
-/// Takes the snapshot every writing command takes first. Returns its id, or nil (with the
-/// error recorded) when it failed, in which case nothing may be written.
+/// Takes the snapshot every writing command takes first, of the kind its label's verb names
+/// (`wrap`, `unwrap`, `convert`). Returns its id, or nil (with the error recorded) when it
+/// failed, in which case nothing may be written.
 func takeSnapshot(_ paths: [String], label: String, state: StateDirectory, report: inout FleetReport) -> String? {
     do {
-        let manifest = try SnapshotStore(state: state).create(paths: paths, label: label, tag: nil)
+        let manifest = try SnapshotStore(state: state).create(paths: paths, label: label, tag: nil, kind: .init(command: label))
         report.lines.append("snapshot \(manifest.id) taken before writing")
         report.snapshot = manifest.id
         return manifest.id

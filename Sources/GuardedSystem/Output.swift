@@ -10,13 +10,20 @@ public enum Output {
 
     public static func writeText(_ fd: Int32, _ text: String) {
         var copy = text
-        copy.withUTF8 { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = retryingOnInterrupt { write(fd, buffer.baseAddress! + offset, buffer.count - offset) }
-                if n <= 0 { return }
-                offset += n
-            }
+        copy.withUTF8 { writeAll(fd, UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Bytes that need not be UTF-8 (a patch of a file's content).
+    public static func standardOutput(bytes: [UInt8]) {
+        bytes.withUnsafeBytes { writeAll(1, $0) }
+    }
+
+    private static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) {
+        var offset = 0
+        while offset < buffer.count {
+            let n = retryingOnInterrupt { write(fd, buffer.baseAddress! + offset, buffer.count - offset) }
+            if n <= 0 { return }
+            offset += n
         }
     }
 

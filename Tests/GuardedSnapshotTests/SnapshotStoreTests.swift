@@ -169,19 +169,53 @@ final class SnapshotStoreTests: SnapshotTestCase {
         XCTAssertEqual(try readTextFile(tree + "/.d/..e"), ".d/..e")
     }
 
-    func testReloadHints() {
-        let uid = getuid()
-        XCTAssertEqual(reloadCommands(changed: ["/etc/systemd/system/a.service"], deleted: []), [["systemctl", "daemon-reload"]])
-        XCTAssertEqual(reloadCommands(changed: ["/etc/systemd/system/a.service.d/override.conf"], deleted: []), [["systemctl", "daemon-reload"]])
-        XCTAssertEqual(reloadCommands(changed: ["/etc/app/app.conf", "/etc/systemd/system/notes.txt"], deleted: []), [])
-        if let home = Environment.homeDirectory() {
-            XCTAssertEqual(reloadCommands(changed: [home + "/.config/systemd/user/a.timer"], deleted: []), [["systemctl", "--user", "daemon-reload"]])
+    func testReloadHints() throws {
+        let me = geteuid(), uid = getuid()
+        func hints(_ changed: [String], deleted: [String] = [], owner: UInt32 = geteuid()) -> [[String]] {
+            reloadCommands(changed: changed.map { ($0, owner) }, deleted: deleted.map { ($0, owner) })
         }
-        XCTAssertEqual(reloadCommands(changed: ["/Users/me/Library/LaunchAgents/com.x.plist"], deleted: []),
-                       [["launchctl", "bootout", "gui/\(uid)", "/Users/me/Library/LaunchAgents/com.x.plist"],
-                        ["launchctl", "bootstrap", "gui/\(uid)", "/Users/me/Library/LaunchAgents/com.x.plist"]])
-        XCTAssertEqual(reloadCommands(changed: [], deleted: ["/Library/LaunchDaemons/com.y.plist"]),
+        XCTAssertEqual(hints(["/etc/systemd/system/a.service"]), [["systemctl", "daemon-reload"]])
+        XCTAssertEqual(hints(["/etc/systemd/system/a.service.d/override.conf"]), [["systemctl", "daemon-reload"]])
+        XCTAssertEqual(hints(["/etc/app/app.conf", "/etc/systemd/system/notes.txt"]), [])
+        XCTAssertEqual(hints(["/home/me/.config/systemd/user/a.timer"], owner: me), [["systemctl", "--user", "daemon-reload"]])
+        // Another user's unit: that user's manager, by name when /etc/passwd has it, else by uid.
+        let other: UInt32 = me == 4_000_000 ? 4_000_001 : 4_000_000
+        XCTAssertEqual(hints(["/home/x/.config/systemd/user/a.service.d/o.conf"], owner: other),
+                       [["systemctl", "--user", "-M", "\(other)@", "daemon-reload"]])
+        XCTAssertEqual(hints(["/Users/me/Library/LaunchAgents/com.x.plist"], owner: 501),
+                       [["launchctl", "bootout", "gui/501", "/Users/me/Library/LaunchAgents/com.x.plist"],
+                        ["launchctl", "bootstrap", "gui/501", "/Users/me/Library/LaunchAgents/com.x.plist"]])
+        XCTAssertEqual(hints(["/Library/LaunchAgents/com.x.plist"], owner: 0),
+                       [["launchctl", "bootout", "gui/\(uid)", "/Library/LaunchAgents/com.x.plist"],
+                        ["launchctl", "bootstrap", "gui/\(uid)", "/Library/LaunchAgents/com.x.plist"]])
+        XCTAssertEqual(hints([], deleted: ["/Library/LaunchDaemons/com.y.plist"], owner: 0),
                        [["launchctl", "bootout", "system", "/Library/LaunchDaemons/com.y.plist"]])
+
+        try temp.write("passwd", "root:x:0:0:root:/root:/bin/sh\nbroken line\n::::\nalice:x:501:20::/Users/alice:/bin/zsh\nbob:x:99999999999999999999:1::/:\n")
+        XCTAssertEqual(userName(501, passwd: temp.file("passwd")), "alice")
+        XCTAssertNil(userName(502, passwd: temp.file("passwd")))
+        XCTAssertNil(userName(501, passwd: temp.file("missing")))
+    }
+
+    /// Root restoring files other users own: the hints name the owner's uid (a plist owned by
+    /// 501 is `gui/501`; a user unit owned by an unknown uid is `systemctl --user -M UID@`).
+    func testReloadHintsUseTheFileOwner() throws {
+        try XCTSkipUnless(geteuid() == 0, "needs root to give files to other users")
+        let agents = "Users/alice/Library/LaunchAgents/com.example.a.plist"
+        let unit = "home/bob/.config/systemd/user/agent.service"
+        try write(agents, "<plist/>\n")
+        try write(unit, "[Service]\n")
+        XCTAssertEqual(lchown(tree + "/" + agents, 501, 20), 0)
+        XCTAssertEqual(lchown(tree + "/" + unit, 4_000_000, 4_000_000), 0)
+        let manifest = try store.create(paths: [tree], label: nil, tag: nil)
+        try write(agents, "<plist>changed</plist>\n")
+        try write(unit, "[Service]\nExecStart=/x\n")
+        let hints = store.plan(manifest, deleteNew: false).reloadCommands()
+        XCTAssertEqual(hints, [["launchctl", "bootout", "gui/501", tree + "/" + agents],
+                               ["launchctl", "bootstrap", "gui/501", tree + "/" + agents],
+                               ["systemctl", "--user", "-M", "4000000@", "daemon-reload"]])
+        XCTAssertEqual(try forceRestore(manifest.id).reloadCommands, hints)
+        XCTAssertEqual(try fileStatus(tree + "/" + agents).uid, 501, "restored to its owner")
     }
 
     func testSocketsAreRefused() throws {
@@ -211,20 +245,22 @@ final class SnapshotStoreTests: SnapshotTestCase {
         let pre = try XCTUnwrap(report.preRestore)
         XCTAssertEqual(pre.kind, .preRestore)
         XCTAssertEqual(pre.guards, first.id)
+        // Counted per kind: the newest manual snapshot and the newest pre-restore one stay.
         let plan = store.prunePlan(keep: 0, includePreRestore: false)
-        XCTAssertEqual(plan.remove, [first.id, second.id])
-        XCTAssertEqual(plan.protected, [], "the pre-restore snapshot is the newest: kept by --keep")
+        XCTAssertEqual(plan.remove, [first.id])
+        XCTAssertEqual(plan.protectedIDs, [])
         let plan1 = store.prunePlan(keep: 1, includePreRestore: false)
         XCTAssertFalse(plan1.remove.contains(pre.id))
-        // After a newer manual snapshot the pre-restore one is no longer protected.
-        _ = try store.create(paths: [tree], label: nil, tag: nil)
+        // After a newer manual snapshot the pre-restore one is still the newest of its kind.
+        let third = try store.create(paths: [tree], label: nil, tag: nil)
         let plan2 = store.prunePlan(keep: 1, includePreRestore: false)
-        XCTAssertTrue(plan2.remove.contains(pre.id))
+        XCTAssertEqual(plan2.remove, [first.id, second.id])
         let lock = try store.lock()
         _ = try store.prune(plan2.remove, holding: lock)
-        XCTAssertEqual(snapshotCount(), 1)
+        XCTAssertEqual(store.ids(), [pre.id, third.id])
         let last = try store.load(try store.resolve("latest"))
         XCTAssertEqual(store.verify(last), [], "pruning kept every blob the last snapshot needs")
+        XCTAssertEqual(store.verify(try store.load(pre.id)), [])
     }
 
     func testPreRestoreSnapshotIsProtectedWhileNewest() throws {
@@ -237,7 +273,8 @@ final class SnapshotStoreTests: SnapshotTestCase {
         try write("a.conf", "4")
         let pre2 = try XCTUnwrap(try forceRestore(first.id).preRestore)
         let plan = store.prunePlan(keep: 1, includePreRestore: false)
-        XCTAssertEqual(plan.protected, [pre.id])
+        XCTAssertEqual(plan.protectedIDs, [pre.id])
+        XCTAssertEqual(plan.protected.first?.why, .preRestore)
         XCTAssertFalse(plan.remove.contains(pre2.id))
         XCTAssertTrue(store.prunePlan(keep: 1, includePreRestore: true).remove.contains(pre.id))
     }
