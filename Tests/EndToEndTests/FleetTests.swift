@@ -161,8 +161,15 @@ final class FleetVenvsTests: XCTestCase {
         for name in degraded.map(\.name) + healthy { XCTAssertFalse(plan.outputText.contains("\(root)/\(name):"), name) }
         XCTAssertTrue(plan.outputText.contains("\n  1. "), "each venv's plan is listed: \(plan.outputText)")
         XCTAssertFalse(fileExists(root + "/agents/b-cfg/.venv/pyvenv.cfg"), "a dry run changes nothing")
+        // The check left its invalidation marker beside each broken or degraded venv (docs/check.md), and
+        // nothing else: no venv and no generation was touched.
+        let invalidated = ["b-home", "b-version", "d-distinfo", "d-pip"]
         XCTAssertEqual(try directoryEntries(root + "/venvs").sorted(),
-                       ["b-home", "b-version", "d-distinfo", "d-pip", "deep", "h-gen", "h-gen.generations", "loop"])
+                       (["b-home", "b-version", "d-distinfo", "d-pip", "deep", "h-gen", "h-gen.generations", "loop"]
+                        + invalidated.map { $0 + ".generations" }).sorted())
+        for name in invalidated {
+            XCTAssertEqual(try directoryEntries(root + "/venvs/\(name).generations"), [".check-invalidated"], name)
+        }
         let planJSON = try XCTUnwrap(JSONValue.parse(venvs(["repair", "--root", root, "--json"]).outputText))
         XCTAssertEqual(planJSON["dry_run"], .bool(true))
         XCTAssertEqual(planJSON["venvs"]?.arrayValue?.compactMap { $0["venv"]?.stringValue }.sorted(),
