@@ -7,7 +7,10 @@ import GuardedSystem
 /// the full check; on success the cache is rewritten and the agent starts; on failure it fails
 /// closed (78), or, behind ENABLE_AUTO_REPAIR, repair and rollback get their turn.
 public func launcherSlowPath(_ context: LaunchContext) -> SlowPathOutcome {
-    let flag = autoRepairSetting(context.request)
+    var flag = autoRepairSetting(context.request)
+    if let note = flag.note { writeStandardError("\(programName): \(context.agent): warning: \(note)", priority: 4) }
+    // Observe mode changes nothing: no repair, no rollback, whatever the flag says.
+    if context.observe { flag.enabled = false }
     // Behind the flag only: a repair that failed recently, with nothing changed since, is not
     // re-run (nor is the full check): fail closed in a few lstat calls.
     var identity: FileStatus? = nil

@@ -15,6 +15,8 @@ public struct LaunchContext: Sendable {
     public let agent: String
     public let venv: String
     public let state: StateDirectory
+    /// Observe mode: check and log everything, refuse nothing, change nothing (no repair).
+    public var observe = false
     /// CLOCK_MONOTONIC at the start of launcher mode: `check_us` is measured from here.
     public let startedNs: Int64
 
@@ -62,20 +64,38 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
         return ExitCode.usage
     }
     let agent = request.agent ?? defaultAgentName(venv: venv)
+    let observeSetting = request.observe.map { (enabled: $0, note: String?.none) } ?? observeFromEnvironment()
+    if let note = observeSetting.note { writeStandardError("\(programName): \(agent): warning: \(note)", priority: 4) }
+    let observe = observeSetting.enabled
 
     // Unusual command lines (relative paths, --name=value, names that need cleaning) reach the
     // same byte-level decision here, with the values normalized; it execs on a hit.
     withFastPathInput(venv: venv, agent: agent, state: state.path, imports: request.imports,
-                      giveUpAfter: request.giveUpAfter != nil) { input in
+                      giveUpAfter: request.giveUpAfter != nil, observe: observe) { input in
         FastPath.decideAndExec(input, argv: argv + request.commandIndex, startedNs: started)
     }
 
-    let context = LaunchContext(request: request, agent: agent, venv: venv, state: state,
+    var context = LaunchContext(request: request, agent: agent, venv: venv, state: state,
                                 startedNs: started)
+    context.observe = observe
+    var observeExtra: [(String, JSONValue)] = observe ? [("observe", .bool(true))] : []
+    if let note = observeSetting.note { observeExtra.append(("observe_note", .string(note))) }
     switch slowPath(context) {
-    case .start(let record):
+    case .start(var record):
+        record.extra.insert(contentsOf: observeExtra, at: 0)
+        return startAgent(record, request: request, state: state, argv: argv)
+    case .refuse(var record?, let exitCode, let message)
+        where observe && (exitCode == ExitCode.broken || exitCode == ExitCode.temporaryFailure):
+        // Observe mode: say what would have happened, then start the agent all the same.
+        let would = record.decision
+        record.decision = .observed
+        record.extra.insert(contentsOf: observeExtra + [("would", .string(would.rawValue))], at: 0)
+        let prefix = "\(programName): \(agent): "
+        let what = message.hasPrefix(prefix) ? String(message.dropFirst(prefix.count)) : message
+        writeStandardError("\(prefix)observe mode: would refuse the start (\(would.rawValue), exit \(exitCode)); starting it anyway: \(what)", priority: 4)
         return startAgent(record, request: request, state: state, argv: argv)
     case .refuse(var record, let exitCode, let message):
+        record?.extra.insert(contentsOf: observeExtra, at: 0)
         var givingUp = false
         if exitCode == ExitCode.broken, let limit = request.giveUpAfter {
             let streak = FailureStreak.increment(state: state, agent: agent)
@@ -93,7 +113,7 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
 
 /// Gives the byte-level fast path views of these Strings for the duration of `body`.
 func withFastPathInput(venv: String, agent: String, state: String, imports: [String], giveUpAfter: Bool,
-                       _ body: (FastPathInput) -> Void) {
+                       observe: Bool = false, _ body: (FastPathInput) -> Void) {
     // Copies that live until `body` returns; the views below point into them.
     let owned = [venv, agent, state].map { Array($0.utf8) } + imports.map { Array($0.utf8) }
     let buffers = owned.map { bytes -> UnsafeMutableBufferPointer<UInt8> in
@@ -107,7 +127,7 @@ func withFastPathInput(venv: String, agent: String, state: String, imports: [Str
     var list = BytesList(capacity: max(imports.count, 1))
     defer { list.free() }
     for v in views.dropFirst(3) { _ = list.append(v) }
-    body(FastPathInput(venv: views[0], agent: views[1], state: views[2], imports: list, giveUpAfter: giveUpAfter))
+    body(FastPathInput(venv: views[0], agent: views[1], state: views[2], imports: list, giveUpAfter: giveUpAfter, observe: observe))
 }
 
 /// Logs the start, then replaces this process with COMMAND. Returns only when exec failed.
