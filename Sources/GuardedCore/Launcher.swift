@@ -43,15 +43,16 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
     switch LaunchRequest.parse(argc: argc, argv: argv) {
     case .success(let r): request = r
     case .failure(let error):
-        reportError(error.message)
-        writeStandardError(LaunchRequest.usage)
+        reportError(error.message, event: JournalEvent(.usage))
+        writeStandardError(LaunchRequest.usage, event: JournalEvent(.usage))
         return ExitCode.usage
     }
     let command = String(cString: argv[request.commandIndex]!)
 
     let provisionalAgent = request.agent ?? "guarded-run"
     guard let state = StateDirectory.resolve(explicit: request.stateDir) else {
-        reportError("\(provisionalAgent): cannot choose a state directory (HOME is not set); pass --state-dir DIR or set GUARDED_RUN_STATE_DIR")
+        reportError("\(provisionalAgent): cannot choose a state directory (HOME is not set); pass --state-dir DIR or set GUARDED_RUN_STATE_DIR",
+                    event: JournalEvent(.usage, agent: request.agent))
         return ExitCode.usage
     }
     let venv: String
@@ -60,12 +61,15 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
     } else if let found = venvContaining(command: command, state: state) {
         venv = found
     } else {
-        reportError("no venv for \(command): it is not in a venv's bin/ (beside pyvenv.cfg); name the venv with --venv DIR")
+        reportError("no venv for \(command): it is not in a venv's bin/ (beside pyvenv.cfg); name the venv with --venv DIR",
+                    event: JournalEvent(.usage, agent: request.agent))
         return ExitCode.usage
     }
     let agent = request.agent ?? defaultAgentName(venv: venv)
     let observeSetting = request.observe.map { (enabled: $0, note: String?.none) } ?? observeFromEnvironment()
-    if let note = observeSetting.note { writeStandardError("\(programName): \(agent): warning: \(note)", priority: 4) }
+    if let note = observeSetting.note {
+        writeStandardError("\(programName): \(agent): warning: \(note)", priority: 4, event: JournalEvent(.warning, agent: agent, venv: venv))
+    }
     let observe = observeSetting.enabled
 
     // Unusual command lines (relative paths, --name=value, names that need cleaning) reach the
@@ -92,7 +96,8 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
         record.extra.insert(contentsOf: observeExtra + [("would", .string(would.rawValue))], at: 0)
         let prefix = "\(programName): \(agent): "
         let what = message.hasPrefix(prefix) ? String(message.dropFirst(prefix.count)) : message
-        writeStandardError("\(prefix)observe mode: would refuse the start (\(would.rawValue), exit \(exitCode)); starting it anyway: \(what)", priority: 4)
+        writeStandardError("\(prefix)observe mode: would refuse the start (\(would.rawValue), exit \(exitCode)); starting it anyway: \(what)", priority: 4,
+                           event: JournalEvent(.observed, agent: agent, venv: venv, decision: record.decision.rawValue, would: would.rawValue))
         return startAgent(record, request: request, state: state, argv: argv)
     case .refuse(var record, let exitCode, let message):
         record?.extra.insert(contentsOf: observeExtra, at: 0)
@@ -104,9 +109,12 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
             if givingUp { record?.extra.append(("gave_up", .bool(true))) }
         }
         if let record { appendHealthRecord(record, state: state) }
-        writeStandardError(message, priority: 3)
+        if let record { writeStandardError(message, priority: 3, event: .refusal(record)) } else {
+            writeStandardError(message, priority: 3, event: JournalEvent(.error, agent: agent, venv: venv))
+        }
         guard givingUp, let limit = request.giveUpAfter else { return exitCode }
-        writeStandardError("\(programName): \(agent): GIVING UP: \(limit) consecutive failed-closed starts; exiting 0 so the supervisor stops restarting (fix the venv, then start the agent by hand)", priority: 2)
+        writeStandardError("\(programName): \(agent): GIVING UP: \(limit) consecutive failed-closed starts; exiting 0 so the supervisor stops restarting (fix the venv, then start the agent by hand)", priority: 2,
+                           event: JournalEvent(.gaveUp, agent: agent, venv: venv, decision: Decision.failedClosed.rawValue))
         return ExitCode.success
     }
 }
@@ -143,7 +151,8 @@ func appendHealthRecord(_ record: HealthRecord, state: StateDirectory) {
     do {
         try HealthLog.append(record, state: state)
     } catch {
-        writeStandardError("\(programName): \(record.agent): warning: cannot write the health log: \(error)", priority: 4)
+        writeStandardError("\(programName): \(record.agent): warning: cannot write the health log: \(error)", priority: 4,
+                           event: JournalEvent(.warning, agent: record.agent, venv: record.venv, decision: record.decision.rawValue))
     }
 }
 
@@ -170,7 +179,7 @@ func execCommand(argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, agent
         }
         if failure == .noSuchFileOrDirectory && sawPermissionDenied { failure = .permissionDenied }
     }
-    reportError("\(agent): cannot run \(nameText): \(failure)")
+    reportError("\(agent): cannot run \(nameText): \(failure)", event: JournalEvent(.execFailed, agent: agent))
     return failure == .noSuchFileOrDirectory || failure == .notDirectory ? ExitCode.notFound : ExitCode.cannotExecute
 }
 
