@@ -16,7 +16,7 @@ public struct MetricsExposition {
     public static let wouldDecisions = [Decision.failedClosed.rawValue, Decision.transient.rawValue]
     /// Histogram bounds for the fast path's decision time (`HealthCounts.fastPathBucketMicroseconds`).
     public static let fastPathBuckets: [(label: String, microseconds: Int)] = zip(
-        ["0.00001", "0.000025", "0.00005", "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.01"],
+        ["0.00001", "0.000025", "0.00005", "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.01", "0.025", "0.05", "0.1", "0.25"],
         HealthCounts.fastPathBucketMicroseconds).map { ($0, $1) }
 
     public var agents: [AgentStatus]

@@ -39,7 +39,8 @@ final class StatusAndMetricsTests: XCTestCase {
         XCTAssertEqual(s.totals.values, ["decision:failed-closed": 2, "decision:repaired": 2, "decision:checked-ok": 1,
                                          "decision:rolled-back": 1, "decision:fast-ok": 2, "fast_count": 2, "fast_sum_us": 42,
                                          "fast_le:10": 0, "fast_le:25": 1, "fast_le:50": 2, "fast_le:100": 2, "fast_le:250": 2,
-                                         "fast_le:500": 2, "fast_le:1000": 2, "fast_le:2500": 2, "fast_le:10000": 2].filter { $0.value > 0 })
+                                         "fast_le:500": 2, "fast_le:1000": 2, "fast_le:2500": 2, "fast_le:10000": 2,
+                                         "fast_le:25000": 2, "fast_le:50000": 2, "fast_le:100000": 2, "fast_le:250000": 2].filter { $0.value > 0 })
         XCTAssertEqual(s.malformed, 2)
         XCTAssertEqual(FleetStatus(agents: [s]).exitCode, ExitCode.success)
     }
@@ -110,6 +111,14 @@ final class StatusAndMetricsTests: XCTestCase {
         for f in families {
             XCTAssertTrue(f.name.hasPrefix("guarded_run_"), f.name)
             XCTAssertTrue(f.name.range(of: "^[a-z_:][a-z0-9_:]*$", options: .regularExpression) != nil, f.name)
+        }
+    }
+
+    /// The `le` labels and the carried bucket bounds are one list.
+    func testBucketLabelsMatchTheCarriedBounds() {
+        XCTAssertEqual(MetricsExposition.fastPathBuckets.count, HealthCounts.fastPathBucketMicroseconds.count)
+        for b in MetricsExposition.fastPathBuckets {
+            XCTAssertEqual(Double(b.label)!, Double(b.microseconds) / 1e6, accuracy: 1e-12, b.label)
         }
     }
 
