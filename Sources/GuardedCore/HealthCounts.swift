@@ -133,9 +133,10 @@ public struct HealthLogSnapshot: Sendable {
 }
 
 extension HealthLog {
-    /// The records and the carried counts as of one rotation: when `health.jsonl.1` is replaced
-    /// while it is being read, the read starts over (a few times at most), so a concurrent
-    /// rotation is never seen half done.
+    /// The records and the carried counts as of one rotation: when a rotation happens while they
+    /// are read (`health.jsonl.1` or the counts replaced), the read starts over, so a concurrent
+    /// rotation is never seen half done. Rotations come every few thousand starts; the bound (50
+    /// reads) is only for a log rotating at every start, as in the tests.
     public static func snapshot(state: StateDirectory, agent: String) -> HealthLogSnapshot {
         let path = state.healthLogPath(for: agent)
         var result = HealthLogSnapshot()
@@ -144,7 +145,7 @@ extension HealthLog {
             guard let a, let b else { return a == nil && b == nil }
             return a.sameIdentityAndTimes(as: b)
         }
-        for _ in 0..<5 {
+        for _ in 0..<50 {
             result = HealthLogSnapshot()
             let countsBefore = fileStatusIfPresent(countsPath)
             result.carried = HealthCounts.load(state: state, agent: agent)
