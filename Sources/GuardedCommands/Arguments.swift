@@ -91,7 +91,7 @@ extension CommandSpec {
                 inline = String(arg[arg.index(after: eq)...])
             }
             guard let option = options.first(where: { $0.names.contains(name) }) else {
-                throw UsageError("unknown option '\(name)'")
+                throw UsageError("unknown option '\(name)'" + didYouMean(name, among: options.flatMap(\.names) + ["--help"]))
             }
             switch option.kind {
             case .flag:

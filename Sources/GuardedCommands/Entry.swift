@@ -17,7 +17,8 @@ public func mainEntry() -> Int32 {
         if !first.hasPrefix("-") {
             let arguments = (1..<argc).map { CommandLine.unsafeArgv[$0].map { String(cString: $0) } ?? "" }
             if let code = runAdminCommand(arguments) { return code }
-            reportError("unknown command '\(first)'; run '\(programName) --help'")
+            let suggestion = closestMatch(to: first, among: adminCommands.map { $0.name })
+            reportError("unknown command '\(first)'" + (suggestion.map { "; did you mean '\($0)'?" } ?? "; run '\(programName) --help'"))
             return ExitCode.usage
         }
     }
@@ -33,7 +34,7 @@ func programHelp() -> String {
     var text = """
     usage: \(programName) [--agent NAME] [--venv DIR] [--import MODULE]... [--requirements FILE]
                        [--python PATH] [--find-links DIR] [--auto-repair | --no-auto-repair]
-                       [--give-up-after N] [--state-dir DIR] -- COMMAND [ARG]...
+                       [--give-up-after N] [--observe] [--state-dir DIR] -- COMMAND [ARG]...
            \(programName) SUBCOMMAND [OPTIONS]   (\(programName) SUBCOMMAND --help for its options)
 
     Starts COMMAND (by exec: same PID) only when its Python venv is healthy.

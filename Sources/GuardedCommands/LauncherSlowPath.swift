@@ -7,7 +7,13 @@ import GuardedSystem
 /// the full check; on success the cache is rewritten and the agent starts; on failure it fails
 /// closed (78), or, behind ENABLE_AUTO_REPAIR, repair and rollback get their turn.
 public func launcherSlowPath(_ context: LaunchContext) -> SlowPathOutcome {
-    let flag = autoRepairSetting(context.request)
+    var flag = autoRepairSetting(context.request)
+    if let note = flag.note {
+        writeStandardError("\(programName): \(context.agent): warning: \(note)", priority: 4,
+                           event: JournalEvent(.warning, agent: context.agent, venv: context.venv))
+    }
+    // Observe mode changes nothing: no repair, no rollback, whatever the flag says.
+    if context.observe { flag.enabled = false }
     // Behind the flag only: a repair that failed recently, with nothing changed since, is not
     // re-run (nor is the full check): fail closed in a few lstat calls.
     var identity: FileStatus? = nil
@@ -26,7 +32,8 @@ public func launcherSlowPath(_ context: LaunchContext) -> SlowPathOutcome {
         report = cached.report
         cacheNote = cached.skipped
         if let error = cached.error {
-            writeStandardError("\(programName): \(context.agent): warning: cannot write the fingerprint cache: \(error)", priority: 4)
+            writeStandardError("\(programName): \(context.agent): warning: cannot write the fingerprint cache: \(error)", priority: 4,
+                               event: JournalEvent(.warning, agent: context.agent, venv: context.venv))
         }
     }
     var extra: [(String, JSONValue)] = [("probe_ms", .number(Double(report.durationNanoseconds / 1_000_000)))]
@@ -75,7 +82,9 @@ func repairAndStart(_ context: LaunchContext, report: CheckReport, identity: Fil
     case .repaired, .rolledBack, .healthy:
         let decision: Decision = attempt.result == .repaired ? .repaired : attempt.result == .rolledBack ? .rolledBack : .checkedOK
         // Repairs are warnings in the journal (<4>): the venv broke, even though the agent started.
-        writeStandardError("\(programName): \(context.agent): \(attempt.summary)", priority: 4)
+        writeStandardError("\(programName): \(context.agent): \(attempt.summary)", priority: 4,
+                           event: JournalEvent(decision == .rolledBack ? .rolledBack : .repaired, agent: context.agent,
+                                               venv: context.venv, decision: decision.rawValue))
         return .start(HealthRecord(agent: context.agent, venv: context.venv, status: status, decision: decision,
                                    reasons: attempt.reasons, checkMicroseconds: context.elapsedMicroseconds,
                                    extra: extra + attempt.details))

@@ -42,7 +42,7 @@ public enum SnapshotCommand: AdminCommand {
 
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
         guard let action = arguments.positionals.first else { throw UsageError("missing action (create, list, show, verify, diff, restore, prune)") }
-        guard let shape = actions.first(where: { $0.name == action }) else { throw UsageError("unknown action '\(action)'") }
+        guard let shape = actions.first(where: { $0.name == action }) else { throw UsageError("unknown action '\(action)'" + didYouMean(action, among: actions.map(\.name))) }
         let allowed = Set(shape.options.map(\.key))
         for given in Array(arguments.flags) + Array(arguments.values.keys) where !allowed.contains(given) {
             throw UsageError("\(given) does not apply to 'snapshot \(action)'")

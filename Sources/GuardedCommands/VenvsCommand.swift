@@ -27,7 +27,7 @@ public enum VenvsCommand: AdminCommand {
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
         let action = arguments.positionals[0]
         guard ["check", "report", "repair"].contains(action) else {
-            throw UsageError("unknown action '\(action)' (check, report or repair)")
+            throw UsageError("unknown action '\(action)' (check, report or repair)" + didYouMean(action, among: ["check", "report", "repair"]))
         }
         if arguments.has("--force") && action != "repair" { throw UsageError("--force is only for 'venvs repair'") }
         for option in ["--python", "--find-links"] where action != "repair" && !arguments.all(option).isEmpty {

@@ -27,7 +27,7 @@ public let programName = "guarded-run"
 public let guardedRunVersionLiteral: StaticString = "0.1.0"
 public let guardedRunVersion = guardedRunVersionLiteral.description
 
-/// Prints `guarded-run: <message>` on stderr in one write.
-public func reportError(_ message: String) {
-    writeStandardError("\(programName): \(message)")
+/// Prints `guarded-run: <message>` on stderr in one write (an error-priority journal entry under systemd).
+public func reportError(_ message: String, event: JournalEvent = JournalEvent(.error)) {
+    writeStandardError("\(programName): \(message)", priority: 3, event: event)
 }

@@ -149,6 +149,8 @@ struct FastPathInput {
     /// `--import` modules, in command-line order (at most `FastPathInput.maxImports`).
     var imports: BytesList
     var giveUpAfter: Bool
+    /// Observe mode (`--observe`, GUARDED_RUN_OBSERVE): a hit is logged with `"observe":true`.
+    var observe: Bool = false
 }
 
 @usableFromInline
@@ -163,6 +165,7 @@ enum FastPath {
         var imports = BytesList(capacity: min(maxImports, argc))
         defer { imports.free() }
         var giveUp = false
+        var observe = false
         var i = 1
         var commandIndex = 0
         while i < argc {
@@ -171,6 +174,7 @@ enum FastPath {
             if arg.equals("--") { commandIndex = i + 1; break }
             // Flags that do not change the fast path's decision.
             if arg.equals("--auto-repair") || arg.equals("--no-auto-repair") { i += 1; continue }
+            if arg.equals("--observe") { observe = true; i += 1; continue }
             guard i + 1 < argc, let v = argv[i + 1] else { return }
             let value = Bytes(cString: v)
             if arg.equals("--venv") { venv = value }
@@ -204,6 +208,12 @@ enum FastPath {
         guard let venv, venv.count > 1, isNormalizedAbsolute(venv) else { return }
         if let agent { guard isValidAgent(agent) else { return } }
         for k in 0..<imports.count { guard isPlainModule(imports[k]) else { return } }
+        if !observe {
+            // GUARDED_RUN_OBSERVE: the plain spellings here; any other value (to be warned about)
+            // goes the general way.
+            guard let on = observeSwitch(getenv("GUARDED_RUN_OBSERVE")) else { return }
+            observe = on
+        }
 
         // The state directory, as StateDirectory.resolve computes it.
         let homeLength = getenv("HOME").map { strlen($0) } ?? 0
@@ -244,7 +254,7 @@ enum FastPath {
             guard defaultAgent(venv: venv, into: &agentBuffer) else { return }
         }
         let input = FastPathInput(venv: venv, agent: agentBuffer.bytes, state: stateBuffer.bytes,
-                                  imports: imports, giveUpAfter: giveUp)
+                                  imports: imports, giveUpAfter: giveUp, observe: observe)
         decideAndExec(input, argv: argv + commandIndex, startedNs: startedNs)
     }
 
@@ -312,6 +322,7 @@ enum FastPath {
         line.append(guardedRunVersionLiteral)
         line.append("\",\"pid\":")
         line.appendDecimal(Int64(getpid()))
+        if input.observe { line.append(",\"observe\":true") }
         line.append("}\n")
         guard !line.overflowed else { return }
 
@@ -342,7 +353,7 @@ enum FastPath {
                 venv: String(decoding: UnsafeBufferPointer(start: input.venv.base, count: input.venv.count), as: UTF8.self),
                 status: parsed.degraded ? "degraded" : "healthy", decision: .fastOK,
                 reasons: (0..<parsed.reasons.count).map { String(decoding: UnsafeBufferPointer(start: parsed.reasons[$0].base, count: parsed.reasons[$0].count), as: UTF8.self) },
-                checkMicroseconds: (decidedNs - startedNs) / 1000), state: StateDirectory(path:
+                checkMicroseconds: (decidedNs - startedNs) / 1000, extra: input.observe ? [("observe", .bool(true))] : []), state: StateDirectory(path:
                 String(decoding: UnsafeBufferPointer(start: input.state.base, count: input.state.count), as: UTF8.self)))
         }
         if input.giveUpAfter {
@@ -486,6 +497,16 @@ enum FastPath {
         guard isValidAgent(name) else { return false }
         out.append(name)
         return !out.overflowed
+    }
+
+    /// GUARDED_RUN_OBSERVE as the general code reads it (`observeFromEnvironment`), for its plain
+    /// spellings: unset, empty, `0`, `false`, `no` off; `1`, `true`, `yes` on; nil for anything else.
+    static func observeSwitch(_ value: UnsafePointer<CChar>?) -> Bool? {
+        guard let value else { return false }
+        let v = Bytes(cString: value)
+        if v.count == 0 || v.equals("0") || v.equals("false") || v.equals("no") { return false }
+        if v.equals("1") || v.equals("true") || v.equals("yes") { return true }
+        return nil
     }
 
     static func lastSlash(_ b: Bytes) -> Int? {

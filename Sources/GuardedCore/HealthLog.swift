@@ -8,6 +8,9 @@ public enum Decision: String, Sendable, CaseIterable {
     case rolledBack = "rolled-back"
     case failedClosed = "failed-closed"
     case transient = "transient"
+    /// Observe mode: the agent was started although an enforcing launcher would have refused it
+    /// (the record's `would` says how: `failed-closed` or `transient`).
+    case observed = "observed"
 }
 
 /// One line of an agent's health log (docs/guarded-run.md, "The health log").
@@ -84,6 +87,7 @@ public enum HealthLog {
             // writes into the file being rotated, which becomes health.jsonl.1: nothing is lost.
             if try fd.lock(nonBlocking: true, path: path),
                let current = fileStatusIfPresent(path), current.inode == (try fd.status()).inode {
+                carryCounts(rotatedOut: path + ".1", state: state, agent: record.agent)
                 try renameItem(path, to: path + ".1")
                 fd = try openForAppend(path)
             }
@@ -104,15 +108,37 @@ public enum HealthLog {
         let path = state.healthLogPath(for: agent)
         for file in [path + ".1", path] {
             guard let bytes = try? readFile(file) else { continue }
-            for line in bytes.split(separator: 0x0a) where !line.isEmpty {
-                if let value = JSONValue.parse(bytes: Array(line)), value.objectValue != nil {
-                    records.append(value)
-                } else {
-                    malformed += 1
-                }
+            let parsed = parseLines(bytes)
+            records += parsed.records
+            malformed += parsed.malformed
+        }
+        return (records, malformed)
+    }
+
+    /// The JSON objects of one log file; other lines are counted as malformed.
+    static func parseLines(_ bytes: [UInt8]) -> (records: [JSONValue], malformed: Int) {
+        var records: [JSONValue] = []
+        var malformed = 0
+        for line in bytes.split(separator: 0x0a) where !line.isEmpty {
+            if let value = JSONValue.parse(bytes: Array(line)), value.objectValue != nil {
+                records.append(value)
+            } else {
+                malformed += 1
             }
         }
         return (records, malformed)
+    }
+
+    /// Before the rotated file is replaced, its counts join the carried ones (HealthCounts). When
+    /// they cannot be saved the log still rotates (its size bound matters more) and the counters
+    /// of this agent drop once; it is said on stderr.
+    static func carryCounts(rotatedOut path: String, state: StateDirectory, agent: String) {
+        do throws(SystemError) {
+            try HealthCounts.carry(rotatedOut: path, state: state, agent: agent)
+        } catch {
+            writeStandardError("\(programName): \(agent): warning: cannot save the health-log counts before rotation (the metrics counters will drop once): \(error)", priority: 4,
+                               event: JournalEvent(.warning, agent: agent))
+        }
     }
 
     /// Agents that have a health log, sorted.

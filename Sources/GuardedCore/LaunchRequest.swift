@@ -14,13 +14,19 @@ public struct LaunchRequest: Sendable {
     public var findLinks: [String] = []
     /// After this many consecutive failed-closed starts, exit 0 so launchd stops respawning.
     public var giveUpAfter: Int?
+    /// `--observe`: check and log, never refuse (nil: GUARDED_RUN_OBSERVE decides).
+    public var observe: Bool?
     /// Index in argv of COMMAND (the word after `--`).
     public var commandIndex: Int = 0
 
     public init() {}
 
+    /// Every launcher option, for "did you mean" (LaunchRequestTests parse each one).
+    public static let optionNames = ["--agent", "--venv", "--import", "--requirements", "--python", "--find-links",
+                                     "--auto-repair", "--no-auto-repair", "--give-up-after", "--observe", "--state-dir"]
+
     /// The launcher's usage line (docs/guarded-run.md).
-    public static let usage = "usage: \(programName) [--agent NAME] [--venv DIR] [--import MODULE]... [--requirements FILE] [--python PATH] [--find-links DIR] [--auto-repair | --no-auto-repair] [--give-up-after N] [--state-dir DIR] -- COMMAND [ARG]..."
+    public static let usage = "usage: \(programName) [--agent NAME] [--venv DIR] [--import MODULE]... [--requirements FILE] [--python PATH] [--find-links DIR] [--auto-repair | --no-auto-repair] [--give-up-after N] [--observe] [--state-dir DIR] -- COMMAND [ARG]..."
 
     /// Parses `argv[1...]` up to `--`. Returns an error message for a bad command line (exit 64).
     public static func parse(argc: Int, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Result<LaunchRequest, LaunchUsageError> {
@@ -89,8 +95,13 @@ public struct LaunchRequest: Sendable {
             case "--no-auto-repair":
                 guard inline == nil else { return .failure(LaunchUsageError("--no-auto-repair takes no value")) }
                 request.autoRepair = false
+            case "--observe":
+                guard inline == nil else { return .failure(LaunchUsageError("--observe takes no value")) }
+                request.observe = true
             default:
-                if arg.hasPrefix("-") { return .failure(LaunchUsageError("unknown option '\(name)'")) }
+                if arg.hasPrefix("-") {
+                    return .failure(LaunchUsageError("unknown option '\(name)'" + didYouMean(name, among: optionNames)))
+                }
                 return .failure(LaunchUsageError("'\(arg)' before --: put COMMAND after --"))
             }
             i += 1
@@ -114,15 +125,26 @@ public func isValidModuleName(_ name: String) -> Bool {
     return true
 }
 
-/// ENABLE_AUTO_REPAIR: `true`, `1`, `yes` (any case) on; `false`, `0`, `no`, empty or unset off;
-/// anything else off, with a note for the health log saying why.
-public func autoRepairFromEnvironment() -> (enabled: Bool, note: String?) {
-    guard let raw = Environment.value("ENABLE_AUTO_REPAIR") else { return (false, nil) }
+/// GUARDED_RUN_OBSERVE, for fleets wrapped by drop-in: the same spellings as ENABLE_AUTO_REPAIR;
+/// anything else is enforce (the documented default), with a note saying so.
+public func observeFromEnvironment() -> (enabled: Bool, note: String?) {
+    switchFromEnvironment("GUARDED_RUN_OBSERVE", offMeans: "observe mode is off (the launcher enforces)")
+}
+
+/// A boolean environment switch: `true`, `1`, `yes` (any case) on; `false`, `0`, `no`, empty or
+/// unset off; anything else off, with a note naming the variable (its value is not repeated).
+func switchFromEnvironment(_ name: String, offMeans: String) -> (enabled: Bool, note: String?) {
+    guard let raw = Environment.value(name) else { return (false, nil) }
     switch raw.lowercased() {
     case "true", "1", "yes": return (true, nil)
     case "false", "0", "no", "": return (false, nil)
-    default:
-        // The value is the user's own flag, not a secret, but it is not echoed in full either.
-        return (false, "ENABLE_AUTO_REPAIR has an unrecognised value (use true/1/yes or false/0/no): auto-repair is off")
+    default: return (false, "\(name) has an unrecognised value (use true/1/yes or false/0/no): \(offMeans)")
     }
+}
+
+/// ENABLE_AUTO_REPAIR: `true`, `1`, `yes` (any case) on; `false`, `0`, `no`, empty or unset off;
+/// anything else off, with a note for the health log saying why.
+public func autoRepairFromEnvironment() -> (enabled: Bool, note: String?) {
+    // The value is the user's own flag, not a secret, but it is not echoed either.
+    switchFromEnvironment("ENABLE_AUTO_REPAIR", offMeans: "auto-repair is off")
 }

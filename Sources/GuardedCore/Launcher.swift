@@ -15,6 +15,8 @@ public struct LaunchContext: Sendable {
     public let agent: String
     public let venv: String
     public let state: StateDirectory
+    /// Observe mode: check and log everything, refuse nothing, change nothing (no repair).
+    public var observe = false
     /// CLOCK_MONOTONIC at the start of launcher mode: `check_us` is measured from here.
     public let startedNs: Int64
 
@@ -41,15 +43,16 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
     switch LaunchRequest.parse(argc: argc, argv: argv) {
     case .success(let r): request = r
     case .failure(let error):
-        reportError(error.message)
-        writeStandardError(LaunchRequest.usage)
+        reportError(error.message, event: JournalEvent(.usage))
+        writeStandardError(LaunchRequest.usage, event: JournalEvent(.usage))
         return ExitCode.usage
     }
     let command = String(cString: argv[request.commandIndex]!)
 
     let provisionalAgent = request.agent ?? "guarded-run"
     guard let state = StateDirectory.resolve(explicit: request.stateDir) else {
-        reportError("\(provisionalAgent): cannot choose a state directory (HOME is not set); pass --state-dir DIR or set GUARDED_RUN_STATE_DIR")
+        reportError("\(provisionalAgent): cannot choose a state directory (HOME is not set); pass --state-dir DIR or set GUARDED_RUN_STATE_DIR",
+                    event: JournalEvent(.usage, agent: request.agent))
         return ExitCode.usage
     }
     let venv: String
@@ -58,24 +61,46 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
     } else if let found = venvContaining(command: command, state: state) {
         venv = found
     } else {
-        reportError("no venv for \(command): it is not in a venv's bin/ (beside pyvenv.cfg); name the venv with --venv DIR")
+        reportError("no venv for \(command): it is not in a venv's bin/ (beside pyvenv.cfg); name the venv with --venv DIR",
+                    event: JournalEvent(.usage, agent: request.agent))
         return ExitCode.usage
     }
     let agent = request.agent ?? defaultAgentName(venv: venv)
+    let observeSetting = request.observe.map { (enabled: $0, note: String?.none) } ?? observeFromEnvironment()
+    if let note = observeSetting.note {
+        writeStandardError("\(programName): \(agent): warning: \(note)", priority: 4, event: JournalEvent(.warning, agent: agent, venv: venv))
+    }
+    let observe = observeSetting.enabled
 
     // Unusual command lines (relative paths, --name=value, names that need cleaning) reach the
     // same byte-level decision here, with the values normalized; it execs on a hit.
     withFastPathInput(venv: venv, agent: agent, state: state.path, imports: request.imports,
-                      giveUpAfter: request.giveUpAfter != nil) { input in
+                      giveUpAfter: request.giveUpAfter != nil, observe: observe) { input in
         FastPath.decideAndExec(input, argv: argv + request.commandIndex, startedNs: started)
     }
 
-    let context = LaunchContext(request: request, agent: agent, venv: venv, state: state,
+    var context = LaunchContext(request: request, agent: agent, venv: venv, state: state,
                                 startedNs: started)
+    context.observe = observe
+    var observeExtra: [(String, JSONValue)] = observe ? [("observe", .bool(true))] : []
+    if let note = observeSetting.note { observeExtra.append(("observe_note", .string(note))) }
     switch slowPath(context) {
-    case .start(let record):
+    case .start(var record):
+        record.extra.insert(contentsOf: observeExtra, at: 0)
+        return startAgent(record, request: request, state: state, argv: argv)
+    case .refuse(var record?, let exitCode, let message)
+        where observe && (exitCode == ExitCode.broken || exitCode == ExitCode.temporaryFailure):
+        // Observe mode: say what would have happened, then start the agent all the same.
+        let would = record.decision
+        record.decision = .observed
+        record.extra.insert(contentsOf: observeExtra + [("would", .string(would.rawValue))], at: 0)
+        let prefix = "\(programName): \(agent): "
+        let what = message.hasPrefix(prefix) ? String(message.dropFirst(prefix.count)) : message
+        writeStandardError("\(prefix)observe mode: would refuse the start (\(would.rawValue), exit \(exitCode)); starting it anyway: \(what)", priority: 4,
+                           event: JournalEvent(.observed, agent: agent, venv: venv, decision: record.decision.rawValue, would: would.rawValue))
         return startAgent(record, request: request, state: state, argv: argv)
     case .refuse(var record, let exitCode, let message):
+        record?.extra.insert(contentsOf: observeExtra, at: 0)
         var givingUp = false
         if exitCode == ExitCode.broken, let limit = request.giveUpAfter {
             let streak = FailureStreak.increment(state: state, agent: agent)
@@ -84,16 +109,19 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
             if givingUp { record?.extra.append(("gave_up", .bool(true))) }
         }
         if let record { appendHealthRecord(record, state: state) }
-        writeStandardError(message, priority: 3)
+        if let record { writeStandardError(message, priority: 3, event: .refusal(record)) } else {
+            writeStandardError(message, priority: 3, event: JournalEvent(.error, agent: agent, venv: venv))
+        }
         guard givingUp, let limit = request.giveUpAfter else { return exitCode }
-        writeStandardError("\(programName): \(agent): GIVING UP: \(limit) consecutive failed-closed starts; exiting 0 so the supervisor stops restarting (fix the venv, then start the agent by hand)", priority: 2)
+        writeStandardError("\(programName): \(agent): GIVING UP: \(limit) consecutive failed-closed starts; exiting 0 so the supervisor stops restarting (fix the venv, then start the agent by hand)", priority: 2,
+                           event: JournalEvent(.gaveUp, agent: agent, venv: venv, decision: Decision.failedClosed.rawValue))
         return ExitCode.success
     }
 }
 
 /// Gives the byte-level fast path views of these Strings for the duration of `body`.
 func withFastPathInput(venv: String, agent: String, state: String, imports: [String], giveUpAfter: Bool,
-                       _ body: (FastPathInput) -> Void) {
+                       observe: Bool = false, _ body: (FastPathInput) -> Void) {
     // Copies that live until `body` returns; the views below point into them.
     let owned = [venv, agent, state].map { Array($0.utf8) } + imports.map { Array($0.utf8) }
     let buffers = owned.map { bytes -> UnsafeMutableBufferPointer<UInt8> in
@@ -107,7 +135,7 @@ func withFastPathInput(venv: String, agent: String, state: String, imports: [Str
     var list = BytesList(capacity: max(imports.count, 1))
     defer { list.free() }
     for v in views.dropFirst(3) { _ = list.append(v) }
-    body(FastPathInput(venv: views[0], agent: views[1], state: views[2], imports: list, giveUpAfter: giveUpAfter))
+    body(FastPathInput(venv: views[0], agent: views[1], state: views[2], imports: list, giveUpAfter: giveUpAfter, observe: observe))
 }
 
 /// Logs the start, then replaces this process with COMMAND. Returns only when exec failed.
@@ -123,7 +151,8 @@ func appendHealthRecord(_ record: HealthRecord, state: StateDirectory) {
     do {
         try HealthLog.append(record, state: state)
     } catch {
-        writeStandardError("\(programName): \(record.agent): warning: cannot write the health log: \(error)", priority: 4)
+        writeStandardError("\(programName): \(record.agent): warning: cannot write the health log: \(error)", priority: 4,
+                           event: JournalEvent(.warning, agent: record.agent, venv: record.venv, decision: record.decision.rawValue))
     }
 }
 
@@ -150,7 +179,7 @@ func execCommand(argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, agent
         }
         if failure == .noSuchFileOrDirectory && sawPermissionDenied { failure = .permissionDenied }
     }
-    reportError("\(agent): cannot run \(nameText): \(failure)")
+    reportError("\(agent): cannot run \(nameText): \(failure)", event: JournalEvent(.execFailed, agent: agent))
     return failure == .noSuchFileOrDirectory || failure == .notDirectory ? ExitCode.notFound : ExitCode.cannotExecute
 }
 

@@ -19,35 +19,47 @@ public struct AgentStatus: Sendable {
     public var failuresInWindow = 0
     /// The newest failed-closed or transient start: its time, decision and first reason.
     public var lastFailure: (time: String, decision: String, reason: String)?
-    /// Every record in the log (both files) by decision.
-    public var decisions: [String: Int] = [:]
-    /// Fast-path decision times (`check_us` of `fast-ok` records), in microseconds.
-    public var fastPathMicroseconds: [Int] = []
+    /// What the counters show: the counts carried across rotations plus the log's own records.
+    public var totals: HealthCounts
+    /// The last start ran in observe mode (`--observe`, GUARDED_RUN_OBSERVE): checked, never refused.
+    public var lastObserved = false
+    /// Observe mode: what an enforcing launcher would have decided on the last start, when it would
+    /// have refused it (`failed-closed`, `transient`).
+    public var lastWould: String?
+    /// The last start gave up (`--give-up-after`): exit 0 after this many consecutive failed-closed starts.
+    public var gaveUp = false
+    /// Consecutive failed-closed starts as of the last start, when it failed closed under `--give-up-after`.
+    public var failedClosedStreak: Int?
     public var records = 0
     public var malformed = 0
 
     public static let window: Double = 7 * 86400
     public static let failureDecisions: Set<String> = [Decision.failedClosed.rawValue, Decision.transient.rawValue]
 
-    public init(agent: String, records: [JSONValue], malformed: Int, now: Double, window: Double = AgentStatus.window) {
+    /// `carried`: counts of rotated-out lines (`HealthCounts`); `alreadyCarried`: how many leading
+    /// `records` those counts already hold.
+    public init(agent: String, records: [JSONValue], malformed: Int, now: Double, window: Double = AgentStatus.window,
+                carried: HealthCounts = HealthCounts(), alreadyCarried: Int = 0) {
         self.agent = agent
         self.malformed = malformed
         self.records = records.count
+        totals = carried
+        totals.add(HealthCounts(records: records.dropFirst(alreadyCarried)))
         for record in records {
             let decision = record["decision"]?.stringValue ?? "unknown"
             let time = record["time"]?.stringValue
-            decisions[decision, default: 0] += 1
-            if decision == Decision.fastOK.rawValue, let us = record["check_us"]?.intValue, us >= 0 {
-                fastPathMicroseconds.append(us)
-            }
             venv = record["venv"]?.stringValue ?? venv
             lastStart = time
             lastDecision = decision
             lastStatus = record["status"]?.stringValue
             lastCheckMicroseconds = record["check_us"]?.intValue
-            if AgentStatus.failureDecisions.contains(decision) {
+            lastObserved = record["observe"] == .bool(true)
+            lastWould = decision == Decision.observed.rawValue ? record["would"]?.stringValue : nil
+            gaveUp = record["gave_up"] == .bool(true)
+            failedClosedStreak = decision == Decision.failedClosed.rawValue ? record["failed_closed_streak"]?.intValue : nil
+            if AgentStatus.failureDecisions.contains(decision) || decision == Decision.observed.rawValue {
                 let reason = record["reasons"]?.arrayValue?.first?.stringValue ?? ""
-                lastFailure = (time ?? "", decision, reason)
+                lastFailure = (time ?? "", lastWould.map { "\(decision) (would \($0))" } ?? decision, reason)
             }
             guard let t = time.flatMap(Clock.parseRFC3339), now - t <= window else { continue }
             startsInWindow += 1
@@ -62,8 +74,9 @@ public struct AgentStatus: Sendable {
 
     /// Reads and summarises one agent's log.
     public static func load(state: StateDirectory, agent: String, now: Double) -> AgentStatus {
-        let log = HealthLog.read(state: state, agent: agent)
-        return AgentStatus(agent: agent, records: log.records, malformed: log.malformed, now: now)
+        let log = HealthLog.snapshot(state: state, agent: agent)
+        return AgentStatus(agent: agent, records: log.records, malformed: log.malformed, now: now,
+                           carried: log.carried, alreadyCarried: log.alreadyCarried)
     }
 
     /// Every agent with a health log, sorted by name.
@@ -82,8 +95,19 @@ public struct AgentStatus: Sendable {
             ("last_failure", lastFailure.map { f in
                 .object([("time", .string(f.time)), ("decision", .string(f.decision)), ("reason", .string(f.reason))])
             } ?? .null),
+            ("mode", .string(lastObserved ? "observe" : "enforce")), ("would", .optional(lastWould)),
+            ("gave_up", .bool(gaveUp)), ("failed_closed_streak", failedClosedStreak.map { JSONValue($0) } ?? .null),
             ("records", JSONValue(records)), ("malformed_lines", JSONValue(malformed)),
         ])
+    }
+
+    /// The LAST DECISION cell: the decision, what observe mode would have done, a give-up.
+    var decisionText: String {
+        guard var text = lastDecision else { return "-" }
+        if let lastWould { text += " (would \(lastWould))" }
+        if gaveUp { text += ", gave up" + (failedClosedStreak.map { " after \($0)" } ?? "") }
+        else if let failedClosedStreak { text += " (streak \(failedClosedStreak))" }
+        return text
     }
 }
 
@@ -95,11 +119,12 @@ public struct FleetStatus: Sendable {
 
     public var malformed: Int { agents.reduce(0) { $0 + $1.malformed } }
 
-    /// 78 when an agent's last start failed closed, else 1 when one's last start was degraded or
-    /// transient, else 0.
+    /// 78 when an agent's last start failed closed, else 1 when one's last start was degraded,
+    /// transient, or would have been refused in observe mode, else 0.
     public var exitCode: Int32 {
         if agents.contains(where: { $0.lastDecision == Decision.failedClosed.rawValue }) { return ExitCode.broken }
-        if agents.contains(where: { $0.lastDecision == Decision.transient.rawValue || $0.lastStatus == "degraded" }) {
+        if agents.contains(where: { $0.lastDecision == Decision.transient.rawValue || $0.lastDecision == Decision.observed.rawValue
+                                    || $0.lastStatus == "degraded" }) {
             return ExitCode.degraded
         }
         return ExitCode.success
@@ -112,11 +137,11 @@ public struct FleetStatus: Sendable {
     /// The table: one row per agent; the last failure's reason last, so a long one does not push
     /// the columns about.
     public func table() -> String {
-        let header = ["AGENT", "VENV", "LAST START", "LAST DECISION", "STARTS 7D", "REPAIRS 7D", "LAST FAILURE"]
+        let header = ["AGENT", "MODE", "VENV", "LAST START", "LAST DECISION", "STARTS 7D", "REPAIRS 7D", "LAST FAILURE"]
         var rows: [[String]] = [header]
         for a in agents {
             rows.append([
-                a.agent, a.venv ?? "-", a.lastStart.map(shortTime) ?? "-", a.lastDecision ?? "-",
+                a.agent, a.lastObserved ? "observe" : "enforce", a.venv ?? "-", a.lastStart.map(shortTime) ?? "-", a.decisionText,
                 String(a.startsInWindow), String(a.repairsInWindow + a.rollbacksInWindow),
                 a.lastFailure.map { "\(shortTime($0.time)) \($0.decision): \($0.reason)" } ?? "-",
             ])
@@ -125,7 +150,12 @@ public struct FleetStatus: Sendable {
         let n = agents.count
         out += "\(n) agent\(n == 1 ? "" : "s")"
         let failing = agents.filter { $0.lastDecision.map(AgentStatus.failureDecisions.contains) == true }.count
-        out += failing > 0 ? ", \(failing) not running on their last start\n" : "\n"
+        if failing > 0 { out += ", \(failing) not running on their last start" }
+        let gaveUp = agents.filter(\.gaveUp).count
+        if gaveUp > 0 { out += ", \(gaveUp) gave up (restarts stopped)" }
+        let observing = agents.filter(\.lastObserved).count
+        if observing > 0 { out += ", \(observing) in observe mode" }
+        out += "\n"
         return out
     }
 }

@@ -9,7 +9,7 @@ public struct HealthLogView: Sendable {
 
     /// The fields every record has (docs/guarded-run.md) and the columns already shown.
     static let standardFields: Set<String> = ["time", "agent", "venv", "status", "decision", "reasons", "check_us",
-                                               "version", "pid", "probe_ms"]
+                                               "version", "pid", "probe_ms", "observe"]
 
     /// The last `limit` records of the agent's log (both files).
     public init(state: StateDirectory, agent: String, limit: Int) {
@@ -35,15 +35,16 @@ public struct HealthLogView: Sendable {
         for r in records {
             rows.append([
                 r["time"]?.stringValue.map(shortTime) ?? "?",
-                r["decision"]?.stringValue ?? "?",
+                (r["decision"]?.stringValue ?? "?") + (r["observe"] == .bool(true) ? " [observe]" : ""),
                 r["status"]?.stringValue ?? "?",
                 r["check_us"]?.intValue.map(formatMicroseconds) ?? "?",
                 r["venv"]?.stringValue ?? "?",
             ])
             var lines = (r["reasons"]?.arrayValue ?? []).compactMap(\.stringValue)
-            // Fields other writers add (repair summaries, notes) are shown as they are, by name.
+            // Every other field (the repair and rollback details, backoffs, notes) by name: an
+            // object's fields indented below it.
             for (key, value) in r.objectValue ?? [] where !HealthLogView.standardFields.contains(key) {
-                if let text = value.stringValue { lines.append("\(key.replacingUnderscores()): \(text)") }
+                lines += HealthLogView.describe(key, value)
             }
             reasons.append(lines)
         }
@@ -55,6 +56,42 @@ public struct HealthLogView: Sendable {
         }
         if records.isEmpty { out += "(no starts recorded for \(agent))\n" }
         return out
+    }
+
+    /// One field for a person: `name: value`; `_ms` durations formatted; a list of scalars joined
+    /// by `; `; an object as its `result` (if any) on the first line and its other fields indented
+    /// below (depth-bounded: a record is outside input).
+    static func describe(_ key: String, _ value: JSONValue, depth: Int = 0) -> [String] {
+        let name = key.replacingUnderscores()
+        switch value {
+        case .null: return []
+        case .string(let s): return ["\(name): \(s)"]
+        case .bool(let b): return ["\(name): \(b ? "yes" : "no")"]
+        case .number(let n):
+            if key.hasSuffix("_ms"), let ms = value.intValue, ms >= 0, ms < Int.max / 1000 {
+                return ["\(String(key.dropLast(3)).replacingUnderscores()): \(formatMicroseconds(ms * 1000))"]
+            }
+            return ["\(name): \(JSONValue.formatNumber(n))"]
+        case .array(let items):
+            guard !items.isEmpty else { return [] }
+            let scalars = items.compactMap { item -> String? in
+                switch item {
+                case .string(let s): return s
+                case .number(let n): return JSONValue.formatNumber(n)
+                case .bool(let b): return b ? "yes" : "no"
+                default: return nil
+                }
+            }
+            if scalars.count == items.count { return ["\(name): \(scalars.joined(separator: "; "))"] }
+            return ["\(name): \(items.count) item\(items.count == 1 ? "" : "s")"]
+        case .object(let fields):
+            guard depth < 3 else { return ["\(name): ..."] }
+            var lines = [name + ":" + (value["result"]?.stringValue.map { " " + $0 } ?? "")]
+            for (k, v) in fields where k != "result" {
+                lines += describe(k, v, depth: depth + 1).map { "    " + $0 }
+            }
+            return lines
+        }
     }
 
     public func json() -> JSONValue {

@@ -6,16 +6,18 @@ import GuardedSystem
 /// last `venvs check`; nothing is checked or started here, so it is cheap enough for a timer.
 ///
 /// Names follow Prometheus conventions: the `guarded_run_` prefix, base units (seconds), `_total`
-/// on counters, `_timestamp_seconds` on Unix times. Counters count the records still in the health
-/// logs: rotation drops old lines, which a scraper sees as a counter reset.
+/// on counters, `_timestamp_seconds` on Unix times. Counters and the histogram count every start
+/// the health logs have seen: the lines still there plus the counts carried across rotations
+/// (`HealthCounts`), so they only go up.
 public struct MetricsExposition {
     public static let decisions = Decision.allCases.map(\.rawValue)
     public static let venvStatuses = ["healthy", "degraded", "broken", "unknown"]
-    /// Histogram bounds for the fast path's decision time: its budget is 50 µs at the 99th percentile.
-    public static let fastPathBuckets: [(label: String, microseconds: Int)] = [
-        ("0.00001", 10), ("0.000025", 25), ("0.00005", 50), ("0.0001", 100), ("0.00025", 250),
-        ("0.0005", 500), ("0.001", 1000), ("0.0025", 2500), ("0.01", 10000),
-    ]
+    /// Observe mode: the decisions an enforcing launcher would have refused a start with.
+    public static let wouldDecisions = [Decision.failedClosed.rawValue, Decision.transient.rawValue]
+    /// Histogram bounds for the fast path's decision time (`HealthCounts.fastPathBucketMicroseconds`).
+    public static let fastPathBuckets: [(label: String, microseconds: Int)] = zip(
+        ["0.00001", "0.000025", "0.00005", "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.01", "0.025", "0.05", "0.1", "0.25"],
+        HealthCounts.fastPathBucketMicroseconds).map { ($0, $1) }
 
     public var agents: [AgentStatus]
     /// The newest observation of each venv: status and Unix time.
@@ -73,19 +75,35 @@ public struct MetricsExposition {
         out.family("guarded_run_agent_starts_total", .counter, "Start attempts recorded in the agent's health log, by decision.")
         for a in agents {
             for d in MetricsExposition.decisions {
-                out.sample("guarded_run_agent_starts_total", [("agent", a.agent), ("decision", d)], Double(a.decisions[d] ?? 0))
+                out.sample("guarded_run_agent_starts_total", [("agent", a.agent), ("decision", d)], Double(a.totals["decision:" + d]))
             }
         }
 
         out.family("guarded_run_agent_repairs_total", .counter, "Starts on which auto-repair rebuilt the venv.")
         for a in agents {
-            out.sample("guarded_run_agent_repairs_total", [("agent", a.agent)], Double(a.decisions[Decision.repaired.rawValue] ?? 0))
+            out.sample("guarded_run_agent_repairs_total", [("agent", a.agent)], Double(a.totals["decision:" + Decision.repaired.rawValue]))
         }
 
         out.family("guarded_run_agent_rollbacks_total", .counter, "Starts on which the venv was rolled back to an earlier generation.")
         for a in agents {
-            out.sample("guarded_run_agent_rollbacks_total", [("agent", a.agent)], Double(a.decisions[Decision.rolledBack.rawValue] ?? 0))
+            out.sample("guarded_run_agent_rollbacks_total", [("agent", a.agent)], Double(a.totals["decision:" + Decision.rolledBack.rawValue]))
         }
+
+        out.family("guarded_run_agent_give_ups_total", .counter, "Starts on which --give-up-after gave up (exit 0 after N failed-closed starts).")
+        for a in agents {
+            out.sample("guarded_run_agent_give_ups_total", [("agent", a.agent)], Double(a.totals["gave_up"]))
+        }
+
+        out.family("guarded_run_agent_observed_refusals_total", .counter,
+                   "Observe-mode starts that an enforcing launcher would have refused, by that decision.")
+        for a in agents {
+            for w in MetricsExposition.wouldDecisions {
+                out.sample("guarded_run_agent_observed_refusals_total", [("agent", a.agent), ("would", w)], Double(a.totals["would:" + w]))
+            }
+        }
+
+        out.family("guarded_run_agent_observe_mode", .gauge, "1 when the agent's last start ran in observe mode (checked, never refused).")
+        for a in agents { out.sample("guarded_run_agent_observe_mode", [("agent", a.agent)], a.lastObserved ? 1 : 0) }
 
         out.family("guarded_run_agent_health_log_malformed_lines", .gauge, "Health-log lines that are not JSON objects (skipped).")
         for a in agents { out.sample("guarded_run_agent_health_log_malformed_lines", [("agent", a.agent)], Double(a.malformed)) }
@@ -102,13 +120,18 @@ public struct MetricsExposition {
 
         let name = "guarded_run_fast_path_decision_seconds"
         out.family(name, .histogram, "Time the launcher's fast path spent deciding, over every fast-ok start in the health logs.")
-        let times = agents.flatMap(\.fastPathMicroseconds)
-        for b in MetricsExposition.fastPathBuckets {
-            out.sample(name + "_bucket", [("le", b.label)], Double(times.filter { $0 <= b.microseconds }.count))
+        var fleet = HealthCounts()
+        for a in agents {
+            for key in ["fast_count", "fast_sum_us"] + HealthCounts.fastPathBucketMicroseconds.map({ "fast_le:\($0)" }) {
+                fleet.add(key, a.totals[key])
+            }
         }
-        out.sample(name + "_bucket", [("le", "+Inf")], Double(times.count))
-        out.sample(name + "_sum", [], Double(times.reduce(0, +)) / 1e6)
-        out.sample(name + "_count", [], Double(times.count))
+        for b in MetricsExposition.fastPathBuckets {
+            out.sample(name + "_bucket", [("le", b.label)], Double(fleet["fast_le:\(b.microseconds)"]))
+        }
+        out.sample(name + "_bucket", [("le", "+Inf")], Double(fleet["fast_count"]))
+        out.sample(name + "_sum", [], Double(fleet["fast_sum_us"]) / 1e6)
+        out.sample(name + "_count", [], Double(fleet["fast_count"]))
         return out.text
     }
 }

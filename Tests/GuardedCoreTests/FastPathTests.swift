@@ -71,6 +71,24 @@ final class FastPathTests: XCTestCase {
         }
     }
 
+    /// GUARDED_RUN_OBSERVE: where the fast path decides, it decides as the general code reads it;
+    /// anything it does not know (other spellings, garbage) it leaves to the general code.
+    func testObserveSwitchMatchesTheGeneralReading() {
+        defer { unsetenv("GUARDED_RUN_OBSERVE") }
+        for value in [nil, "", "0", "1", "true", "false", "yes", "no", "TRUE", "No", "on", "2", " 1", "1 ", "\u{e9}"] as [String?] {
+            if let value { setenv("GUARDED_RUN_OBSERVE", value, 1) } else { unsetenv("GUARDED_RUN_OBSERVE") }
+            let fast = FastPath.observeSwitch(getenv("GUARDED_RUN_OBSERVE"))
+            let general = observeFromEnvironment()
+            if let fast { XCTAssertEqual(fast, general.enabled, "\(value ?? "unset")") }
+            if value == nil || ["", "0", "1", "true", "false", "yes", "no"].contains(value!) {
+                XCTAssertNotNil(fast, "plain spellings are decided on the fast path: \(value ?? "unset")")
+                XCTAssertNil(general.note)
+            } else {
+                XCTAssertNil(fast, "\(value!) goes the general way")
+            }
+        }
+    }
+
     func testHeaderLiteralMatchesFormatVersion() {
         XCTAssertEqual(Fingerprint.header, "guarded-run fingerprint \(Fingerprint.formatVersion)")
     }

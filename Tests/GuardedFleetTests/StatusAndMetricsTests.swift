@@ -36,8 +36,11 @@ final class StatusAndMetricsTests: XCTestCase {
         XCTAssertEqual(s.failuresInWindow, 1)
         XCTAssertEqual(s.lastFailure?.decision, "failed-closed")
         XCTAssertEqual(s.lastFailure?.reason, "interpreter-missing: x")
-        XCTAssertEqual(s.decisions, ["failed-closed": 2, "repaired": 2, "checked-ok": 1, "rolled-back": 1, "fast-ok": 2])
-        XCTAssertEqual(s.fastPathMicroseconds, [12, 30])
+        XCTAssertEqual(s.totals.values, ["decision:failed-closed": 2, "decision:repaired": 2, "decision:checked-ok": 1,
+                                         "decision:rolled-back": 1, "decision:fast-ok": 2, "fast_count": 2, "fast_sum_us": 42,
+                                         "fast_le:10": 0, "fast_le:25": 1, "fast_le:50": 2, "fast_le:100": 2, "fast_le:250": 2,
+                                         "fast_le:500": 2, "fast_le:1000": 2, "fast_le:2500": 2, "fast_le:10000": 2,
+                                         "fast_le:25000": 2, "fast_le:50000": 2, "fast_le:100000": 2, "fast_le:250000": 2].filter { $0.value > 0 })
         XCTAssertEqual(s.malformed, 2)
         XCTAssertEqual(FleetStatus(agents: [s]).exitCode, ExitCode.success)
     }
@@ -46,10 +49,10 @@ final class StatusAndMetricsTests: XCTestCase {
         let odd: [JSONValue] = [.object([]), .object([("decision", .number(3)), ("time", .string("yesterday"))])]
         let s = AgentStatus(agent: "odd", records: odd, malformed: 0, now: now)
         XCTAssertEqual(s.startsInWindow, 0)
-        XCTAssertEqual(s.decisions, ["unknown": 2])
+        XCTAssertEqual(s.totals.values, ["decision:unknown": 2])
         XCTAssertNil(s.venv)
         XCTAssertEqual(s.lastStart, "yesterday")
-        XCTAssertTrue(FleetStatus(agents: [s]).table().contains("odd    -     yesterday"), FleetStatus(agents: [s]).table())
+        XCTAssertTrue(FleetStatus(agents: [s]).table().contains("odd    enforce  -     yesterday"), FleetStatus(agents: [s]).table())
     }
 
     func testStatusExitCodeAndTable() {
@@ -62,9 +65,9 @@ final class StatusAndMetricsTests: XCTestCase {
         XCTAssertEqual(FleetStatus(agents: [ok, degraded, failed]).exitCode, 78)
         let t = shortTime(Clock.rfc3339(seconds: Int64(now)))
         XCTAssertEqual(FleetStatus(agents: [ok, failed]).table(), """
-            AGENT  VENV    LAST START            LAST DECISION  STARTS 7D  REPAIRS 7D  LAST FAILURE
-            a      /srv/v  \(t)  fast-ok        1          0           -
-            c      /srv/v  \(t)  failed-closed  1          0           \(t) failed-closed: pyvenv-cfg-missing: /srv/v/pyvenv.cfg
+            AGENT  MODE     VENV    LAST START            LAST DECISION  STARTS 7D  REPAIRS 7D  LAST FAILURE
+            a      enforce  /srv/v  \(t)  fast-ok        1          0           -
+            c      enforce  /srv/v  \(t)  failed-closed  1          0           \(t) failed-closed: pyvenv-cfg-missing: /srv/v/pyvenv.cfg
             2 agents, 1 not running on their last start
 
             """)
@@ -108,6 +111,14 @@ final class StatusAndMetricsTests: XCTestCase {
         for f in families {
             XCTAssertTrue(f.name.hasPrefix("guarded_run_"), f.name)
             XCTAssertTrue(f.name.range(of: "^[a-z_:][a-z0-9_:]*$", options: .regularExpression) != nil, f.name)
+        }
+    }
+
+    /// The `le` labels and the carried bucket bounds are one list.
+    func testBucketLabelsMatchTheCarriedBounds() {
+        XCTAssertEqual(MetricsExposition.fastPathBuckets.count, HealthCounts.fastPathBucketMicroseconds.count)
+        for b in MetricsExposition.fastPathBuckets {
+            XCTAssertEqual(Double(b.label)!, Double(b.microseconds) / 1e6, accuracy: 1e-12, b.label)
         }
     }
 

@@ -7,9 +7,15 @@ import XCTest
 /// journal), plain lines otherwise (launchd, a terminal, a pipe).
 final class JournalStreamTests: XCTestCase {
     var temp: TemporaryDirectory!
-    override func setUpWithError() throws { temp = try TemporaryDirectory("journal") }
+    override func setUpWithError() throws {
+        temp = try TemporaryDirectory("journal")
+        // No journal socket there: the fallback (stderr with a priority prefix) is what is tested
+        // here; JournalSocketTests bind a real one. The host's journald is never written to.
+        setenv("GUARDED_RUN_JOURNAL_SOCKET", temp.file("no-journal.sock"), 1)
+    }
     override func tearDown() {
         unsetenv("JOURNAL_STREAM")
+        unsetenv("GUARDED_RUN_JOURNAL_SOCKET")
         temp.remove()
     }
 
@@ -76,7 +82,8 @@ final class JournalStreamTests: XCTestCase {
         let script = "exec \"$0\" \"$@\" 2>>\"$ERR\""
         let r = TestSupport.run("/bin/sh", ["-c", script, guardedRunBinary, "--state-dir", temp.file("state"), "--venv", venv, "--",
                                 venv + "/bin/python", "-c", "pass"],
-                    environment: environment(["JOURNAL_STREAM": "\(st.device):\(st.inode)", "ERR": errPath]))
+                    environment: environment(["JOURNAL_STREAM": "\(st.device):\(st.inode)", "ERR": errPath,
+                                                         "GUARDED_RUN_JOURNAL_SOCKET": temp.file("no-journal.sock")]))
         XCTAssertEqual(r.termination, .exited(78))
         let lines = try readTextFile(errPath).split(separator: "\n")
         XCTAssertFalse(lines.isEmpty)
