@@ -40,11 +40,19 @@ public func readTextFile(_ path: String, followSymlinks: Bool = false, limit: In
 /// rename(2) within one filesystem is atomic, and the directory fsync makes the rename durable.
 /// `rename` replaces a symlink at `path` rather than writing through it.
 /// `sync: false` skips both fsyncs, for files a later `syncFileSystem` makes durable together.
-public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: FileMode = 0o600, sync: Bool = true) throws(SystemError) {
+/// With `owner`, the temp file is given that owner before the rename, through its descriptor:
+/// the file never appears under `path` with another owner (a SIGKILL cannot leave a user's file
+/// owned by root), and no chown by name can be redirected to a file linked in its place.
+public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: FileMode = 0o600, sync: Bool = true,
+                                owner: (uid: UInt32, gid: UInt32)? = nil) throws(SystemError) {
     let directory = parentDirectory(of: path)
     let temp = "\(directory)/.\(baseName(of: path)).tmp.\(getpid()).\(randomHex(6))"
     do throws(SystemError) {
         let fd = try FileDescriptor.open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode)
+        // Before the chmod: a chown may clear the set-id bits.
+        if let owner, owner.uid != geteuid() || owner.gid != getegid(), fchown(fd.rawValue, owner.uid, owner.gid) != 0 {
+            throw SystemError("chown", path: temp)
+        }
         // The umask may have narrowed the mode; set exactly what was asked.
         if fchmod(fd.rawValue, mode) != 0 { throw SystemError("fchmod", path: temp) }
         try fd.writeAll(bytes, path: temp)

@@ -1,5 +1,5 @@
 import Foundation
-import GuardedSupervisor
+@testable import GuardedSupervisor
 import GuardedSystem
 import TestSupport
 import XCTest
@@ -268,6 +268,26 @@ final class EndToEndSupervisorTests: XCTestCase {
         for f in files where f != "com.example.wrapped.plist" {
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/" + f)), before[f], "unwrap restores \(f) byte for byte")
         }
+    }
+
+    /// Root rewriting a user's plist or MCP config: the file is theirs (owner and mode) from the
+    /// instant it is in place, so a SIGKILL right after the rename cannot leave it owned by root
+    /// (before the fix the owner was set by name after the rename: killed there, the file stayed
+    /// root's; and a chown by name can be pointed at another file linked in its place).
+    func testRootKeepsTheOwnerOfAUsersFileEvenWhenKilledRightAfterWriting() throws {
+        guard geteuid() == 0 else { throw XCTSkip("needs root to chown") }
+        let dir = try copyCorpus(Fixtures.launchd, to: "agents")
+        let plist = dir + "/com.example.crashed.plist"
+        XCTAssertEqual(chown(plist, 65534, 65534), 0)
+        XCTAssertEqual(chmod(plist, 0o640), 0)
+        let killed = runGuarded(["wrap", "launchd", plist, "--state-dir", state, "--force"],
+                                environment: environment(["GUARDED_RUN_TEST_KILL_AT": "operator-file-written"]))
+        XCTAssertEqual(killed.termination, .signaled(SIGKILL), killed.errorText)
+        let st = try fileStatus(plist)
+        XCTAssertEqual(st.uid, 65534, "owner kept")
+        XCTAssertEqual(st.gid, 65534)
+        XCTAssertEqual(st.permissions, 0o640, "mode kept")
+        XCTAssertNotNil(WrapRecord.find(in: try readFile(plist)), "the wrapped file is in place")
     }
 
     /// The dry run shows every change --keepalive makes; the '-' prefix is warned about; --json
