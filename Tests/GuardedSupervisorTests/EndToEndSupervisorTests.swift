@@ -290,6 +290,50 @@ final class EndToEndSupervisorTests: XCTestCase {
         XCTAssertNotNil(WrapRecord.find(in: try readFile(plist)), "the wrapped file is in place")
     }
 
+    /// `wrap mcp --json` and `unwrap mcp --json`: the object `wrap systemd --json` prints, one
+    /// element per config file, the command lines before and after under `changes`.
+    func testMcpWrapAndUnwrapJSON() throws {
+        makeVenv(temp.file("srv/.venv"))
+        let py = temp.file("srv/.venv/bin/python")
+        let config = temp.file("Claude/claude_desktop_config.json")
+        try FileManager.default.createDirectory(atPath: temp.file("Claude"), withIntermediateDirectories: true)
+        let original = "{\"mcpServers\": {\"ads\": {\"command\": \"\(py)\", \"args\": [\"-m\", \"ads\"]}, \"web\": {\"command\": \"npx\"}}}\n"
+        try original.write(toFile: config, atomically: false, encoding: .utf8)
+        try "not json".write(toFile: temp.file("broken.json"), atomically: false, encoding: .utf8)
+        func object(_ r: SubprocessResult) throws -> [String: Any] {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.outputText.utf8)) as? [String: Any], r.outputText)
+        }
+        let dry = runGuarded(["wrap", "mcp", config, temp.file("broken.json"), "--guarded-run", binary, "--state-dir", state, "--json"])
+        XCTAssertEqual(dry.termination, .exited(1), dry.errorText)
+        let d = try object(dry)
+        XCTAssertEqual(d["dry_run"] as? Bool, true)
+        XCTAssertEqual(d["exit_code"] as? Int, 1)
+        let files = try XCTUnwrap(d["files"] as? [[String: Any]])
+        XCTAssertEqual(files.map { $0["action"] as? String }, ["write", "refused"])
+        let changes = try XCTUnwrap(files[0]["changes"] as? [[String: Any]])
+        XCTAssertEqual(changes.first?["key"] as? String, "mcpServers.ads")
+        XCTAssertEqual(changes.first?["before"] as? String, "[\"\(py)\",\"-m\",\"ads\"]")
+        XCTAssertEqual(changes.first?["after"] as? String, "[\"\(binary!)\",\"--agent\",\"claude-desktop-ads\",\"--\",\"\(py)\",\"-m\",\"ads\"]")
+        XCTAssertEqual(files[0]["warnings"] as? [String], ["mcpServers.web (line 1): left alone: runs npx, not a Python venv"])
+        XCTAssertEqual(try String(contentsOfFile: config, encoding: .utf8), original, "a dry run writes nothing")
+
+        let wrap = runGuarded(["wrap", "mcp", config, "--guarded-run", binary, "--state-dir", state, "--force", "--json"])
+        XCTAssertEqual(wrap.termination, .exited(0), wrap.errorText)
+        let w = try object(wrap)
+        XCTAssertEqual(w["dry_run"] as? Bool, false)
+        XCTAssertNotNil(w["snapshot"] as? String)
+        XCTAssertEqual((w["files"] as? [[String: Any]])?.first?["files"] as? [String], [config])
+
+        let unwrap = runGuarded(["unwrap", "mcp", config, "--state-dir", state, "--force", "--json"])
+        XCTAssertEqual(unwrap.termination, .exited(0), unwrap.errorText)
+        let u = try XCTUnwrap((try object(unwrap)["files"] as? [[String: Any]])?.first)
+        XCTAssertEqual(u["action"] as? String, "write")
+        XCTAssertEqual((u["changes"] as? [[String: Any]])?.first?["after"] as? String, "[\"\(py)\",\"-m\",\"ads\"]")
+        XCTAssertEqual(try String(contentsOfFile: config, encoding: .utf8), original)
+        let again = try object(runGuarded(["unwrap", "mcp", config, "--state-dir", state, "--json"]))
+        XCTAssertEqual((again["files"] as? [[String: Any]])?.first?["action"] as? String, "unchanged")
+    }
+
     /// The dry run shows every change --keepalive makes; the '-' prefix is warned about; --json
     /// gives one object per file, for wrap, unwrap and convert, dry run and --force.
     func testDryRunChangesWarningsAndJSON() throws {
