@@ -170,6 +170,25 @@ func writeOperatorFile(_ path: String, _ bytes: [UInt8], mode: mode_t, owner: (u
     if Environment.value("GUARDED_RUN_TEST_KILL_AT") == "operator-file-written" { _ = kill(getpid(), SIGKILL) }
 }
 
+/// Writes an operator's file read earlier as `read`, unless it changed since (an editor or a
+/// client saved it while this run was planning or taking the snapshot): that is never written over.
+func rewriteOperatorFile(_ path: String, read: [UInt8], _ bytes: [UInt8], status: FileStatus) throws {
+    // Test hook (docs/auto-repair.md, "Testing"): creates the marker file and waits (up to 60 s)
+    // until it is removed, so a test can change the file at this instant.
+    if let pause = Environment.value("GUARDED_RUN_TEST_PAUSE_AT"), pause.hasPrefix("operator-file-write:") {
+        let marker = String(pause.dropFirst("operator-file-write:".count))
+        _ = try? writeFileAtomically(marker, "\(getpid())\n")
+        let deadline = Clock.monotonicNanoseconds() + 60_000_000_000
+        while fileStatusIfPresent(marker) != nil && Clock.monotonicNanoseconds() < deadline { usleep(5000) }
+    }
+    guard try readFile(path, limit: (16 << 20) + 1) == read else { throw ChangedWhileEditing() }
+    try writeOperatorFile(path, bytes, mode: mode_t(status.permissions), owner: (status.uid, status.gid))
+}
+
+struct ChangedWhileEditing: Error, CustomStringConvertible {
+    var description: String { "changed while being edited; run again" }
+}
+
 public enum SystemdFleet {
     public static func wrap(_ files: [String], options: SystemdWrap.Options, force: Bool, state: StateDirectory) -> FleetReport {
         var report = FleetReport()
@@ -331,9 +350,11 @@ public enum LaunchdFleet {
                 } else {
                     guard case .edited(let job, _) = step else { continue }
                     do {
-                        try writeOperatorFile(file, edit.bytes, mode: mode_t(job.status.permissions),
-                                              owner: (job.status.uid, job.status.gid))
+                        try rewriteOperatorFile(file, read: job.bytes, edit.bytes, status: job.status)
                         report.lines.append("\(file): \(verb == "wrap" ? "wrapped" : "unwrapped"): \(summary)")
+                    } catch let error as ChangedWhileEditing {
+                        report.results.removeLast()
+                        report.refuse(file, error.description); continue
                     } catch { report.fail(file, error); continue }
                 }
                 for c in edit.changes where c.key != "Program" && c.key != "ProgramArguments" { report.lines.append("    change: " + c.line) }

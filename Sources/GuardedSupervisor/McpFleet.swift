@@ -81,13 +81,10 @@ public enum McpFleet {
             } else {
                 do {
                     // A client may have rewritten the file since it was read: never write over that.
-                    guard try readFile(file, limit: McpConfig.maxBytes + 1) == l.edit.original else {
-                        throw McpConfigError("changed while being edited; run again")
-                    }
-                    try writeOperatorFile(file, l.edit.bytes, mode: mode_t(l.status.permissions), owner: (l.status.uid, l.status.gid))
+                    try rewriteOperatorFile(file, read: l.edit.original, l.edit.bytes, status: l.status)
                     report.lines.append("\(file): \(verb == "wrap" ? "wrapped" : "unwrapped"):")
-                } catch let error as McpConfigError {
-                    report.refuse(file, error.message); continue
+                } catch let error as ChangedWhileEditing {
+                    report.refuse(file, error.description); continue
                 } catch { report.fail(file, error); continue }
             }
             if verb == "wrap", l.edit.isChanged, let project = l.client.project, let work = gitWorkTree(containing: project) {

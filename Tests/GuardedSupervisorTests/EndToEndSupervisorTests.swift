@@ -334,6 +334,35 @@ final class EndToEndSupervisorTests: XCTestCase {
         XCTAssertEqual((again["files"] as? [[String: Any]])?.first?["action"] as? String, "unchanged")
     }
 
+    /// A plist saved by someone else after wrap read it (here: while it took the snapshot) is not
+    /// written over: that file is refused, the new content stays. Before the fix wrap wrote its
+    /// edit of the old content over it.
+    func testAPlistChangedWhileWrapRunsIsNotWrittenOver() throws {
+        let dir = try copyCorpus(Fixtures.launchd, to: "agents")
+        let plist = dir + "/com.example.crashed.plist"
+        let marker = temp.file("paused")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: guardedRunBinary)
+        process.arguments = ["wrap", "launchd", plist, "--state-dir", state, "--force"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["GUARDED_RUN_TEST_PAUSE_AT": "operator-file-write:" + marker]) { $1 }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: marker) && process.isRunning && Date() < deadline { usleep(10_000) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: marker), "wrap reached the write")
+        var edited = try String(contentsOfFile: plist, encoding: .utf8)
+        edited = edited.replacingOccurrences(of: "</dict>\n</plist>", with: "\t<key>Nice</key>\n\t<integer>5</integer>\n</dict>\n</plist>")
+        try edited.write(toFile: plist, atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: marker)
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 1, text)
+        XCTAssertTrue(text.contains("\(plist): refused: changed while being edited; run again"), text)
+        XCTAssertEqual(try String(contentsOfFile: plist, encoding: .utf8), edited, "the newer file is kept")
+    }
+
     /// The dry run shows every change --keepalive makes; the '-' prefix is warned about; --json
     /// gives one object per file, for wrap, unwrap and convert, dry run and --force.
     func testDryRunChangesWarningsAndJSON() throws {
