@@ -26,28 +26,12 @@ public enum ProblemHook {
             return "cannot run the on-problem hook: \(error)"
         }
         let said = String(decoding: result.standardError, as: UTF8.self)
-            .split(separator: "\n").first.map { ": " + visible(String($0.prefix(200))) } ?? ""
+            .split(separator: "\n").first.map { ": " + oneLine(String($0.prefix(200))) } ?? ""
         if result.timedOut { return "the on-problem hook did not finish within \(Int(timeoutSeconds)) s and was killed" }
         switch result.termination {
         case .exited(0): return nil
         case .exited(let code): return "the on-problem hook exited \(code)\(said)"
         case .signaled(let signal): return "the on-problem hook was killed by signal \(signal)\(said)"
         }
-    }
-
-    /// The hook's words as they may go into guarded-run's own line: a control character (an
-    /// escape sequence that would repaint the operator's terminal, a carriage return that would
-    /// hide the line) becomes `\u00XX`.
-    static func visible(_ text: String) -> String {
-        var out = ""
-        for c in text.unicodeScalars {
-            if c.value < 0x20 || (c.value >= 0x7f && c.value < 0xa0) {
-                let hex = String(c.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(c)
-            }
-        }
-        return out
     }
 }

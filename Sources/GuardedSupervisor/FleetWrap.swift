@@ -63,14 +63,16 @@ public struct FleetReport: Sendable {
     }
 
     mutating func refuse(_ file: String, _ reason: String) {
-        lines.append("\(file): refused: \(reason)")
+        // A reason may quote the file (a Label, a key): it stays one line.
+        let reason = oneLine(reason)
+        lines.append("\(oneLine(file)): refused: \(reason)")
         results.append(FileResult(path: file, action: .refused, reason: reason))
         problems += 1
     }
 
     mutating func fail(_ file: String, _ error: Error) {
-        lines.append("\(file): failed")
-        errors.append("\(file): \(error)")
+        lines.append("\(oneLine(file)): failed")
+        errors.append(oneLine("\(file): \(error)"))
         if let k = results.lastIndex(where: { $0.path == file && $0.action != .failed }) {
             results[k].action = .failed
             results[k].reason = "\(error)"

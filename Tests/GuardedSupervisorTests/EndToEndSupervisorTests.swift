@@ -363,6 +363,23 @@ final class EndToEndSupervisorTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: plist, encoding: .utf8), edited, "the newer file is kept")
     }
 
+    /// A Label (or file name) holding a newline or an escape sequence is quoted in the one line
+    /// that refuses it: before the fix the line was split in two, the second half reading like
+    /// guarded-run's own output (`ExecStartPre=/bin/evil`).
+    func testARefusalQuotingTheFileStaysOneLine() throws {
+        let plist = temp.file("evil.plist")
+        let label = "com.evil\nExecStartPre=/bin/evil\u{1b}[2J"
+        try PropertyListSerialization.data(fromPropertyList: ["Label": label, "ProgramArguments": ["/usr/bin/python3"]],
+                                           format: .xml, options: 0).write(to: URL(fileURLWithPath: plist))
+        for command in [["wrap", "launchd", plist], ["convert", "launchd-to-systemd", plist]] {
+            let r = runGuarded(command + ["--state-dir", state])
+            XCTAssertEqual(r.termination, .exited(1), r.errorText)
+            XCTAssertEqual(r.outputText.split(separator: "\n", omittingEmptySubsequences: false),
+                           ["\(plist): refused: the Label 'com.evil\\u000aExecStartPre=/bin/evil\\u001b[2J' is not a usable agent name"
+                            + (command[0] == "wrap" ? "; pass --agent NAME" : ""), ""], command[0])
+        }
+    }
+
     /// The dry run shows every change --keepalive makes; the '-' prefix is warned about; --json
     /// gives one object per file, for wrap, unwrap and convert, dry run and --force.
     func testDryRunChangesWarningsAndJSON() throws {
