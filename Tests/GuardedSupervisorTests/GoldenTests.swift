@@ -273,6 +273,21 @@ final class GoldenTests: XCTestCase {
         XCTAssertNotNil(LauncherOptions(findLinks: ["wheels"]).problem())
     }
 
+    /// A key name with a newline is listed in the service's comment as one line: before the fix
+    /// the rest of the name landed in the unit as directives (`ExecStartPre=/bin/evil`).
+    func testAnUnmappedKeyCannotInjectDirectives() throws {
+        let root = PlistValue.dictionary([
+            PlistEntry("Label", .string("com.example.keys")),
+            PlistEntry("ProgramArguments", .array([.string("/usr/bin/python3")])),
+            PlistEntry("EnvironmentVariables", .dictionary([PlistEntry("X\n[Service]\nExecStartPre=/bin/evil", .string("1"))])),
+        ])
+        guard case .success(let c) = LaunchdConverter.convert(root, options: .init(guardedRun: Fixtures.guardedRun)) else { return XCTFail() }
+        let unit = try UnitFile(path: "com.example.keys.service", text: c.service)
+        XCTAssertEqual(unit.values("Service", "ExecStartPre").count, 0, c.service)
+        XCTAssertTrue(c.service.contains("EnvironmentVariables.X\\u000a[Service]\\u000aExecStartPre=/bin/evil"), c.service)
+        XCTAssertEqual(c.unmapped, ["EnvironmentVariables.X\\u000a[Service]\\u000aExecStartPre=/bin/evil"])
+    }
+
     func testConvertGoldens() throws {
         for name in Fixtures.files(Fixtures.launchd, suffix: ".plist") {
             let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: Fixtures.launchd + "/" + name)))
