@@ -380,6 +380,21 @@ final class EndToEndSupervisorTests: XCTestCase {
         }
     }
 
+    /// `--from-config` over a directory holding a unit whose name has a newline: each missing
+    /// path and each warning is one line (before the fix the file name split them).
+    func testFromConfigLinesStayOneLineForOddFileNames() throws {
+        let dir = temp.file("units")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "[Service]\nExecStart=/srv/gone/.venv/bin/python\n".write(toFile: dir + "/a\nb.service", atomically: false, encoding: .utf8)
+        try "garbage".write(toFile: dir + "/c\nd.service", atomically: false, encoding: .utf8)
+        let r = runGuarded(["venvs", "check", "--from-config", dir, "--state-dir", state])
+        XCTAssertEqual(r.termination, .exited(78), r.errorText)
+        XCTAssertEqual(r.outputText.split(separator: "\n").first.map(String.init),
+                       "missing: \(dir)/a\\u000ab.service: line 2 (ExecStart=): /srv/gone/.venv/bin/python does not exist")
+        XCTAssertTrue(r.errorText.split(separator: "\n").contains("guarded-run: venvs: warning: cannot read \(dir)/c\\u000ad.service: line 1: missing '='"),
+                      r.errorText)
+    }
+
     /// The dry run shows every change --keepalive makes; the '-' prefix is warned about; --json
     /// gives one object per file, for wrap, unwrap and convert, dry run and --force.
     func testDryRunChangesWarningsAndJSON() throws {
