@@ -33,6 +33,7 @@ public enum McpFleet {
         var status: FileStatus
         var client: McpClient
         var edit: McpWrap.Edit
+        var actingAs: (uid: UInt32, gid: UInt32)?
     }
 
     static func edit(_ files: [String], force: Bool, state: StateDirectory, verb: String,
@@ -43,13 +44,14 @@ public enum McpFleet {
         for file in files {
             do {
                 let st = try fileStatus(file)
+                let actingAs = userActingFor(file, owner: st.uid, group: st.gid)
                 if st.isSymbolicLink { throw McpConfigError("is a symlink; pass the file it points to") }
                 guard st.isRegularFile else { throw McpConfigError("not a regular file") }
                 let bytes = try readFile(file, limit: McpConfig.maxBytes + 1)
                 let client = McpClient.of(path: normalizedPath(absolutePath(file, relativeTo: currentDirectory())), home: home)
                 switch change(bytes, client) {
                 case .failure(let error): throw error
-                case .success(let edit): loaded.append((file, .success(Loaded(path: file, status: st, client: client, edit: edit))))
+                case .success(let edit): loaded.append((file, .success(Loaded(path: file, status: st, client: client, edit: edit, actingAs: actingAs))))
                 }
             } catch { loaded.append((file, .failure(error))) }
         }
@@ -81,7 +83,7 @@ public enum McpFleet {
             } else {
                 do {
                     // A client may have rewritten the file since it was read: never write over that.
-                    try rewriteOperatorFile(file, read: l.edit.original, l.edit.bytes, status: l.status)
+                    try rewriteOperatorFile(file, read: l.edit.original, l.edit.bytes, status: l.status, actingAs: l.actingAs)
                     report.lines.append("\(file): \(verb == "wrap" ? "wrapped" : "unwrapped"):")
                 } catch let error as ChangedWhileEditing {
                     report.refuse(file, error.description); continue

@@ -247,3 +247,27 @@ public func removeTree(in directory: Int32, _ name: String) throws(SystemError) 
         throw SystemError("unlink", path: name)
     }
 }
+
+/// Runs `body` with the effective uid and gid of `owner` when root acts on a file another user
+/// owns (a plist in their LaunchAgents, their MCP config, a drop-in beside their unit): every
+/// path the body opens, creates, renames or removes is then resolved with that user's rights, so
+/// a directory they swap for a symlink mid-write (to /Library/LaunchDaemons, to another unit's
+/// drop-in directory) gains them nothing they could not do themselves. Otherwise runs `body` as is.
+/// Root's supplementary groups stay (setgroups would affect the whole process); the ids are
+/// restored before returning, also when `body` throws.
+public func asOwner<T>(_ owner: (uid: UInt32, gid: UInt32)?, _ body: () throws -> T) throws -> T {
+    guard let owner, geteuid() == 0, owner.uid != 0 else { return try body() }
+    let gid = getegid()
+    if setegid(owner.gid) != 0 { throw SystemError("setegid") }
+    if seteuid(owner.uid) != 0 {
+        let failure = SystemError("seteuid")
+        _ = setegid(gid)
+        throw failure
+    }
+    defer {
+        // Back to root: this cannot fail for a process whose real and saved uid are 0.
+        _ = seteuid(0)
+        _ = setegid(gid)
+    }
+    return try body()
+}

@@ -395,6 +395,53 @@ final class EndToEndSupervisorTests: XCTestCase {
                       r.errorText)
     }
 
+    /// Root wrapping a user's LaunchAgents while the user swaps the directory for a symlink to
+    /// one only root may write (here, after wrap read the plist): the write must not land there.
+    /// Before the fix root wrote through the swapped directory; now it writes as the user who
+    /// owns the file and its directory, so the swap gains them nothing.
+    func testRootWritesAUsersPlistAsThatUser() throws {
+        guard geteuid() == 0 else { throw XCTSkip("needs root") }
+        XCTAssertEqual(chmod(temp.path, 0o755), 0)
+        let home = temp.file("home")
+        let agents = home + "/LaunchAgents"
+        try FileManager.default.createDirectory(atPath: agents, withIntermediateDirectories: true)
+        let plist = agents + "/com.example.crashed.plist"
+        try FileManager.default.copyItem(atPath: Fixtures.launchd + "/com.example.crashed.plist", toPath: plist)
+        for path in [home, agents, plist] { XCTAssertEqual(chown(path, 65534, 65534), 0) }
+        // Root's directory, holding a job of the same name and bytes (so the check that the file
+        // did not change since it was read passes through the swapped link).
+        let daemons = temp.file("LaunchDaemons")
+        try FileManager.default.createDirectory(atPath: daemons, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: plist, toPath: daemons + "/com.example.crashed.plist")
+        XCTAssertEqual(chown(daemons + "/com.example.crashed.plist", 0, 0), 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: daemons + "/com.example.crashed.plist"))
+
+        // Unswapped, the user's plist is wrapped (as the user) and stays theirs.
+        let plain = runGuarded(["wrap", "launchd", plist, "--state-dir", state, "--force"])
+        XCTAssertEqual(plain.termination, .exited(0), plain.errorText)
+        XCTAssertEqual(try fileStatus(plist).uid, 65534)
+        XCTAssertEqual(runGuarded(["unwrap", "launchd", plist, "--state-dir", state, "--force"]).termination, .exited(0))
+
+        let marker = temp.file("paused")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: guardedRunBinary)
+        process.arguments = ["wrap", "launchd", plist, "--state-dir", state, "--force"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["GUARDED_RUN_TEST_PAUSE_AT": "operator-file-write:" + marker]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: marker) && process.isRunning && Date() < deadline { usleep(10_000) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: marker), "wrap reached the write")
+        XCTAssertEqual(rename(agents, agents + ".old"), 0)
+        XCTAssertEqual(symlink(daemons, agents), 0)
+        try FileManager.default.removeItem(atPath: marker)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 1)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: daemons + "/com.example.crashed.plist")), before, "root's job untouched")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: daemons), ["com.example.crashed.plist"], "nothing written there")
+    }
+
     /// The dry run shows every change --keepalive makes; the '-' prefix is warned about; --json
     /// gives one object per file, for wrap, unwrap and convert, dry run and --force.
     func testDryRunChangesWarningsAndJSON() throws {
