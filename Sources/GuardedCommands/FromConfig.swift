@@ -18,11 +18,12 @@ func fromConfigPaths(_ arguments: ParsedArguments, fixedPositionals: Int) throws
 /// that no longer exists (stdout, before any venv is checked; in the JSON under "missing").
 func reportConfigSources(_ paths: [String], state: StateDirectory?, command: String, json: Bool) -> ConfigSources.Resolved {
     let scan = ConfigSources.scan(paths)
-    for u in scan.unreadable { reportError("\(command): warning: cannot read \(u.path): \(u.reason)") }
-    for u in scan.unresolved { reportError("\(command): warning: \(u.path): \(u.reason)") }
+    // File names come from directory listings: a newline in one must not split the line.
+    for u in scan.unreadable { reportError(oneLine("\(command): warning: cannot read \(u.path): \(u.reason)")) }
+    for u in scan.unresolved { reportError(oneLine("\(command): warning: \(u.path): \(u.reason)")) }
     let resolved = ConfigSources.resolve(scan, state: state)
     if !json && !resolved.missing.isEmpty {
-        Output.standardOutput(resolved.missing.map { "missing: \($0.file): \($0.place): \(printable($0.command)) does not exist\n" }.joined())
+        Output.standardOutput(resolved.missing.map { "missing: \(oneLine($0.file)): \(oneLine($0.place)): \(printable($0.command)) does not exist\n" }.joined())
     }
     return resolved
 }

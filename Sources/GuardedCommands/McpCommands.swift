@@ -8,13 +8,14 @@ enum McpWrapCommand: AdminCommand {
     static let name = "wrap"
     static let summary = WrapCommand.summary
     static let spec = CommandSpec(
-        usage: "wrap mcp CONFIG... [--agent-prefix P] [--import MODULE]... [--auto-repair] [--force]",
+        usage: "wrap mcp CONFIG... [--agent-prefix P] [--import MODULE]... [--auto-repair] [--force] [--json]",
         options: [
             .value("--agent-prefix", help: "agent names are P + the server's key (default: the client's prefix, docs/mcp.md)"),
             .repeated("--import", help: "a module the server needs, checked by guarded-run (repeatable)"),
             .flag("--auto-repair", help: "let guarded-run repair the venv (mind the client's start-up timeout, docs/mcp.md)"),
             .flag("--force", help: "write (after taking a snapshot); without it, show what would change"),
             .value("--guarded-run", help: "the guarded-run the configs start (default: this executable)"),
+            jsonOption,
             stateDirOption,
         ],
         positionals: 1...100_000)
@@ -30,7 +31,7 @@ enum McpWrapCommand: AdminCommand {
         let options = McpWrap.Options(agentPrefix: prefix, imports: arguments.all("--import"),
                                       autoRepair: arguments.has("--auto-repair"), guardedRun: try guardedRunPath(arguments))
         return emit(McpFleet.wrap(arguments.positionals, options: options, force: arguments.has("--force"),
-                                  state: try stateDirectory(arguments)), command: name)
+                                  state: try stateDirectory(arguments)), command: name, json: arguments.has("--json"))
     }
 }
 
@@ -39,14 +40,16 @@ enum McpUnwrapCommand: AdminCommand {
     static let name = "unwrap"
     static let summary = UnwrapCommand.summary
     static let spec = CommandSpec(
-        usage: "unwrap mcp CONFIG... [--force]",
+        usage: "unwrap mcp CONFIG... [--force] [--json]",
         options: [
             .flag("--force", help: "write (after taking a snapshot); without it, show what would change"),
+            jsonOption,
             stateDirOption,
         ],
         positionals: 1...100_000)
 
     static func run(_ arguments: ParsedArguments) throws -> Int32 {
-        emit(McpFleet.unwrap(arguments.positionals, force: arguments.has("--force"), state: try stateDirectory(arguments)), command: name)
+        emit(McpFleet.unwrap(arguments.positionals, force: arguments.has("--force"), state: try stateDirectory(arguments)),
+             command: name, json: arguments.has("--json"))
     }
 }

@@ -26,7 +26,7 @@ public enum ProblemHook {
             return "cannot run the on-problem hook: \(error)"
         }
         let said = String(decoding: result.standardError, as: UTF8.self)
-            .split(separator: "\n").first.map { ": " + $0.prefix(200) } ?? ""
+            .split(separator: "\n").first.map { ": " + oneLine(String($0.prefix(200))) } ?? ""
         if result.timedOut { return "the on-problem hook did not finish within \(Int(timeoutSeconds)) s and was killed" }
         switch result.termination {
         case .exited(0): return nil

@@ -63,14 +63,16 @@ public struct FleetReport: Sendable {
     }
 
     mutating func refuse(_ file: String, _ reason: String) {
-        lines.append("\(file): refused: \(reason)")
+        // A reason may quote the file (a Label, a key): it stays one line.
+        let reason = oneLine(reason)
+        lines.append("\(oneLine(file)): refused: \(reason)")
         results.append(FileResult(path: file, action: .refused, reason: reason))
         problems += 1
     }
 
     mutating func fail(_ file: String, _ error: Error) {
-        lines.append("\(file): failed")
-        errors.append("\(file): \(error)")
+        lines.append("\(oneLine(file)): failed")
+        errors.append(oneLine("\(file): \(error)"))
         if let k = results.lastIndex(where: { $0.path == file && $0.action != .failed }) {
             results[k].action = .failed
             results[k].reason = "\(error)"
@@ -165,15 +167,55 @@ func takeSnapshot(_ paths: [String], label: String, state: StateDirectory, repor
 /// Writes a file an operator owns (a unit drop-in, a plist): atomically, with `mode`, and back
 /// to the owner it had (a plist in a user's LaunchAgents stays theirs when root rewrites it).
 func writeOperatorFile(_ path: String, _ bytes: [UInt8], mode: mode_t, owner: (uid: UInt32, gid: UInt32)?) throws {
-    try writeFileAtomically(path, bytes, mode: mode)
-    if let owner, owner.uid != geteuid() || owner.gid != getegid() {
-        if lchown(path, owner.uid, owner.gid) != 0 { throw SystemError("chown", path: path) }
+    try writeFileAtomically(path, bytes, mode: mode, owner: owner)
+    // Test hook (docs/auto-repair.md, "Testing"): a SIGKILL right after the file is in place.
+    if Environment.value("GUARDED_RUN_TEST_KILL_AT") == "operator-file-written" { _ = kill(getpid(), SIGKILL) }
+}
+
+/// Writes an operator's file read earlier as `read`, unless it changed since (an editor or a
+/// client saved it while this run was planning or taking the snapshot): that is never written over.
+/// `actingAs` is `userActingFor` as it was when the file was read (afterwards the directory may
+/// already be a planted link).
+func rewriteOperatorFile(_ path: String, read: [UInt8], _ bytes: [UInt8], status: FileStatus,
+                         actingAs: (uid: UInt32, gid: UInt32)?) throws {
+    // Test hook (docs/auto-repair.md, "Testing"): creates the marker file and waits (up to 60 s)
+    // until it is removed, so a test can change the file at this instant.
+    if let pause = Environment.value("GUARDED_RUN_TEST_PAUSE_AT"), pause.hasPrefix("operator-file-write:") {
+        let marker = String(pause.dropFirst("operator-file-write:".count))
+        _ = try? writeFileAtomically(marker, "\(getpid())\n")
+        let deadline = Clock.monotonicNanoseconds() + 60_000_000_000
+        while fileStatusIfPresent(marker) != nil && Clock.monotonicNanoseconds() < deadline { usleep(5000) }
     }
+    try asOwner(actingAs) {
+        guard try readFile(path, limit: (16 << 20) + 1) == read else { throw ChangedWhileEditing() }
+        try writeOperatorFile(path, bytes, mode: mode_t(status.permissions), owner: (status.uid, status.gid))
+    }
+}
+
+/// The user root acts as when writing beside `file`: its owner, when that user also owns the
+/// directory holding it (their LaunchAgents, their project, their unit directory), so they could
+/// swap a directory on the way for a symlink while root writes; nil otherwise (root's own files,
+/// a user's file in a directory only root controls).
+func userActingFor(_ file: String, owner: UInt32, group: UInt32) -> (uid: UInt32, gid: UInt32)? {
+    guard owner != 0, let directory = fileStatusIfPresent(parentDirectory(of: file), followSymlinks: true),
+          directory.uid == owner else { return nil }
+    return (owner, group)
+}
+
+struct ChangedWhileEditing: Error, CustomStringConvertible {
+    var description: String { "changed while being edited; run again" }
 }
 
 public enum SystemdFleet {
     public static func wrap(_ files: [String], options: SystemdWrap.Options, force: Bool, state: StateDirectory) -> FleetReport {
         var report = FleetReport()
+        // Who owns each unit and its directory, decided now: by the time of writing the
+        // directory may be a planted link.
+        var units: [String: (owner: (UInt32, UInt32)?, actingAs: (uid: UInt32, gid: UInt32)?)] = [:]
+        for file in files {
+            let owner = fileStatusIfPresent(file, followSymlinks: true).map { ($0.uid, $0.gid) }
+            units[file] = (owner, owner.flatMap { userActingFor(file, owner: $0.0, group: $0.1) })
+        }
         let plans = planEach(files) { try SystemdWrap.plan(unitPath: $0, options: options) }
         let writes = plans.compactMap { file, plan -> String? in
             if case .success(.write) = plan { return file } else { return nil }
@@ -203,9 +245,10 @@ public enum SystemdFleet {
                     continue
                 }
                 do {
-                    if dropIn.createsDirectory { try makeDirectories(SystemdWrap.dropInDirectory(for: file), mode: 0o755) }
-                    let owner = fileStatusIfPresent(file, followSymlinks: true).map { ($0.uid, $0.gid) }
-                    try writeOperatorFile(dropIn.path, Array(dropIn.content.utf8), mode: 0o644, owner: owner)
+                    try asOwner(units[file]?.actingAs) {
+                        if dropIn.createsDirectory { try makeDirectories(SystemdWrap.dropInDirectory(for: file), mode: 0o755) }
+                        try writeOperatorFile(dropIn.path, Array(dropIn.content.utf8), mode: 0o644, owner: units[file]?.owner)
+                    }
                     report.lines.append("\(file): wrote \(dropIn.path)")
                     for w in dropIn.warnings { report.lines.append("    warning: " + w) }
                 } catch { report.fail(file, error) }
@@ -263,13 +306,15 @@ public enum LaunchdFleet {
         var path: String
         var status: FileStatus
         var bytes: [UInt8]
+        var actingAs: (uid: UInt32, gid: UInt32)?
     }
 
     static func load(_ path: String) throws -> Result<Job, PlistError> {
         let st = try fileStatus(path)
         if st.isSymbolicLink { return .failure(PlistError("is a symlink; pass the file it points to")) }
         guard st.isRegularFile else { return .failure(PlistError("not a regular file")) }
-        return .success(Job(path: path, status: st, bytes: try readFile(path, limit: 16 << 20)))
+        let actingAs = userActingFor(path, owner: st.uid, group: st.gid)
+        return .success(Job(path: path, status: st, bytes: try readFile(path, limit: 16 << 20), actingAs: actingAs))
     }
 
     public static func wrap(_ files: [String], options: LaunchdWrap.Options, force: Bool, state: StateDirectory) -> FleetReport {
@@ -332,9 +377,11 @@ public enum LaunchdFleet {
                 } else {
                     guard case .edited(let job, _) = step else { continue }
                     do {
-                        try writeOperatorFile(file, edit.bytes, mode: mode_t(job.status.permissions),
-                                              owner: (job.status.uid, job.status.gid))
+                        try rewriteOperatorFile(file, read: job.bytes, edit.bytes, status: job.status, actingAs: job.actingAs)
                         report.lines.append("\(file): \(verb == "wrap" ? "wrapped" : "unwrapped"): \(summary)")
+                    } catch let error as ChangedWhileEditing {
+                        report.results.removeLast()
+                        report.refuse(file, error.description); continue
                     } catch { report.fail(file, error); continue }
                 }
                 for c in edit.changes where c.key != "Program" && c.key != "ProgramArguments" { report.lines.append("    change: " + c.line) }

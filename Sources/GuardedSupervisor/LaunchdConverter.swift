@@ -188,6 +188,9 @@ public enum LaunchdConverter {
         let target = options.userUnits ? "default.target" : "multi-user.target"
         if startsAtLoad { install.append("WantedBy=" + target) }
         let description = descriptionText(label, program: program)
+        // Key names come from the plist: a newline in one would end the comment below and put
+        // the rest of the name into the unit as directives.
+        unmapped = unmapped.map { oneLine($0) }
 
         var text = "# Converted from the launchd job \(label) by 'guarded-run convert launchd-to-systemd'.\n"
         if !unmapped.isEmpty {

@@ -97,7 +97,11 @@ public enum LaunchdWrap {
         if options.autoRepair { guardOptions.append("--auto-repair") }
         if let n = options.giveUpAfter { guardOptions += ["--give-up-after", String(n)] }
         guardOptions.append("--")
-        let gr = options.guardedRun
+        return wrapped(p, guardedRun: options.guardedRun, guardOptions: guardOptions)
+    }
+
+    /// `p` behind guarded-run `gr` with `guardOptions` (ending in `--`).
+    static func wrapped(_ p: Program, guardedRun gr: String, guardOptions: [String]) -> Program {
         switch (p.program, p.arguments) {
         case (nil, let args?):
             return Program(program: nil, arguments: [gr] + guardOptions + args)
@@ -218,10 +222,22 @@ public enum LaunchdWrap {
         var doc = try PlistDocument(stripped)
         let before = doc.root
         var notes: [String] = []
-        let record = found?.record
+        var record = found?.record
         if found != nil && record == nil { notes.append("the wrap record is damaged: reversing the wrap's changes instead of restoring the file") }
-        if let record, SHA256.hex(stripped) == record.sha256, let original = try? PlistDocument(record.original) {
-            return Edit(outcome: .changed, bytes: record.original, changes: FileChange.between(before, original.root), notes: notes)
+        if record != nil, (try? PlistDocument(bytes))?.root != before {
+            // The comment is not where wrap puts it (it sits inside a value): not a record.
+            record = nil
+            notes.append("the wrap record is not a comment of its own: reversing the wrap's changes instead of restoring the file")
+        }
+        if let r = record, SHA256.hex(stripped) == r.sha256 {
+            // The hash only says the file was not edited since the record was written; whoever
+            // wrote the record chose it. So the recorded original is restored only when wrapping
+            // it gives exactly this job back: a planted record cannot put anything else in place.
+            if let original = try? PlistDocument(r.original), describes(r, original: original.root, wrappedJob: before) {
+                return Edit(outcome: .changed, bytes: r.original, changes: FileChange.between(before, original.root), notes: notes)
+            }
+            record = nil
+            notes.append("the wrap record does not describe this job (wrapping its original does not give this file): reversing the wrap's changes instead of restoring the file; KeepAlive and ThrottleInterval are left as they are")
         }
         let p: Program
         switch program(of: doc.root) {
@@ -248,6 +264,25 @@ public enum LaunchdWrap {
             notes.append("no wrap record (wrapped by guarded-run 0.1.0): KeepAlive and ThrottleInterval are left as they are; the snapshot taken before wrap holds the originals")
         }
         return Edit(outcome: .changed, bytes: doc.serialized(), changes: FileChange.between(before, doc.root), notes: notes)
+    }
+
+    /// Whether wrapping `original` gives `wrappedJob`: the same program behind the same guarded-run
+    /// options, the record's KeepAlive/ThrottleInterval as `wrappedJob` holds them, and every other
+    /// key and value the same (order aside: wrap may insert a key elsewhere than the original had it).
+    static func describes(_ record: WrapRecord, original: PlistValue, wrappedJob: PlistValue) -> Bool {
+        guard case .success(let now) = program(of: wrappedJob), isGuarded(now), let args = now.arguments,
+              let dash = args.firstIndex(of: "--"), case .success(let before) = program(of: original),
+              wrapped(before, guardedRun: executable(now), guardOptions: Array(args[1...dash])) == now,
+              let originalEntries = original.entries, let wrappedEntries = wrappedJob.entries else { return false }
+        let programKeys: Set<String> = ["Program", "ProgramArguments"]
+        var expected: [String: PlistValue] = [:]
+        for e in originalEntries where !programKeys.contains(e.key) { expected[e.key] = e.value }
+        for e in record.wrote { expected[e.key] = e.value }
+        var got: [String: PlistValue] = [:]
+        for e in wrappedEntries where !programKeys.contains(e.key) {
+            guard got.updateValue(e.value, forKey: e.key) == nil else { return false }
+        }
+        return got == expected
     }
 
     /// The launchd advice wrap prints for a job: how it will be respawned after guarded-run

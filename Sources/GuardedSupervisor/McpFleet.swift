@@ -33,6 +33,7 @@ public enum McpFleet {
         var status: FileStatus
         var client: McpClient
         var edit: McpWrap.Edit
+        var actingAs: (uid: UInt32, gid: UInt32)?
     }
 
     static func edit(_ files: [String], force: Bool, state: StateDirectory, verb: String,
@@ -43,13 +44,14 @@ public enum McpFleet {
         for file in files {
             do {
                 let st = try fileStatus(file)
+                let actingAs = userActingFor(file, owner: st.uid, group: st.gid)
                 if st.isSymbolicLink { throw McpConfigError("is a symlink; pass the file it points to") }
                 guard st.isRegularFile else { throw McpConfigError("not a regular file") }
                 let bytes = try readFile(file, limit: McpConfig.maxBytes + 1)
                 let client = McpClient.of(path: normalizedPath(absolutePath(file, relativeTo: currentDirectory())), home: home)
                 switch change(bytes, client) {
                 case .failure(let error): throw error
-                case .success(let edit): loaded.append((file, .success(Loaded(path: file, status: st, client: client, edit: edit))))
+                case .success(let edit): loaded.append((file, .success(Loaded(path: file, status: st, client: client, edit: edit, actingAs: actingAs))))
                 }
             } catch { loaded.append((file, .failure(error))) }
         }
@@ -68,29 +70,35 @@ public enum McpFleet {
             }
             guard let key = l.edit.serversKey else {
                 report.lines.append("\(file): unchanged (no mcpServers or servers)")
+                report.results.append(FileResult(path: file, action: .unchanged, reason: "no mcpServers or servers"))
                 continue
             }
+            var result = FileResult(path: file, action: .write, files: [file])
             if !l.edit.isChanged {
-                report.lines.append("\(file): unchanged (\(verb == "wrap" ? "nothing to wrap" : "nothing wrapped"))")
+                let reason = verb == "wrap" ? "nothing to wrap" : "nothing wrapped"
+                report.lines.append("\(file): unchanged (\(reason))")
+                result = FileResult(path: file, action: .unchanged, reason: reason)
             } else if !force {
                 report.lines.append("\(file): would \(verb):")
             } else {
                 do {
                     // A client may have rewritten the file since it was read: never write over that.
-                    guard try readFile(file, limit: McpConfig.maxBytes + 1) == l.edit.original else {
-                        throw McpConfigError("changed while being edited; run again")
-                    }
-                    try writeOperatorFile(file, l.edit.bytes, mode: mode_t(l.status.permissions), owner: (l.status.uid, l.status.gid))
+                    try rewriteOperatorFile(file, read: l.edit.original, l.edit.bytes, status: l.status, actingAs: l.actingAs)
                     report.lines.append("\(file): \(verb == "wrap" ? "wrapped" : "unwrapped"):")
-                } catch let error as McpConfigError {
-                    report.refuse(file, error.message); continue
+                } catch let error as ChangedWhileEditing {
+                    report.refuse(file, error.description); continue
                 } catch { report.fail(file, error); continue }
             }
             if verb == "wrap", l.edit.isChanged, let project = l.client.project, let work = gitWorkTree(containing: project) {
-                report.lines.append("    warning: a project-scope config inside the git work tree \(work): usually committed and shared, and teammates' venv paths differ; prefer the user-scope config"
-                                    + (force ? "" : " (--force wraps it anyway)"))
+                let warning = "a project-scope config inside the git work tree \(work): usually committed and shared, and teammates' venv paths differ; prefer the user-scope config"
+                report.lines.append("    warning: " + warning + (force ? "" : " (--force wraps it anyway)"))
+                result.warnings.append(warning)
             }
-            for e in l.edit.entries { describe(e, key: key, verb: verb, force: force, into: &report) }
+            for e in l.edit.entries {
+                describe(e, key: key, verb: verb, force: force, into: &report)
+                record(e, key: key, into: &result)
+            }
+            report.results.append(result)
         }
         report.finish(changes: writes.count, force: force,
                       next: "restart the MCP client (or reload its servers) so it reads the new config (docs/mcp.md)",
@@ -106,7 +114,7 @@ public enum McpFleet {
             report.lines.append("    \(place): \(force ? "wrapped" : "would wrap") as agent \(agent) (venv \(venv)):")
             report.lines.append("      - \(words(command))")
             report.lines.append("      + \(words(now))")
-        case .unwrapped(let command):
+        case .unwrapped(_, let command):
             report.lines.append("    \(place): \(force ? "unwrapped" : "would unwrap") to \(words(command))")
         case .alreadyWrapped(let agent):
             report.lines.append("    \(place): already wrapped" + (agent.map { " (agent \($0))" } ?? ""))
@@ -114,6 +122,24 @@ public enum McpFleet {
             if verb == "unwrap" { report.lines.append("    \(place): not wrapped") }
         case .leftAlone(let reason):
             report.lines.append("    \(place): left alone: \(printable(reason))")
+        }
+    }
+
+    /// An entry in the file's `--json` result: each command line changed under `changes` (`key`
+    /// is `SERVERS.NAME`, `before`/`after` the command and arguments as a JSON array), each entry
+    /// left alone under `warnings` with its reason.
+    static func record(_ e: McpWrap.Entry, key: String, into result: inout FileResult) {
+        let place = "\(key).\(e.key)"
+        func words(_ list: [String]) -> String { JSONValue(list).serialized() }
+        switch e.outcome {
+        case .wrapped(_, _, let command, let now):
+            result.changes.append(FileChange(key: place, before: words(command), after: words(now)))
+        case .unwrapped(let wrapped, let command):
+            result.changes.append(FileChange(key: place, before: words(wrapped), after: words(command)))
+        case .leftAlone(let reason):
+            result.warnings.append("\(place) (line \(e.line)): left alone: \(reason)")
+        case .alreadyWrapped, .notWrapped:
+            break
         }
     }
 

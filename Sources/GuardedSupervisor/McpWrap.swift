@@ -29,8 +29,8 @@ public enum McpWrap {
         /// Wrapped (or would be, in a dry run): the agent name, the venv found, the command line
         /// before and after.
         case wrapped(agent: String, venv: String, command: [String], now: [String])
-        /// Unwrapped: the command line restored.
-        case unwrapped(command: [String])
+        /// Unwrapped: the wrapped command line, and the one restored.
+        case unwrapped(wrapped: [String], command: [String])
         case alreadyWrapped(agent: String?)
         case notWrapped
         /// Left alone, with the reason.
@@ -133,7 +133,7 @@ public enum McpWrap {
             spliceUnwrap(config, shape, argsSpan: argsSpan, dash: dash, into: &splice)
             let original = Array(shape.args[(dash + 1)...])
             expected[key] = (original[0], Array(original.dropFirst()))
-            entries.append(Entry(key: key, line: line, outcome: .unwrapped(command: original)))
+            entries.append(Entry(key: key, line: line, outcome: .unwrapped(wrapped: [shape.command] + shape.args, command: original)))
         }
         return finish(config, splice, entries, expected, client: client)
     }

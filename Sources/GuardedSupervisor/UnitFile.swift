@@ -28,6 +28,9 @@ public struct UnitFile: Sendable {
             lineNumber += 1
             var line = String(decoding: rawLine, as: UTF8.self)
             if line.hasSuffix("\r") { line.removeLast() }
+            // systemd skips a UTF-8 byte order mark at the start of a file (editors on Windows
+            // write one); so must we, or a unit systemd runs would be refused as unparsable.
+            if lineNumber == 1 && line.unicodeScalars.first == "\u{FEFF}" { line.unicodeScalars.removeFirst() }
             if pending != nil {
                 let trimmed = UnitFile.trim(line)
                 if trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { continue }

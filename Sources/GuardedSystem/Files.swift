@@ -40,11 +40,19 @@ public func readTextFile(_ path: String, followSymlinks: Bool = false, limit: In
 /// rename(2) within one filesystem is atomic, and the directory fsync makes the rename durable.
 /// `rename` replaces a symlink at `path` rather than writing through it.
 /// `sync: false` skips both fsyncs, for files a later `syncFileSystem` makes durable together.
-public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: FileMode = 0o600, sync: Bool = true) throws(SystemError) {
+/// With `owner`, the temp file is given that owner before the rename, through its descriptor:
+/// the file never appears under `path` with another owner (a SIGKILL cannot leave a user's file
+/// owned by root), and no chown by name can be redirected to a file linked in its place.
+public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: FileMode = 0o600, sync: Bool = true,
+                                owner: (uid: UInt32, gid: UInt32)? = nil) throws(SystemError) {
     let directory = parentDirectory(of: path)
     let temp = "\(directory)/.\(baseName(of: path)).tmp.\(getpid()).\(randomHex(6))"
     do throws(SystemError) {
         let fd = try FileDescriptor.open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode)
+        // Before the chmod: a chown may clear the set-id bits.
+        if let owner, owner.uid != geteuid() || owner.gid != getegid(), fchown(fd.rawValue, owner.uid, owner.gid) != 0 {
+            throw SystemError("chown", path: temp)
+        }
         // The umask may have narrowed the mode; set exactly what was asked.
         if fchmod(fd.rawValue, mode) != 0 { throw SystemError("fchmod", path: temp) }
         try fd.writeAll(bytes, path: temp)
@@ -238,4 +246,28 @@ public func removeTree(in directory: Int32, _ name: String) throws(SystemError) 
     } else if unlinkat(directory, name, 0) != 0 && errno != ENOENT {
         throw SystemError("unlink", path: name)
     }
+}
+
+/// Runs `body` with the effective uid and gid of `owner` when root acts on a file another user
+/// owns (a plist in their LaunchAgents, their MCP config, a drop-in beside their unit): every
+/// path the body opens, creates, renames or removes is then resolved with that user's rights, so
+/// a directory they swap for a symlink mid-write (to /Library/LaunchDaemons, to another unit's
+/// drop-in directory) gains them nothing they could not do themselves. Otherwise runs `body` as is.
+/// Root's supplementary groups stay (setgroups would affect the whole process); the ids are
+/// restored before returning, also when `body` throws.
+public func asOwner<T>(_ owner: (uid: UInt32, gid: UInt32)?, _ body: () throws -> T) throws -> T {
+    guard let owner, geteuid() == 0, owner.uid != 0 else { return try body() }
+    let gid = getegid()
+    if setegid(owner.gid) != 0 { throw SystemError("setegid") }
+    if seteuid(owner.uid) != 0 {
+        let failure = SystemError("seteuid")
+        _ = setegid(gid)
+        throw failure
+    }
+    defer {
+        // Back to root: this cannot fail for a process whose real and saved uid are 0.
+        _ = seteuid(0)
+        _ = setegid(gid)
+    }
+    return try body()
 }

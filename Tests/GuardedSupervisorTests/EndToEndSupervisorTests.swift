@@ -1,5 +1,5 @@
 import Foundation
-import GuardedSupervisor
+@testable import GuardedSupervisor
 import GuardedSystem
 import TestSupport
 import XCTest
@@ -268,6 +268,178 @@ final class EndToEndSupervisorTests: XCTestCase {
         for f in files where f != "com.example.wrapped.plist" {
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/" + f)), before[f], "unwrap restores \(f) byte for byte")
         }
+    }
+
+    /// Root rewriting a user's plist or MCP config: the file is theirs (owner and mode) from the
+    /// instant it is in place, so a SIGKILL right after the rename cannot leave it owned by root
+    /// (before the fix the owner was set by name after the rename: killed there, the file stayed
+    /// root's; and a chown by name can be pointed at another file linked in its place).
+    func testRootKeepsTheOwnerOfAUsersFileEvenWhenKilledRightAfterWriting() throws {
+        guard geteuid() == 0 else { throw XCTSkip("needs root to chown") }
+        let dir = try copyCorpus(Fixtures.launchd, to: "agents")
+        let plist = dir + "/com.example.crashed.plist"
+        XCTAssertEqual(chown(plist, 65534, 65534), 0)
+        XCTAssertEqual(chmod(plist, 0o640), 0)
+        let killed = runGuarded(["wrap", "launchd", plist, "--state-dir", state, "--force"],
+                                environment: environment(["GUARDED_RUN_TEST_KILL_AT": "operator-file-written"]))
+        XCTAssertEqual(killed.termination, .signaled(SIGKILL), killed.errorText)
+        let st = try fileStatus(plist)
+        XCTAssertEqual(st.uid, 65534, "owner kept")
+        XCTAssertEqual(st.gid, 65534)
+        XCTAssertEqual(st.permissions, 0o640, "mode kept")
+        XCTAssertNotNil(WrapRecord.find(in: try readFile(plist)), "the wrapped file is in place")
+    }
+
+    /// `wrap mcp --json` and `unwrap mcp --json`: the object `wrap systemd --json` prints, one
+    /// element per config file, the command lines before and after under `changes`.
+    func testMcpWrapAndUnwrapJSON() throws {
+        makeVenv(temp.file("srv/.venv"))
+        let py = temp.file("srv/.venv/bin/python")
+        let config = temp.file("Claude/claude_desktop_config.json")
+        try FileManager.default.createDirectory(atPath: temp.file("Claude"), withIntermediateDirectories: true)
+        let original = "{\"mcpServers\": {\"ads\": {\"command\": \"\(py)\", \"args\": [\"-m\", \"ads\"]}, \"web\": {\"command\": \"npx\"}}}\n"
+        try original.write(toFile: config, atomically: false, encoding: .utf8)
+        try "not json".write(toFile: temp.file("broken.json"), atomically: false, encoding: .utf8)
+        func object(_ r: SubprocessResult) throws -> [String: Any] {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.outputText.utf8)) as? [String: Any], r.outputText)
+        }
+        let dry = runGuarded(["wrap", "mcp", config, temp.file("broken.json"), "--guarded-run", binary, "--state-dir", state, "--json"])
+        XCTAssertEqual(dry.termination, .exited(1), dry.errorText)
+        let d = try object(dry)
+        XCTAssertEqual(d["dry_run"] as? Bool, true)
+        XCTAssertEqual(d["exit_code"] as? Int, 1)
+        let files = try XCTUnwrap(d["files"] as? [[String: Any]])
+        XCTAssertEqual(files.map { $0["action"] as? String }, ["write", "refused"])
+        let changes = try XCTUnwrap(files[0]["changes"] as? [[String: Any]])
+        XCTAssertEqual(changes.first?["key"] as? String, "mcpServers.ads")
+        XCTAssertEqual(changes.first?["before"] as? String, "[\"\(py)\",\"-m\",\"ads\"]")
+        XCTAssertEqual(changes.first?["after"] as? String, "[\"\(binary!)\",\"--agent\",\"claude-desktop-ads\",\"--\",\"\(py)\",\"-m\",\"ads\"]")
+        XCTAssertEqual(files[0]["warnings"] as? [String], ["mcpServers.web (line 1): left alone: runs npx, not a Python venv"])
+        XCTAssertEqual(try String(contentsOfFile: config, encoding: .utf8), original, "a dry run writes nothing")
+
+        let wrap = runGuarded(["wrap", "mcp", config, "--guarded-run", binary, "--state-dir", state, "--force", "--json"])
+        XCTAssertEqual(wrap.termination, .exited(0), wrap.errorText)
+        let w = try object(wrap)
+        XCTAssertEqual(w["dry_run"] as? Bool, false)
+        XCTAssertNotNil(w["snapshot"] as? String)
+        XCTAssertEqual((w["files"] as? [[String: Any]])?.first?["files"] as? [String], [config])
+
+        let unwrap = runGuarded(["unwrap", "mcp", config, "--state-dir", state, "--force", "--json"])
+        XCTAssertEqual(unwrap.termination, .exited(0), unwrap.errorText)
+        let u = try XCTUnwrap((try object(unwrap)["files"] as? [[String: Any]])?.first)
+        XCTAssertEqual(u["action"] as? String, "write")
+        XCTAssertEqual((u["changes"] as? [[String: Any]])?.first?["after"] as? String, "[\"\(py)\",\"-m\",\"ads\"]")
+        XCTAssertEqual(try String(contentsOfFile: config, encoding: .utf8), original)
+        let again = try object(runGuarded(["unwrap", "mcp", config, "--state-dir", state, "--json"]))
+        XCTAssertEqual((again["files"] as? [[String: Any]])?.first?["action"] as? String, "unchanged")
+    }
+
+    /// A plist saved by someone else after wrap read it (here: while it took the snapshot) is not
+    /// written over: that file is refused, the new content stays. Before the fix wrap wrote its
+    /// edit of the old content over it.
+    func testAPlistChangedWhileWrapRunsIsNotWrittenOver() throws {
+        let dir = try copyCorpus(Fixtures.launchd, to: "agents")
+        let plist = dir + "/com.example.crashed.plist"
+        let marker = temp.file("paused")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: guardedRunBinary)
+        process.arguments = ["wrap", "launchd", plist, "--state-dir", state, "--force"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["GUARDED_RUN_TEST_PAUSE_AT": "operator-file-write:" + marker]) { $1 }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: marker) && process.isRunning && Date() < deadline { usleep(10_000) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: marker), "wrap reached the write")
+        var edited = try String(contentsOfFile: plist, encoding: .utf8)
+        edited = edited.replacingOccurrences(of: "</dict>\n</plist>", with: "\t<key>Nice</key>\n\t<integer>5</integer>\n</dict>\n</plist>")
+        try edited.write(toFile: plist, atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: marker)
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 1, text)
+        XCTAssertTrue(text.contains("\(plist): refused: changed while being edited; run again"), text)
+        XCTAssertEqual(try String(contentsOfFile: plist, encoding: .utf8), edited, "the newer file is kept")
+    }
+
+    /// A Label (or file name) holding a newline or an escape sequence is quoted in the one line
+    /// that refuses it: before the fix the line was split in two, the second half reading like
+    /// guarded-run's own output (`ExecStartPre=/bin/evil`).
+    func testARefusalQuotingTheFileStaysOneLine() throws {
+        let plist = temp.file("evil.plist")
+        let label = "com.evil\nExecStartPre=/bin/evil\u{1b}[2J"
+        try PropertyListSerialization.data(fromPropertyList: ["Label": label, "ProgramArguments": ["/usr/bin/python3"]],
+                                           format: .xml, options: 0).write(to: URL(fileURLWithPath: plist))
+        for command in [["wrap", "launchd", plist], ["convert", "launchd-to-systemd", plist]] {
+            let r = runGuarded(command + ["--state-dir", state])
+            XCTAssertEqual(r.termination, .exited(1), r.errorText)
+            XCTAssertEqual(r.outputText.split(separator: "\n", omittingEmptySubsequences: false),
+                           ["\(plist): refused: the Label 'com.evil\\u000aExecStartPre=/bin/evil\\u001b[2J' is not a usable agent name"
+                            + (command[0] == "wrap" ? "; pass --agent NAME" : ""), ""], command[0])
+        }
+    }
+
+    /// `--from-config` over a directory holding a unit whose name has a newline: each missing
+    /// path and each warning is one line (before the fix the file name split them).
+    func testFromConfigLinesStayOneLineForOddFileNames() throws {
+        let dir = temp.file("units")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "[Service]\nExecStart=/srv/gone/.venv/bin/python\n".write(toFile: dir + "/a\nb.service", atomically: false, encoding: .utf8)
+        try "garbage".write(toFile: dir + "/c\nd.service", atomically: false, encoding: .utf8)
+        let r = runGuarded(["venvs", "check", "--from-config", dir, "--state-dir", state])
+        XCTAssertEqual(r.termination, .exited(78), r.errorText)
+        XCTAssertEqual(r.outputText.split(separator: "\n").first.map(String.init),
+                       "missing: \(dir)/a\\u000ab.service: line 2 (ExecStart=): /srv/gone/.venv/bin/python does not exist")
+        XCTAssertTrue(r.errorText.split(separator: "\n").contains("guarded-run: venvs: warning: cannot read \(dir)/c\\u000ad.service: line 1: missing '='"),
+                      r.errorText)
+    }
+
+    /// Root wrapping a user's LaunchAgents while the user swaps the directory for a symlink to
+    /// one only root may write (here, after wrap read the plist): the write must not land there.
+    /// Before the fix root wrote through the swapped directory; now it writes as the user who
+    /// owns the file and its directory, so the swap gains them nothing.
+    func testRootWritesAUsersPlistAsThatUser() throws {
+        guard geteuid() == 0 else { throw XCTSkip("needs root") }
+        XCTAssertEqual(chmod(temp.path, 0o755), 0)
+        let home = temp.file("home")
+        let agents = home + "/LaunchAgents"
+        try FileManager.default.createDirectory(atPath: agents, withIntermediateDirectories: true)
+        let plist = agents + "/com.example.crashed.plist"
+        try FileManager.default.copyItem(atPath: Fixtures.launchd + "/com.example.crashed.plist", toPath: plist)
+        for path in [home, agents, plist] { XCTAssertEqual(chown(path, 65534, 65534), 0) }
+        // Root's directory, holding a job of the same name and bytes (so the check that the file
+        // did not change since it was read passes through the swapped link).
+        let daemons = temp.file("LaunchDaemons")
+        try FileManager.default.createDirectory(atPath: daemons, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: plist, toPath: daemons + "/com.example.crashed.plist")
+        XCTAssertEqual(chown(daemons + "/com.example.crashed.plist", 0, 0), 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: daemons + "/com.example.crashed.plist"))
+
+        // Unswapped, the user's plist is wrapped (as the user) and stays theirs.
+        let plain = runGuarded(["wrap", "launchd", plist, "--state-dir", state, "--force"])
+        XCTAssertEqual(plain.termination, .exited(0), plain.errorText)
+        XCTAssertEqual(try fileStatus(plist).uid, 65534)
+        XCTAssertEqual(runGuarded(["unwrap", "launchd", plist, "--state-dir", state, "--force"]).termination, .exited(0))
+
+        let marker = temp.file("paused")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: guardedRunBinary)
+        process.arguments = ["wrap", "launchd", plist, "--state-dir", state, "--force"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["GUARDED_RUN_TEST_PAUSE_AT": "operator-file-write:" + marker]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: marker) && process.isRunning && Date() < deadline { usleep(10_000) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: marker), "wrap reached the write")
+        XCTAssertEqual(rename(agents, agents + ".old"), 0)
+        XCTAssertEqual(symlink(daemons, agents), 0)
+        try FileManager.default.removeItem(atPath: marker)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 1)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: daemons + "/com.example.crashed.plist")), before, "root's job untouched")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: daemons), ["com.example.crashed.plist"], "nothing written there")
     }
 
     /// The dry run shows every change --keepalive makes; the '-' prefix is warned about; --json

@@ -217,6 +217,34 @@ final class GoldenTests: XCTestCase {
         }
     }
 
+    /// A record planted in a wrapped plist (its hash computed over the file, as anyone who can
+    /// write the file can) claiming a different original: unwrap must not write that original.
+    /// Before the fix unwrap restored it byte for byte: a root daemon's plist would have been
+    /// replaced by whatever the record said.
+    func testAPlantedWrapRecordCannotChooseWhatUnwrapWrites() throws {
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: Fixtures.launchd + "/com.example.crashed.plist")))
+        let wrapped = try LaunchdWrap.wrap(bytes, options: .init(keepAlive: true, guardedRun: Fixtures.guardedRun)).bytes
+        let real = try XCTUnwrap(WrapRecord.find(in: wrapped))
+        let stripped = Array(wrapped[..<real.range.lowerBound] + wrapped[real.range.upperBound...])
+        var evil = try PlistDocument(bytes)
+        evil.set("ProgramArguments", .array([.string("/tmp/evil"), .string("--as-root")]))
+        evil.set("UserName", .string("root"))
+        let forged = WrapRecord(original: evil.serialized(), wrapped: stripped, wrote: try XCTUnwrap(real.record).wrote)
+        let planted = Array(wrapped[..<real.range.lowerBound]) + Array(forged.comment.utf8) + Array(wrapped[real.range.upperBound...])
+        XCTAssertEqual(WrapRecord.find(in: planted)?.record, forged, "the forged record reads as a record")
+
+        let back = try LaunchdWrap.unwrap(planted)
+        XCTAssertEqual(back.outcome, .changed)
+        XCTAssertFalse(back.bytes == evil.serialized(), "the planted original was written")
+        let root = try PlistDocument(back.bytes).root
+        XCTAssertEqual(root["ProgramArguments"], try PlistDocument(bytes).root["ProgramArguments"], "the wrap's own change is reversed")
+        XCTAssertNil(root["UserName"])
+        XCTAssertTrue(back.notes.contains { $0.contains("does not describe this job") }, "\(back.notes)")
+
+        // The genuine record still restores the file byte for byte.
+        XCTAssertTrue(try LaunchdWrap.unwrap(wrapped).bytes == bytes)
+    }
+
     /// Launcher options land on the wrapped command line: as separate strings in the plist, and
     /// quoted by systemd's rules in the drop-in (systemd splits them back to the same words).
     func testLauncherOptionsOnTheWrappedCommand() throws {
@@ -243,6 +271,21 @@ final class GoldenTests: XCTestCase {
         XCTAssertEqual(LauncherOptions(venv: "venv").problem(), "--venv takes an absolute path, not 'venv'")
         XCTAssertEqual(LauncherOptions(python: "/a\nb").problem(), "--python contains a control character (a newline, a tab...)")
         XCTAssertNotNil(LauncherOptions(findLinks: ["wheels"]).problem())
+    }
+
+    /// A key name with a newline is listed in the service's comment as one line: before the fix
+    /// the rest of the name landed in the unit as directives (`ExecStartPre=/bin/evil`).
+    func testAnUnmappedKeyCannotInjectDirectives() throws {
+        let root = PlistValue.dictionary([
+            PlistEntry("Label", .string("com.example.keys")),
+            PlistEntry("ProgramArguments", .array([.string("/usr/bin/python3")])),
+            PlistEntry("EnvironmentVariables", .dictionary([PlistEntry("X\n[Service]\nExecStartPre=/bin/evil", .string("1"))])),
+        ])
+        guard case .success(let c) = LaunchdConverter.convert(root, options: .init(guardedRun: Fixtures.guardedRun)) else { return XCTFail() }
+        let unit = try UnitFile(path: "com.example.keys.service", text: c.service)
+        XCTAssertEqual(unit.values("Service", "ExecStartPre").count, 0, c.service)
+        XCTAssertTrue(c.service.contains("EnvironmentVariables.X\\u000a[Service]\\u000aExecStartPre=/bin/evil"), c.service)
+        XCTAssertEqual(c.unmapped, ["EnvironmentVariables.X\\u000a[Service]\\u000aExecStartPre=/bin/evil"])
     }
 
     func testConvertGoldens() throws {

@@ -21,6 +21,15 @@ final class SystemdSyntaxTests: XCTestCase {
         XCTAssertThrowsError(try words("'x\\"))
     }
 
+    /// A unit saved with a UTF-8 byte order mark (and CRLF line ends), which systemd reads (and
+    /// `systemd-analyze verify` passes): before the fix it was refused as "line 1: missing '='".
+    func testAByteOrderMarkIsSkippedAsSystemdDoes() throws {
+        let unit = try UnitFile(path: "bom.service", text: "\u{FEFF}[Service]\r\nExecStart=/usr/bin/python3 -m x\r\n")
+        XCTAssertEqual(unit.values("Service", "ExecStart").map(\.value), ["/usr/bin/python3 -m x"])
+        XCTAssertEqual(try UnitFile(path: "bom.service", text: "[Service]\n\u{FEFF}ExecStart=/bin/true\n").values("Service", "ExecStart").count, 0,
+                       "only at the start of the file")
+    }
+
     func testSemicolons() throws {
         let split = try SystemdSyntax.split("/bin/a ; /bin/b \\; c;d \";\"")
         XCTAssertEqual(split.map(\.text), ["/bin/a", ";", "/bin/b", ";", "c;d", ";"])
