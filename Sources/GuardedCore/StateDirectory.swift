@@ -30,6 +30,12 @@ public struct StateDirectory: Sendable {
 
     public init(path: String, source: Source = .option) { self.path = path; self.source = source }
 
+    /// Where agents that run as users other than root keep their state, one directory each:
+    /// `wrap systemd` gives such a unit `StateDirectory=guarded-run-agents/<agent>` and
+    /// `--state-dir /var/lib/guarded-run-agents/<agent>`; root's fleet-wide readers look here.
+    /// (Not below /var/lib/guarded-run: that is root's, 0700, and a service user could not reach it.)
+    public static let agentStatesRoot = "/var/lib/guarded-run-agents"
+
     /// Resolves the state directory from an explicit option, then the environment, then the defaults.
     public static func resolve(explicit: String? = nil) -> StateDirectory? {
         if let explicit, !explicit.isEmpty { return StateDirectory(path: absolutePath(explicit, relativeTo: currentDirectory()), source: .option) }

@@ -53,7 +53,7 @@ final class EndToEndSupervisorTests: XCTestCase {
         XCTAssertEqual(dry.termination, .exited(1), dry.errorText)  // the corpus has units wrap refuses
         XCTAssertEqual(tree(units), before, "a dry run writes nothing")
         XCTAssertTrue(dry.outputText.contains("\(units)/simple.service: would write \(units)/simple.service.d/guarded-run.conf:\n"), dry.outputText)
-        XCTAssertTrue(dry.outputText.contains("    ExecStart=\(binary!) --agent simple -- /usr/bin/python3 -m mail_agent"), dry.outputText)
+        XCTAssertTrue(dry.outputText.contains("    ExecStart=\(binary!) --agent simple --state-dir /var/lib/guarded-run-agents/simple -- /usr/bin/python3 -m mail_agent"), dry.outputText)
         XCTAssertTrue(dry.outputText.contains("\(units)/multi-simple.service: refused: 2 ExecStart= lines in a Type=simple unit"), dry.outputText)
         XCTAssertTrue(dry.outputText.contains("\(units)/no-exec.service: refused: the unit has no ExecStart="), dry.outputText)
         XCTAssertTrue(dry.outputText.hasSuffix("dry run: nothing written; --force writes the drop-ins after taking a snapshot\n"))
