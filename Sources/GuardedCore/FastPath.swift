@@ -323,7 +323,8 @@ enum FastPath {
         let decidedNs = Clock.monotonicNanoseconds()
 
         // One health-log line, one write(2) on an O_APPEND descriptor. Byte 0 is a newline, written
-        // only when the log's last byte is not one (a record cut short by a full disk).
+        // only when the log's last byte is not one (a record cut short by a full disk): read with
+        // one pread, so the descriptor is O_RDWR.
         var reasonBytes = 0
         for r in 0..<parsed.reasons.count { reasonBytes += parsed.reasons[r].count + 3 }
         // Escaping can grow a byte to six (\u00XX).
@@ -359,7 +360,7 @@ enum FastPath {
         path.append(input.agent)
         guard !path.overflowed else { return }
         let agentDir = openPrivateDirectory(root, path.storage + stateLength + 1, owner: me)
-        let log = agentDir < 0 ? -1 : openat(agentDir, "health.jsonl", O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
+        let log = agentDir < 0 ? -1 : openat(agentDir, "health.jsonl", O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
         var logStatus = stat()
         let direct = log >= 0 && fstat(log, &logStatus) == 0 && (logStatus.st_mode & S_IFMT) == S_IFREG
             && isPrivate(mode: UInt32(logStatus.st_mode), uid: logStatus.st_uid, owner: me)

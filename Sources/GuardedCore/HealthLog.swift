@@ -109,7 +109,8 @@ public enum HealthLog {
     private static func openForAppend(_ dir: borrowing FileDescriptor, _ path: String) throws(SystemError) -> FileDescriptor {
         // O_NOFOLLOW: a symlink planted at the log's name is refused, never written through;
         // O_NONBLOCK: a FIFO planted there cannot hang the start (it is then refused as not a file).
-        let fd = try dir.openAt("health.jsonl", O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, mode: 0o600)
+        // O_RDWR: `endsWithNewline` reads the last byte.
+        let fd = try dir.openAt("health.jsonl", O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, mode: 0o600)
         let st = try fd.status()
         guard st.isRegularFile, st.isPrivate(owner: UInt32(geteuid())) else {
             throw SystemError("open", path: path, errno: .permissionDenied)
