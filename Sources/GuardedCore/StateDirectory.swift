@@ -34,7 +34,16 @@ public struct StateDirectory: Sendable {
     /// `wrap systemd` gives such a unit `StateDirectory=guarded-run-agents/<agent>` and
     /// `--state-dir /var/lib/guarded-run-agents/<agent>`; root's fleet-wide readers look here.
     /// (Not below /var/lib/guarded-run: that is root's, 0700, and a service user could not reach it.)
-    public static let agentStatesRoot = "/var/lib/guarded-run-agents"
+    public static let systemdAgentStatesRoot = "/var/lib/guarded-run-agents"
+    /// The same for launchd daemons with a `UserName`: `wrap launchd` passes
+    /// `--state-dir "/Library/Application Support/guarded-run-agents/<agent>"` (launchd creates no
+    /// directory: the operator makes it, owned by that user; docs/launchd.md).
+    public static let launchdAgentStatesRoot = "/Library/Application Support/guarded-run-agents"
+    #if canImport(Darwin)
+    public static let agentStatesRoot = launchdAgentStatesRoot
+    #else
+    public static let agentStatesRoot = systemdAgentStatesRoot
+    #endif
 
     /// Resolves the state directory from an explicit option, then the environment, then the defaults.
     public static func resolve(explicit: String? = nil) -> StateDirectory? {

@@ -87,12 +87,12 @@ public struct FleetConfig: Sendable, Equatable {
 extension StateDirectory {
     /// Every state directory a fleet-wide reader (`status`, `metrics`, `log`, the `venvs` report)
     /// reads: this one; each `state =` line of fleet.conf (`DIR/*`: each directory below DIR); and,
-    /// when this is root's default (/var/lib/guarded-run), each one below
-    /// /var/lib/guarded-run-agents, where `wrap systemd` puts the agents that run as other users.
+    /// when this is root's default, each one below `StateDirectory.agentStatesRoot`, where `wrap`
+    /// puts the agents that run as other users.
     /// Each is read as its owner's (files of that owner only), never written.
     public func fleet() -> [StateDirectory] {
         var patterns = FleetConfig.load(state: self).states
-        if source == .rootDefault { patterns.append(StateDirectory.agentStatesRoot + "/*") }
+        if geteuid() == 0 && (source == .rootDefault || source == .home) { patterns.append(StateDirectory.agentStatesRoot + "/*") }
         var seen: Set<String> = [path]
         var out = [self]
         for pattern in patterns {

@@ -238,7 +238,7 @@ public enum SystemdWrap {
 
     /// `/var/lib/guarded-run-agents/<agent>`: what `StateDirectory=guarded-run-agents/<agent>` gives
     /// (systemd resolves `%i` in both).
-    public static func agentStateDirectory(_ agent: String) -> String { StateDirectory.agentStatesRoot + "/" + agent }
+    public static func agentStateDirectory(_ agent: String) -> String { StateDirectory.systemdAgentStatesRoot + "/" + agent }
 
     /// The agent name for a unit: its name without `.service`; a template `name@.service`
     /// gives `name@%i`, which systemd resolves to the instance.
