@@ -137,3 +137,52 @@ final class FullDiskTests: XCTestCase {
         XCTAssertEqual(verify.termination, .exited(0), verify.errorText + verify.outputText)
     }
 }
+
+/// Repair on a full disk (the venv's filesystem) fails cleanly and leaves the venv as it was.
+final class FullDiskRepairTests: XCTestCase {
+    var fx: RepairFixture?
+    var disk: String?
+
+    override func tearDown() {
+        if let disk { TestSupport.run("/bin/umount", [disk]) }
+        fx?.remove()
+    }
+
+    func testRepairOnAFullDiskFailsCleanlyAndLeavesTheVenv() throws {
+        guard geteuid() == 0 else { throw XCTSkip("needs root to mount a small tmpfs (mount -t tmpfs)") }
+        let fx = try RepairFixture(mode: .pip) { tmp in
+            let dir = tmp.file("agent")
+            let r = TestSupport.run("/bin/mount", ["-t", "tmpfs", "-o", "size=48m", "tmpfs", dir])
+            guard r.termination == .exited(0) else { throw XCTSkip("cannot mount a tmpfs here: \(r.errorText)") }
+            self.disk = dir
+        }
+        self.fx = fx
+        let disk = try XCTUnwrap(self.disk)
+        XCTAssertEqual(fx.start().termination, .exited(0))
+        try removeTree(fx.sitePackages + "/alpha")
+        func listing() -> [String] {
+            var out: [String] = []
+            func walk(_ d: String, _ prefix: String) {
+                for n in ((try? directoryEntries(d)) ?? []).sorted() {
+                    out.append(prefix + n)
+                    if fileStatusIfPresent(d + "/" + n)?.isDirectory == true { walk(d + "/" + n, prefix + n + "/") }
+                }
+            }
+            walk(disk, "")
+            return out
+        }
+        // Fill the venv's filesystem to the last byte.
+        let filler = try FileDescriptor.open(disk + "/filler", O_WRONLY | O_CREAT | O_APPEND, mode: 0o600)
+        while (try? filler.writeAll([UInt8](repeating: 0x78, count: 65536))) != nil {}
+        while (try? filler.writeAll([0x78])) != nil {}
+        let before = listing()
+        let inode = try fileStatus(fx.venv).inode
+
+        let r = fx.admin(["repair", "--venv", fx.venv, "--import", "alpha", "--find-links", fx.wheelhouse, "--force"])
+        XCTAssertNotEqual(r.termination, .exited(0), r.outputText + r.errorText)
+        XCTAssertTrue((r.outputText + r.errorText).contains("No space left on device"), r.outputText + r.errorText)
+        XCTAssertFalse(r.termination == .signaled(SIGILL) || r.termination == .signaled(SIGTRAP), "\(r.termination)")
+        XCTAssertEqual(try fileStatus(fx.venv).inode, inode, "the live venv was not replaced")
+        XCTAssertEqual(listing(), before, "nothing left behind on the full disk")
+    }
+}
