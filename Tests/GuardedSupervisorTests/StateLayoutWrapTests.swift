@@ -13,9 +13,10 @@ final class StateLayoutWrapTests: XCTestCase {
 
     func wrap(_ name: String, _ service: String) throws -> String {
         try temp.write(name, "[Unit]\nDescription=test\n[Service]\n" + service + "ExecStart=/bin/true\n")
-        guard case .write(_, let content, _) = try SystemdWrap.plan(unitPath: temp.file(name), options: .init(guardedRun: "/bin/true")) else {
+        guard case .write(let dropIn) = try SystemdWrap.plan(unitPath: temp.file(name), options: .init(guardedRun: "/bin/true")) else {
             XCTFail("not written"); return ""
         }
+        let content = dropIn.content
         try makeDirectories(temp.file(name + ".d"))
         try temp.write(name + ".d/guarded-run.conf", content)
         let r = TestSupport.run("/usr/bin/systemd-analyze", ["verify", "--man=no", temp.file(name)])
