@@ -169,12 +169,12 @@ final class EndToEndSupervisorTests: XCTestCase {
             }
             let label = (value(oldEntries, "Label") as! [String: String])["string"]!
             let newArgs = try XCTUnwrap(strings(value(newEntries, "ProgramArguments")), f)
-            var prefix = ["--agent", label, "--give-up-after", "5"]
-            // A daemon with a UserName gets a state directory of its own.
+            var prefix = ["--agent", label]
+            // A daemon with a UserName gets a state directory of its own (a launcher option, before the others).
             if let user = (value(oldEntries, "UserName") as? [String: String])?["string"], user != "root" {
                 prefix += ["--state-dir", "/Library/Application Support/guarded-run-agents/" + label]
             }
-            prefix.append("--")
+            prefix += ["--give-up-after", "5", "--"]
             XCTAssertEqual(Array(newArgs[1...prefix.count]), prefix, f)
             let program = (value(oldEntries, "Program") as? [String: String])?["string"]
             switch (program, strings(value(oldEntries, "ProgramArguments"))) {
