@@ -135,7 +135,9 @@ public struct StateDirectory: Sendable {
     /// Writes a file below the state directory atomically (0600), creating its directories (0700).
     public func writeFile(_ components: [String], _ name: String, _ bytes: [UInt8]) throws(SystemError) {
         let dir = try openDirectory(components, create: true)
-        try dir.writeFileAtomically(name, bytes, path: path + "/" + (components + [name]).joined(separator: "/"))
+        // A failure (a full disk included) removes the temp file and leaves `name` as it was.
+        try writeFileAtomically(in: dir, name, bytes, mode: 0o600, owner: nil,
+                                shownAs: path + "/" + (components + [name]).joined(separator: "/"))
     }
 
     /// Removes a file below the state directory; missing (the file or its directory) is success.

@@ -59,24 +59,6 @@ extension FileDescriptor {
         return try fd.readAll(limit: limit, path: path)
     }
 
-    /// `writeFileAtomically` inside this directory: a temp file beside `name`, write, fsync,
-    /// renameat over `name`, fsync the directory. A failure (a full disk included) removes the temp
-    /// file and leaves `name` as it was.
-    public func writeFileAtomically(_ name: String, _ bytes: [UInt8], mode: FileMode = 0o600, path: String) throws(SystemError) {
-        let temp = ".\(name).tmp.\(getpid()).\(randomHex(6))"
-        do throws(SystemError) {
-            let fd = try openAt(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode)
-            if fchmod(fd.rawValue, mode) != 0 { throw SystemError("fchmod", path: path) }
-            try fd.writeAll(bytes, path: path)
-            try fd.sync(path: path)
-            if renameat(rawValue, temp, rawValue, name) != 0 { throw SystemError("rename", path: path) }
-        } catch {
-            _ = unlinkat(rawValue, temp, 0)
-            throw error
-        }
-        try sync(path: path)
-    }
-
     /// Removes the file `name` in this directory (a symlink there is removed, never followed).
     /// Missing is success.
     public func removeFile(_ name: String, path: String) throws(SystemError) {
