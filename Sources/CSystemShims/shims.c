@@ -101,3 +101,82 @@ void guarded_stop_signals_restore(void) {
 }
 
 int guarded_stop_signal(void) { return guarded_stop_received; }
+
+#include <string.h>
+#include <stdint.h>
+
+/* Written in C so the fast path pays no Swift stdlib code (no String, no Array) for it. */
+static int beneath_force_walk = 0;
+static int beneath_last_method = 0;
+#ifdef __linux__
+/* openat2 is refused for good (old kernel, seccomp): do not ask again in this process. */
+static int openat2_unusable = 0;
+struct guarded_open_how { uint64_t flags; uint64_t mode; uint64_t resolve; };
+#ifndef SYS_openat2
+#define SYS_openat2 437 /* the same number on every Linux architecture (asm-generic) */
+#endif
+#endif
+
+int guarded_open_beneath_force_walk(int on) { int old = beneath_force_walk; beneath_force_walk = on; return old; }
+int guarded_open_beneath_last_method(void) { return beneath_last_method; }
+
+/* "." and ".." are refused outright: the walk has no RESOLVE_BENEATH to keep ".." inside. */
+static int is_dot_component(const char *p, size_t len) {
+    return (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.');
+}
+
+static int beneath_walk(int root, const char *relative, int flags, unsigned mode) {
+    char component[256];
+    int dir = root;
+    const char *p = relative;
+    for (;;) {
+        const char *slash = strchr(p, '/');
+        if (!slash) break;
+        size_t len = (size_t)(slash - p);
+        if (len == 0 || len >= sizeof component || is_dot_component(p, len)) { if (dir != root) close(dir); errno = EINVAL; return -1; }
+        memcpy(component, p, len);
+        component[len] = 0;
+        int next;
+        do { next = openat(dir, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC); } while (next < 0 && errno == EINTR);
+        int saved = errno;
+        if (dir != root) close(dir);
+        if (next < 0) { errno = saved; return -1; }
+        dir = next;
+        p = slash + 1;
+    }
+    if (p[0] == 0 || is_dot_component(p, strlen(p))) { if (dir != root) close(dir); errno = EINVAL; return -1; }
+    int fd;
+    do { fd = openat(dir, p, flags | O_NOFOLLOW | O_CLOEXEC, mode); } while (fd < 0 && errno == EINTR);
+    int saved = errno;
+    if (dir != root) close(dir);
+    errno = saved;
+    return fd;
+}
+
+int guarded_open_beneath(int root, const char *relative, int flags, unsigned mode) {
+    if (relative[0] == '/' || relative[0] == 0) { errno = EINVAL; return -1; }
+#ifdef __linux__
+    if (!beneath_force_walk && !openat2_unusable) {
+        struct guarded_open_how how;
+        how.flags = (uint64_t)(unsigned)(flags | O_CLOEXEC | O_NOFOLLOW);
+        how.mode = (flags & O_CREAT) ? mode : 0;
+        how.resolve = 0x02 /* NO_MAGICLINKS */ | 0x04 /* NO_SYMLINKS */ | 0x08 /* BENEATH */;
+        long fd;
+        do { fd = syscall(SYS_openat2, root, relative, &how, sizeof how); } while (fd < 0 && errno == EINTR);
+        if (fd >= 0) { beneath_last_method = 2; return (int)fd; }
+        /* ENOSYS: before Linux 5.6; EPERM: a seccomp filter that does not know it; E2BIG/EINVAL:
+           a kernel that does not know a flag. Anything else (ELOOP, EXDEV, ENOENT...) is the answer. */
+        if (errno != ENOSYS && errno != EPERM && errno != E2BIG && errno != EINVAL) { beneath_last_method = 2; return -1; }
+        openat2_unusable = 1;
+    }
+#elif defined(__APPLE__) && defined(O_NOFOLLOW_ANY)
+    if (!beneath_force_walk) {
+        int fd;
+        do { fd = openat(root, relative, flags | O_NOFOLLOW_ANY | O_CLOEXEC, mode); } while (fd < 0 && errno == EINTR);
+        beneath_last_method = 1;
+        return fd;
+    }
+#endif
+    beneath_last_method = 0;
+    return beneath_walk(root, relative, flags, mode);
+}

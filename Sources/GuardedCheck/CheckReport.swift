@@ -253,13 +253,12 @@ public struct KnownGood: Sendable, Equatable {
     }
 
     public func save(state: StateDirectory) throws(SystemError) {
-        try state.prepare("venvs", StateDirectory.key(for: venv))
-        try writeFileAtomically(KnownGood.path(state: state, venv: venv), json().serialized(pretty: true) + "\n")
+        try state.writeFile(["venvs", StateDirectory.key(for: venv)], "known-good.json", Array((json().serialized(pretty: true) + "\n").utf8))
     }
 
     /// Nil when missing or garbage.
     public static func load(state: StateDirectory, venv: String) -> KnownGood? {
-        guard let bytes = try? readFile(path(state: state, venv: venv), limit: 8 << 20),
+        guard let bytes = state.readFile(["venvs", StateDirectory.key(for: venv)], "known-good.json", limit: 8 << 20),
               let json = JSONValue.parse(bytes: bytes),
               let v = json["venv"]?.stringValue, let dists = json["distributions"]?.arrayValue else { return nil }
         var list: [Distribution] = []

@@ -26,8 +26,9 @@ public func launcherSlowPath(_ context: LaunchContext) -> SlowPathOutcome {
     }
     var report = FullCheck.run(venv: context.venv, imports: context.request.imports)
     // Cached only when nothing moved under the probe; else checked once more (FullCheck.cache).
+    // Without a usable state directory nothing is cached (said once per boot by the launcher).
     var cacheNote: String? = nil
-    if report.status != .broken {
+    if report.status != .broken, context.stateUsable {
         let cached = FullCheck.cache(report, state: context.state)
         report = cached.report
         cacheNote = cached.skipped
@@ -42,6 +43,8 @@ public func launcherSlowPath(_ context: LaunchContext) -> SlowPathOutcome {
 
     if report.status != .broken {
         if flag.enabled { Repairer(state: context.state).tidy(venv: context.venv) }
+    }
+    if report.status != .broken {
         return .start(HealthRecord(agent: context.agent, venv: context.venv, status: report.status.rawValue,
                                    decision: .checkedOK, reasons: report.reasons,
                                    checkMicroseconds: context.elapsedMicroseconds, extra: extra))

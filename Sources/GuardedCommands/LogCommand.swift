@@ -15,7 +15,9 @@ public enum LogCommand: AdminCommand {
         let agent = arguments.positionals[0]
         guard isValidAgentName(agent) else { throw UsageError("'\(agent)' is not an agent name") }
         let limit = try arguments.integer("-n", default: 20, range: 1...1_000_000)
-        let state = try stateDirectory(arguments)
+        let primary = try stateDirectory(arguments)
+        // The first of the fleet's state directories that has this agent's log.
+        let state = primary.fleet().first { HealthLogView.exists(state: $0, agent: agent) } ?? primary
         guard HealthLogView.exists(state: state, agent: agent) else {
             let known = HealthLog.agents(state: state)
             let hint = known.isEmpty ? "no agent has a health log yet" : "known agents: " + known.prefix(10).joined(separator: ", ") + (known.count > 10 ? ", ..." : "")

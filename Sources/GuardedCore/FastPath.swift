@@ -219,7 +219,8 @@ enum FastPath {
         let homeLength = getenv("HOME").map { strlen($0) } ?? 0
         let xdgLength = getenv("XDG_STATE_HOME").map { strlen($0) } ?? 0
         let envStateLength = getenv("GUARDED_RUN_STATE_DIR").map { strlen($0) } ?? 0
-        var stateBuffer = ByteBuffer(capacity: (state?.count ?? 0) + max(homeLength, xdgLength, envStateLength) + 48)
+        let systemdStateLength = getenv("STATE_DIRECTORY").map { strlen($0) } ?? 0
+        var stateBuffer = ByteBuffer(capacity: (state?.count ?? 0) + max(homeLength, xdgLength, envStateLength, systemdStateLength) + 48)
         defer { stateBuffer.free() }
         if let state {
             guard state[0] == 0x2f else { return }
@@ -227,6 +228,12 @@ enum FastPath {
         } else if let env = getenv("GUARDED_RUN_STATE_DIR"), env[0] != 0 {
             guard env[0] == 0x2f else { return }
             stateBuffer.append(Bytes(cString: env))
+        } else if let systemd = getenv("STATE_DIRECTORY"), systemd[0] == 0x2f {
+            // systemd's StateDirectory=: the first of its ':'-separated absolute paths.
+            let all = Bytes(cString: systemd)
+            var end = 0
+            while end < all.count && all[end] != 0x3a { end += 1 }
+            stateBuffer.append(Bytes(all.base, end))
         } else {
             #if canImport(Darwin)
             guard let home = getenv("HOME"), home[0] == 0x2f else { return }
@@ -264,17 +271,37 @@ enum FastPath {
         var path = ByteBuffer(capacity: input.state.count + input.agent.count + 160)
         defer { path.free() }
         path.append(input.state)
+        let stateLength = path.count
+        guard !path.overflowed, stateLength > 0 else { return }
+        // The state directory itself may sit behind a link (macOS /var, DynamicUser's
+        // /var/lib/private); nothing below it is reached through one (openBeneath), and every
+        // directory and file read or written below it must be ours alone, or it is a miss.
+        // Descriptors are close-on-exec and stay open on the way to execve (closing them would
+        // only cost syscalls); they are closed when the fast path returns.
+        let root = open(path.cString, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard root >= 0 else { return }
+        defer { close(root) }
+        let me = geteuid()
         path.append("/venvs/")
         appendVenvKey(input.venv, into: &path)
+        let venvDirEnd = path.count
         path.append("/fingerprint-")
         appendImportsKey(input.imports, into: &path)
         guard !path.overflowed else { return }
+        path.storage[venvDirEnd] = 0
+        let venvDir = openPrivateDirectory(root, path.storage + stateLength + 1, owner: me)
+        path.storage[venvDirEnd] = 0x2f
+        guard venvDir >= 0 else { return }
 
-        // The cache: one open, one fstat, one read into a buffer of exactly its size.
-        let fd = open(path.cString, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        // The cache: one open, one fstat, one read into a buffer of exactly its size. O_NONBLOCK:
+        // a FIFO planted at its name cannot hang the start (it is then not a regular file).
+        let fd = openat(venvDir, UnsafeRawPointer(path.storage + venvDirEnd + 1).assumingMemoryBound(to: CChar.self),
+                        O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        close(venvDir)
         guard fd >= 0 else { return }
         var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0, st.st_size < 256 << 10 else {
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, isPrivate(mode: UInt32(st.st_mode), uid: st.st_uid, owner: me),
+              st.st_size > 0, st.st_size < 256 << 10 else {
             close(fd); return
         }
         let size = Int(st.st_size)
@@ -295,14 +322,16 @@ enum FastPath {
         guard parseAndVerify(data, size, venv: input.venv, imports: input.imports, into: &parsed) else { return }
         let decidedNs = Clock.monotonicNanoseconds()
 
-        // One health-log line, one write(2) on an O_APPEND descriptor.
+        // One health-log line, one write(2) on an O_APPEND descriptor. Byte 0 is a newline, written
+        // only when the log's last byte is not one (a record cut short by a full disk): read with
+        // one pread, so the descriptor is O_RDWR.
         var reasonBytes = 0
         for r in 0..<parsed.reasons.count { reasonBytes += parsed.reasons[r].count + 3 }
         // Escaping can grow a byte to six (\u00XX).
-        var line = ByteBuffer(capacity: 256 + 6 * (input.agent.count + input.venv.count + reasonBytes))
+        var line = ByteBuffer(capacity: 257 + 6 * (input.agent.count + input.venv.count + reasonBytes))
         defer { line.free() }
         let wall = Clock.wallTime()
-        line.append("{\"time\":\"")
+        line.append("\n{\"time\":\"")
         appendRFC3339(seconds: wall.seconds, nanoseconds: wall.nanoseconds, into: &line)
         line.append("\",\"agent\":\"")
         line.appendJSONEscaped(input.agent)
@@ -326,28 +355,36 @@ enum FastPath {
         line.append("}\n")
         guard !line.overflowed else { return }
 
-        path.count = 0
-        path.append(input.state)
-        path.append("/agents/")
+        path.count = stateLength + 1
+        path.append("agents/")
         path.append(input.agent)
-        let agentDirLength = path.count
-        path.append("/health.jsonl")
         guard !path.overflowed else { return }
-        let log = open(path.cString, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        let agentDir = openPrivateDirectory(root, path.storage + stateLength + 1, owner: me)
+        let log = agentDir < 0 ? -1 : openat(agentDir, "health.jsonl", O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
         var logStatus = stat()
-        if log >= 0, fstat(log, &logStatus) == 0, Int64(logStatus.st_size) + Int64(line.count) <= HealthLog.maxBytes {
-            var written = 0
+        let direct = log >= 0 && fstat(log, &logStatus) == 0 && (logStatus.st_mode & S_IFMT) == S_IFREG
+            && isPrivate(mode: UInt32(logStatus.st_mode), uid: logStatus.st_uid, owner: me)
+            && Int64(logStatus.st_size) + Int64(line.count) <= HealthLog.maxBytes
+        if direct {
+            var start = 1
+            if logStatus.st_size > 0 {
+                var last: UInt8 = 0x0a
+                if pread(log, &last, 1, off_t(logStatus.st_size) - 1) == 1 && last != 0x0a { start = 0 }
+            }
+            var written = start
             while written < line.count {
                 let n = write(log, line.storage + written, line.count - written)
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { break }
                 written += n
             }
-            close(log)
+            // A full disk: the agent still starts (availability first); the lost record is said once per boot.
+            if written < line.count { couldNotLog(input, errno: errno == 0 ? ENOSPC : errno) }
         } else {
-            // A first start for this agent (no directory yet) or a log due for rotation: the general
-            // code creates and rotates; the decision stands.
+            // A first start for this agent (no directory yet), a log due for rotation or a refused
+            // path: the general code creates, rotates or refuses; the decision stands.
             if log >= 0 { close(log) }
+            if agentDir >= 0 { close(agentDir) }
             appendHealthRecord(HealthRecord(
                 agent: String(decoding: UnsafeBufferPointer(start: input.agent.base, count: input.agent.count), as: UTF8.self),
                 venv: String(decoding: UnsafeBufferPointer(start: input.venv.base, count: input.venv.count), as: UTF8.self),
@@ -357,9 +394,12 @@ enum FastPath {
                 String(decoding: UnsafeBufferPointer(start: input.state.base, count: input.state.count), as: UTF8.self)))
         }
         if input.giveUpAfter {
-            path.count = agentDirLength
-            path.append("/failed-closed-streak")
-            unlink(path.cString)
+            if direct {
+                unlinkat(agentDir, "failed-closed-streak", 0)
+            } else {
+                FailureStreak.reset(state: StateDirectory(path: String(decoding: UnsafeBufferPointer(start: input.state.base, count: input.state.count), as: UTF8.self)),
+                                    agent: String(decoding: UnsafeBufferPointer(start: input.agent.base, count: input.agent.count), as: UTF8.self))
+            }
         }
         // Same PID, environment as received, descriptors untouched (ours were all O_CLOEXEC).
         if strchr(argv[0]!, 0x2f) != nil {
@@ -368,6 +408,25 @@ enum FastPath {
             exit(e == .noSuchFileOrDirectory || e == .notDirectory ? ExitCode.notFound : ExitCode.cannotExecute)
         }
         exit(execCommand(argv: argv, agent: String(decoding: UnsafeBufferPointer(start: input.agent.base, count: input.agent.count), as: UTF8.self)))
+    }
+
+    /// The directory `relative` below `root`, no link followed, ours alone (owned by `owner`, not
+    /// writable by group or others); -1 otherwise.
+    static func openPrivateDirectory(_ root: Int32, _ relative: UnsafeMutablePointer<UInt8>, owner: uid_t) -> Int32 {
+        let dir = openBeneath(root, UnsafeRawPointer(relative).assumingMemoryBound(to: CChar.self), O_RDONLY | O_DIRECTORY)
+        guard dir >= 0 else { return -1 }
+        var st = stat()
+        guard fstat(dir, &st) == 0, isPrivate(mode: UInt32(st.st_mode), uid: st.st_uid, owner: owner) else { close(dir); return -1 }
+        return dir
+    }
+
+    /// Off the straight line: a record lost to a full disk (or any failed write) is said on stderr
+    /// once per agent per boot.
+    @inline(never)
+    static func couldNotLog(_ input: FastPathInput, errno: Int32) {
+        healthLogNotWritten(agent: String(decoding: UnsafeBufferPointer(start: input.agent.base, count: input.agent.count), as: UTF8.self),
+                            venv: String(decoding: UnsafeBufferPointer(start: input.venv.base, count: input.venv.count), as: UTF8.self),
+                            Errno(rawValue: errno))
     }
 
     struct Parsed {

@@ -140,8 +140,13 @@ public struct Fingerprint: Equatable, Sendable {
 
     /// Writes the cache atomically (0600) into a 0700 per-venv directory.
     public func save(state: StateDirectory) throws(SystemError) {
-        try state.prepare("venvs", StateDirectory.key(for: venv))
-        try writeFileAtomically(Fingerprint.cachePath(state: state, venv: venv, imports: imports), encoded())
+        try state.writeFile(["venvs", StateDirectory.key(for: venv)], "fingerprint-" + Fingerprint.importsKey(imports), Array(encoded().utf8))
+    }
+
+    /// The cache for `venv` and `imports` as the launcher would read it: no link followed below
+    /// the state directory, ours alone (`StateDirectory.readFile`), else nil.
+    public static func load(state: StateDirectory, venv: String, imports: [String]) -> Fingerprint? {
+        state.readFile(["venvs", StateDirectory.key(for: venv)], "fingerprint-" + importsKey(imports), limit: 256 << 10).flatMap(decode)
     }
 }
 

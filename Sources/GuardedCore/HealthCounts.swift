@@ -63,7 +63,8 @@ public struct HealthCounts: Sendable, Equatable {
     /// line is skipped.
     public static func load(state: StateDirectory, agent: String) -> HealthCounts {
         var counts = HealthCounts()
-        guard let bytes = readSmallFile(path(state: state, agent: agent), limit: 64 << 10) else { return counts }
+        // Below the state directory without following a link, and only a file of its owner's.
+        guard let bytes = state.readFile(["agents", agent], fileName, limit: 64 << 10, owner: state.owner) else { return counts }
         let lines = bytes.split(separator: 0x0a).map { String(decoding: $0, as: UTF8.self) }
         guard lines.first == header else { return counts }
         for line in lines.dropFirst() {
@@ -105,13 +106,14 @@ public struct HealthCounts: Sendable, Equatable {
     /// Written before the rename, so a crash in between counts nothing twice (the identity) and
     /// loses nothing.
     static func carry(rotatedOut path: String, state: StateDirectory, agent: String) throws(SystemError) {
-        guard let status = fileStatusIfPresent(path), status.isRegularFile else { return }
+        let dir = try state.openDirectory(["agents", agent])
+        guard let status = try? fileStatus(in: dir.rawValue, baseName(of: path)), status.isRegularFile else { return }
         var counts = load(state: state, agent: agent)
         if counts.hasAbsorbed(status) { return }
-        let bytes = try readFile(path)
+        let bytes = try dir.readPrivateFile(baseName(of: path), owner: UInt32(geteuid()), limit: 64 << 20, path: path)
         counts.add(HealthCounts(records: HealthLog.parseLines(bytes).records))
         counts.absorbed = status
-        try writeFileAtomically(HealthCounts.path(state: state, agent: agent), counts.serialized())
+        try state.writeFile(["agents", agent], fileName, Array(counts.serialized().utf8))
     }
 }
 
@@ -140,29 +142,33 @@ extension HealthLog {
     public static func snapshot(state: StateDirectory, agent: String) -> HealthLogSnapshot {
         let path = state.healthLogPath(for: agent)
         var result = HealthLogSnapshot()
-        let countsPath = HealthCounts.path(state: state, agent: agent)
         func same(_ a: FileStatus?, _ b: FileStatus?) -> Bool {
             guard let a, let b else { return a == nil && b == nil }
             return a.sameIdentityAndTimes(as: b)
         }
+        // Below the state directory without following a link; files of its owner's only.
+        let owner = state.owner
+        guard let dir = try? state.openDirectory(["agents", agent], owner: owner) else { return result }
+        func status(_ name: String) -> FileStatus? { try? fileStatus(in: dir.rawValue, name) }
+        func read(_ name: String) -> [UInt8]? { try? dir.readPrivateFile(name, owner: owner, limit: 64 << 20, path: path) }
         for _ in 0..<50 {
             result = HealthLogSnapshot()
-            let countsBefore = fileStatusIfPresent(countsPath)
+            let countsBefore = status(HealthCounts.fileName)
             result.carried = HealthCounts.load(state: state, agent: agent)
-            let before = fileStatusIfPresent(path + ".1")
-            if let old = before, old.isRegularFile, let bytes = try? readFile(path + ".1") {
+            let before = status("health.jsonl.1")
+            if let old = before, old.isRegularFile, let bytes = read("health.jsonl.1") {
                 let parsed = parseLines(bytes)
                 result.records = parsed.records
                 result.malformed = parsed.malformed
                 if result.carried.hasAbsorbed(old) { result.alreadyCarried = parsed.records.count }
             }
-            if let bytes = try? readFile(path) {
+            if let bytes = read("health.jsonl") {
                 let parsed = parseLines(bytes)
                 result.records += parsed.records
                 result.malformed += parsed.malformed
             }
             // A rotation writes the counts, then renames: either changed means one happened meanwhile.
-            if same(before, fileStatusIfPresent(path + ".1")) && same(countsBefore, fileStatusIfPresent(countsPath)) { break }
+            if same(before, status("health.jsonl.1")) && same(countsBefore, status(HealthCounts.fileName)) { break }
         }
         return result
     }

@@ -73,31 +73,49 @@ public enum HealthLog {
 
     public static func append(_ record: HealthRecord, state: StateDirectory) throws(SystemError) {
         let path = state.healthLogPath(for: record.agent)
-        let line = Array(record.jsonLine().utf8)
-        var fd: FileDescriptor
-        do throws(SystemError) {
-            fd = try openForAppend(path)
-        } catch where error.errno == .noSuchFileOrDirectory {
-            try state.prepare("agents", record.agent)
-            fd = try openForAppend(path)
-        }
-        let size = try fd.status().size
-        if size > 0 && size + Int64(line.count) > maxBytes {
+        var line = Array(record.jsonLine().utf8)
+        // agents/<agent> is reached without following a link (a planted one would carry our
+        // writes out of the state directory) and must be ours alone.
+        let dir = try state.openDirectory(["agents", record.agent], create: true)
+        var fd = try openForAppend(dir, path)
+        var st = try fd.status()
+        if st.size > 0 && st.size + Int64(line.count) > maxBytes {
             // One rotator at a time: the flock on the old file. A launcher that loses the race
             // writes into the file being rotated, which becomes health.jsonl.1: nothing is lost.
             if try fd.lock(nonBlocking: true, path: path),
-               let current = fileStatusIfPresent(path), current.inode == (try fd.status()).inode {
+               let current = try? fileStatus(in: dir.rawValue, "health.jsonl"), current.inode == st.inode {
                 carryCounts(rotatedOut: path + ".1", state: state, agent: record.agent)
-                try renameItem(path, to: path + ".1")
-                fd = try openForAppend(path)
+                if renameat(dir.rawValue, "health.jsonl", dir.rawValue, "health.jsonl.1") != 0 {
+                    throw SystemError("rename", path: path)
+                }
+                fd = try openForAppend(dir, path)
+                st = try fd.status()
             }
         }
+        if !endsWithNewline(fd, size: st.size) { line.insert(0x0a, at: 0) }
         try fd.writeAll(line, path: path)
     }
 
-    private static func openForAppend(_ path: String) throws(SystemError) -> FileDescriptor {
-        // O_NOFOLLOW: a symlink planted at the log's name is refused, never written through.
-        try FileDescriptor.open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, mode: 0o600)
+    /// False when the file's last byte is not a newline: an earlier append was cut short (a full
+    /// disk), and this record must start on a line of its own so the fragment stays a line that
+    /// readers skip instead of fusing with this one. Appenders cannot truncate the fragment away:
+    /// another launcher may be appending at the same moment.
+    public static func endsWithNewline(_ fd: borrowing FileDescriptor, size: Int64) -> Bool {
+        guard size > 0 else { return true }
+        var last: UInt8 = 0x0a
+        return pread(fd.rawValue, &last, 1, off_t(size - 1)) != 1 || last == 0x0a
+    }
+
+    private static func openForAppend(_ dir: borrowing FileDescriptor, _ path: String) throws(SystemError) -> FileDescriptor {
+        // O_NOFOLLOW: a symlink planted at the log's name is refused, never written through;
+        // O_NONBLOCK: a FIFO planted there cannot hang the start (it is then refused as not a file).
+        // O_RDWR: `endsWithNewline` reads the last byte.
+        let fd = try dir.openAt("health.jsonl", O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, mode: 0o600)
+        let st = try fd.status()
+        guard st.isRegularFile, st.isPrivate(owner: UInt32(geteuid())) else {
+            throw SystemError("open", path: path, errno: .permissionDenied)
+        }
+        return fd
     }
 
     /// Reads an agent's log (the rotated file first, so oldest first). Lines that are not JSON
@@ -105,9 +123,11 @@ public enum HealthLog {
     public static func read(state: StateDirectory, agent: String) -> (records: [JSONValue], malformed: Int) {
         var records: [JSONValue] = []
         var malformed = 0
+        let owner = state.owner
+        guard let dir = try? state.openDirectory(["agents", agent], owner: owner) else { return ([], 0) }
         let path = state.healthLogPath(for: agent)
-        for file in [path + ".1", path] {
-            guard let bytes = try? readFile(file) else { continue }
+        for name in ["health.jsonl.1", "health.jsonl"] {
+            guard let bytes = try? dir.readPrivateFile(name, owner: owner, limit: 64 << 20, path: path) else { continue }
             let parsed = parseLines(bytes)
             records += parsed.records
             malformed += parsed.malformed
@@ -115,7 +135,8 @@ public enum HealthLog {
         return (records, malformed)
     }
 
-    /// The JSON objects of one log file; other lines are counted as malformed.
+    /// The JSON objects of one log file; other lines (a record cut short by a full disk is a line
+    /// of its own, see `append`) are counted as malformed.
     static func parseLines(_ bytes: [UInt8]) -> (records: [JSONValue], malformed: Int) {
         var records: [JSONValue] = []
         var malformed = 0
@@ -143,6 +164,7 @@ public enum HealthLog {
 
     /// Agents that have a health log, sorted.
     public static func agents(state: StateDirectory) -> [String] {
-        ((try? directoryEntries(state.agentsPath)) ?? []).filter(isValidAgentName).sorted()
+        guard let dir = try? state.openDirectory(["agents"], owner: state.owner) else { return [] }
+        return ((try? directoryEntries(in: dir.rawValue, path: state.agentsPath)) ?? []).filter(isValidAgentName).sorted()
     }
 }

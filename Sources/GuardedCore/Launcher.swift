@@ -17,6 +17,9 @@ public struct LaunchContext: Sendable {
     public let state: StateDirectory
     /// Observe mode: check and log everything, refuse nothing, change nothing (no repair).
     public var observe = false
+    /// False when no state directory could be used (none chosen, or it cannot be created or is not
+    /// ours): the start goes on with the full check, without cache, health log or streak.
+    public let stateUsable: Bool
     /// CLOCK_MONOTONIC at the start of launcher mode: `check_us` is measured from here.
     public let startedNs: Int64
 
@@ -49,12 +52,10 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
     }
     let command = String(cString: argv[request.commandIndex]!)
 
-    let provisionalAgent = request.agent ?? "guarded-run"
-    guard let state = StateDirectory.resolve(explicit: request.stateDir) else {
-        reportError("\(provisionalAgent): cannot choose a state directory (HOME is not set); pass --state-dir DIR or set GUARDED_RUN_STATE_DIR",
-                    event: JournalEvent(.usage, agent: request.agent))
-        return ExitCode.usage
-    }
+    // No state directory (HOME unset) is not a reason to keep an agent down: it runs on the full
+    // check alone (below), and says so once per boot. The empty path opens nothing.
+    let resolved = StateDirectory.resolve(explicit: request.stateDir)
+    let state = resolved ?? StateDirectory(path: "", source: .home)
     let venv: String
     if let given = request.venv {
         venv = normalizedPath(absolutePath(given, relativeTo: currentDirectory()))
@@ -79,15 +80,16 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
         FastPath.decideAndExec(input, argv: argv + request.commandIndex, startedNs: started)
     }
 
+    let stateUsable = stateIsUsable(resolved, agent: agent, venv: venv)
     var context = LaunchContext(request: request, agent: agent, venv: venv, state: state,
-                                startedNs: started)
+                                stateUsable: stateUsable, startedNs: started)
     context.observe = observe
     var observeExtra: [(String, JSONValue)] = observe ? [("observe", .bool(true))] : []
     if let note = observeSetting.note { observeExtra.append(("observe_note", .string(note))) }
     switch slowPath(context) {
     case .start(var record):
         record.extra.insert(contentsOf: observeExtra, at: 0)
-        return startAgent(record, request: request, state: state, argv: argv)
+        return startAgent(record, request: request, state: stateUsable ? state : nil, argv: argv)
     case .refuse(var record?, let exitCode, let message)
         where observe && (exitCode == ExitCode.broken || exitCode == ExitCode.temporaryFailure):
         // Observe mode: say what would have happened, then start the agent all the same.
@@ -98,17 +100,17 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
         let what = message.hasPrefix(prefix) ? String(message.dropFirst(prefix.count)) : message
         writeStandardError("\(prefix)observe mode: would refuse the start (\(would.rawValue), exit \(exitCode)); starting it anyway: \(what)", priority: 4,
                            event: JournalEvent(.observed, agent: agent, venv: venv, decision: record.decision.rawValue, would: would.rawValue))
-        return startAgent(record, request: request, state: state, argv: argv)
+        return startAgent(record, request: request, state: stateUsable ? state : nil, argv: argv)
     case .refuse(var record, let exitCode, let message):
         record?.extra.insert(contentsOf: observeExtra, at: 0)
         var givingUp = false
-        if exitCode == ExitCode.broken, let limit = request.giveUpAfter {
+        if exitCode == ExitCode.broken, let limit = request.giveUpAfter, stateUsable {
             let streak = FailureStreak.increment(state: state, agent: agent)
             givingUp = streak >= limit
             record?.extra.append(("failed_closed_streak", .number(Double(streak))))
             if givingUp { record?.extra.append(("gave_up", .bool(true))) }
         }
-        if let record { appendHealthRecord(record, state: state) }
+        if let record, stateUsable { appendHealthRecord(record, state: state) }
         if let record { writeStandardError(message, priority: 3, event: .refusal(record)) } else {
             writeStandardError(message, priority: 3, event: JournalEvent(.error, agent: agent, venv: venv))
         }
@@ -139,21 +141,49 @@ func withFastPathInput(venv: String, agent: String, state: String, imports: [Str
 }
 
 /// Logs the start, then replaces this process with COMMAND. Returns only when exec failed.
-private func startAgent(_ record: HealthRecord, request: LaunchRequest, state: StateDirectory,
+private func startAgent(_ record: HealthRecord, request: LaunchRequest, state: StateDirectory?,
                         argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
-    appendHealthRecord(record, state: state)
-    if request.giveUpAfter != nil { FailureStreak.reset(state: state, agent: record.agent) }
+    if let state {
+        appendHealthRecord(record, state: state)
+        if request.giveUpAfter != nil { FailureStreak.reset(state: state, agent: record.agent) }
+    }
     return execCommand(argv: argv + request.commandIndex, agent: record.agent)
 }
 
-/// A health log that cannot be written does not keep the agent from starting; it is said on stderr.
+/// A health log that cannot be written does not keep the agent from starting; it is said on
+/// stderr, once per agent per boot (`BootNotice`).
 func appendHealthRecord(_ record: HealthRecord, state: StateDirectory) {
     do {
         try HealthLog.append(record, state: state)
     } catch {
-        writeStandardError("\(programName): \(record.agent): warning: cannot write the health log: \(error)", priority: 4,
-                           event: JournalEvent(.warning, agent: record.agent, venv: record.venv, decision: record.decision.rawValue))
+        healthLogNotWritten(agent: record.agent, venv: record.venv, error.errno)
     }
+}
+
+/// The once-per-boot line for a start whose health-log record was lost (both paths use it).
+func healthLogNotWritten(agent: String, venv: String, _ errno: Errno) {
+    BootNotice.say(.healthLogNotWritten, agent: agent, venv: venv, reason: "cannot write the health log: \(errno)",
+                   message: "\(programName): \(agent): warning: cannot write the health log: \(errno); starts are not logged (said once per boot)")
+}
+
+/// Whether the chosen state directory can hold this agent's state (made 0700 when missing, ours).
+/// When it cannot, the start goes on without it and says so once per agent per boot; the message
+/// names where the directory came from, never its path (it may come from the environment).
+func stateIsUsable(_ state: StateDirectory?, agent: String, venv: String) -> Bool {
+    let failure: String
+    if let state {
+        do {
+            _ = try state.openDirectory([], create: true)
+            return true
+        } catch {
+            failure = "the state directory (from \(state.source.rawValue)) cannot be used: \(error.errno)"
+        }
+    } else {
+        failure = "no state directory (HOME is not set)"
+    }
+    BootNotice.say(.noStateDirectory, agent: agent, venv: venv, reason: failure,
+                   message: "\(programName): \(agent): warning: \(failure); every start runs the full check and none is logged; give the unit a StateDirectory= or pass --state-dir DIR (said once per boot)")
+    return false
 }
 
 /// execve COMMAND with the environment as received. A COMMAND without a slash is looked up on PATH
@@ -218,23 +248,22 @@ public func defaultAgentName(venv: String) -> String {
 /// Consecutive failed-closed starts of one agent (for `--give-up-after`), in
 /// `agents/<agent>/failed-closed-streak`. Garbage reads as 0.
 public enum FailureStreak {
-    static func path(_ state: StateDirectory, _ agent: String) -> String { state.agentDirectory(for: agent) + "/failed-closed-streak" }
+    static let name = "failed-closed-streak"
 
     public static func current(state: StateDirectory, agent: String) -> Int {
-        guard let text = try? readTextFile(path(state, agent), limit: 64) else { return 0 }
-        return Int(text.trimmingCharacters(in: " \n")) ?? 0
+        guard let bytes = state.readFile(["agents", agent], name, limit: 64) else { return 0 }
+        return Int(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: " \n")) ?? 0
     }
 
     @discardableResult
     public static func increment(state: StateDirectory, agent: String) -> Int {
         let n = current(state: state, agent: agent) + 1
-        try? state.prepare("agents", agent)
-        try? writeFileAtomically(path(state, agent), "\(n)\n")
+        try? state.writeFile(["agents", agent], name, Array("\(n)\n".utf8))
         return n
     }
 
     public static func reset(state: StateDirectory, agent: String) {
-        try? removeFile(path(state, agent))
+        try? state.removeFile(["agents", agent], name)
     }
 }
 

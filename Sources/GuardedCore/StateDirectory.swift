@@ -1,7 +1,8 @@
 import GuardedSystem
 
-/// Where guarded-run keeps its state (docs/architecture.md, "State directory"):
-/// `--state-dir`, else `GUARDED_RUN_STATE_DIR`, else /var/lib/guarded-run for root,
+/// Where guarded-run keeps its state (docs/architecture.md, "State directory"), first match wins:
+/// `--state-dir`, `GUARDED_RUN_STATE_DIR`, `$STATE_DIRECTORY` (systemd's `StateDirectory=`; the first
+/// entry when a unit has several), then the defaults: /var/lib/guarded-run for root,
 /// `$XDG_STATE_HOME/guarded-run` (else `~/.local/state/guarded-run`) for other users on Linux,
 /// `~/Library/Application Support/guarded-run` on macOS.
 ///
@@ -10,25 +11,60 @@ import GuardedSystem
 ///   venvs/<venv-key>/known-good.json             distributions and interpreter of the last passing check
 ///   agents/<agent>/health.jsonl (+ .1)           the per-agent health log
 ///   snapshots/                                   the snapshot store
+///
+/// The directory itself may sit behind a symlink (macOS /var, DynamicUser's /var/lib/private);
+/// nothing below it is ever reached through one (`openDirectory`).
 public struct StateDirectory: Sendable {
     public let path: String
+    /// Where `path` came from, for messages that must not repeat an environment value.
+    public let source: Source
 
-    public init(path: String) { self.path = path }
+    public enum Source: String, Sendable {
+        case option = "--state-dir"
+        case environment = "GUARDED_RUN_STATE_DIR"
+        case systemd = "STATE_DIRECTORY"
+        case xdgStateHome = "XDG_STATE_HOME"
+        case home = "HOME"
+        case rootDefault = "/var/lib/guarded-run"
+    }
+
+    public init(path: String, source: Source = .option) { self.path = path; self.source = source }
+
+    /// Where agents that run as users other than root keep their state, one directory each:
+    /// `wrap systemd` gives such a unit `StateDirectory=guarded-run-agents/<agent>` and
+    /// `--state-dir /var/lib/guarded-run-agents/<agent>`; root's fleet-wide readers look here.
+    /// (Not below /var/lib/guarded-run: that is root's, 0700, and a service user could not reach it.)
+    public static let systemdAgentStatesRoot = "/var/lib/guarded-run-agents"
+    /// The same for launchd daemons with a `UserName`: `wrap launchd` passes
+    /// `--state-dir "/Library/Application Support/guarded-run-agents/<agent>"` (launchd creates no
+    /// directory: the operator makes it, owned by that user; docs/launchd.md).
+    public static let launchdAgentStatesRoot = "/Library/Application Support/guarded-run-agents"
+    #if canImport(Darwin)
+    public static let agentStatesRoot = launchdAgentStatesRoot
+    #else
+    public static let agentStatesRoot = systemdAgentStatesRoot
+    #endif
 
     /// Resolves the state directory from an explicit option, then the environment, then the defaults.
     public static func resolve(explicit: String? = nil) -> StateDirectory? {
-        if let explicit, !explicit.isEmpty { return StateDirectory(path: absolutePath(explicit, relativeTo: currentDirectory())) }
+        if let explicit, !explicit.isEmpty { return StateDirectory(path: absolutePath(explicit, relativeTo: currentDirectory()), source: .option) }
         if let env = Environment.value("GUARDED_RUN_STATE_DIR"), !env.isEmpty {
-            return StateDirectory(path: absolutePath(env, relativeTo: currentDirectory()))
+            return StateDirectory(path: absolutePath(env, relativeTo: currentDirectory()), source: .environment)
+        }
+        // systemd sets an absolute path per StateDirectory= entry, joined with ':'; a relative or
+        // empty first entry is not systemd's and is ignored.
+        if let systemd = Environment.value("STATE_DIRECTORY"),
+           let first = systemd.split(separator: ":", omittingEmptySubsequences: false).first, first.hasPrefix("/") {
+            return StateDirectory(path: String(first), source: .systemd)
         }
         #if canImport(Darwin)
         guard let home = Environment.homeDirectory() else { return nil }
-        return StateDirectory(path: home + "/Library/Application Support/guarded-run")
+        return StateDirectory(path: home + "/Library/Application Support/guarded-run", source: .home)
         #else
-        if geteuid() == 0 { return StateDirectory(path: "/var/lib/guarded-run") }
-        if let xdg = Environment.value("XDG_STATE_HOME"), xdg.hasPrefix("/") { return StateDirectory(path: xdg + "/guarded-run") }
+        if geteuid() == 0 { return StateDirectory(path: "/var/lib/guarded-run", source: .rootDefault) }
+        if let xdg = Environment.value("XDG_STATE_HOME"), xdg.hasPrefix("/") { return StateDirectory(path: xdg + "/guarded-run", source: .xdgStateHome) }
         guard let home = Environment.homeDirectory() else { return nil }
-        return StateDirectory(path: home + "/.local/state/guarded-run")
+        return StateDirectory(path: home + "/.local/state/guarded-run", source: .home)
         #endif
     }
 
@@ -56,16 +92,59 @@ public struct StateDirectory: Sendable {
         return String(decoding: slug, as: UTF8.self) + "-" + fnv1a64Hex(venv)
     }
 
-    /// Creates the state directory and `sub` below it, each 0700 and refusing symlinks.
+    /// Creates the state directory and `sub` below it, each 0700, never through a symlink below
+    /// the state directory, each ours and writable by nobody else.
     public func prepare(_ sub: String...) throws(SystemError) {
-        try makePrivateDirectory(path)
+        _ = try openDirectory(sub.flatMap { $0.split(separator: "/").map(String.init) }, create: true)
+    }
+
+    /// The uid that owns the state directory: readers acting for everyone (root's `status`,
+    /// `metrics`, the doctor) trust files of that owner below it.
+    public var owner: UInt32 { fileStatusIfPresent(path, followSymlinks: true)?.uid ?? UInt32(geteuid()) }
+
+    /// Opens the state directory (following a link to it) and then each of `components` below it
+    /// without following any: every directory on the way must be owned by `owner` (default: us)
+    /// and not writable by group or others, or the walk fails. With `create`, missing directories
+    /// are made 0700 (the state directory's own parents too, `mkdir -p`).
+    public func openDirectory(_ components: [String], create: Bool = false, owner: UInt32? = nil) throws(SystemError) -> FileDescriptor {
+        let owner = owner ?? UInt32(geteuid())
+        if create && fileStatusIfPresent(path, followSymlinks: true) == nil { try makePrivateDirectory(path) }
+        var dir = try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY)
+        let top = try dir.status()
+        if top.uid != owner { throw SystemError("open", path: path, errno: .permissionDenied) }
         var current = path
-        for part in sub {
-            for piece in part.split(separator: "/") {
-                current += "/" + piece
-                try makePrivateDirectory(current)
+        for name in components {
+            guard !name.isEmpty, name != ".", name != "..", !name.contains("/") else {
+                throw SystemError("open", path: current + "/" + name, errno: Errno(rawValue: EINVAL))
             }
+            current += "/" + name
+            dir = try dir.openPrivateDirectory(name, create: create, owner: owner, path: current)
         }
+        return dir
+    }
+
+    /// A file below the state directory (`components` then `name`), read without following any
+    /// link, nil when missing, unreadable, a link, not a regular file, not private to `owner`
+    /// (default: us), or larger than `limit`.
+    public func readFile(_ components: [String], _ name: String, limit: Int, owner: UInt32? = nil) -> [UInt8]? {
+        let display = path + "/" + (components + [name]).joined(separator: "/")
+        guard let dir = try? openDirectory(components, owner: owner) else { return nil }
+        return try? dir.readPrivateFile(name, owner: owner ?? UInt32(geteuid()), limit: limit, path: display)
+    }
+
+    /// Writes a file below the state directory atomically (0600), creating its directories (0700).
+    public func writeFile(_ components: [String], _ name: String, _ bytes: [UInt8]) throws(SystemError) {
+        let dir = try openDirectory(components, create: true)
+        // A failure (a full disk included) removes the temp file and leaves `name` as it was.
+        try writeFileAtomically(in: dir, name, bytes, mode: 0o600, owner: nil,
+                                shownAs: path + "/" + (components + [name]).joined(separator: "/"))
+    }
+
+    /// Removes a file below the state directory; missing (the file or its directory) is success.
+    public func removeFile(_ components: [String], _ name: String) throws(SystemError) {
+        let dir: FileDescriptor
+        do throws(SystemError) { dir = try openDirectory(components) } catch where error.errno == .noSuchFileOrDirectory { return }
+        try dir.removeFile(name, path: path + "/" + (components + [name]).joined(separator: "/"))
     }
 }
 

@@ -32,6 +32,8 @@ public struct AgentStatus: Sendable {
     public var failedClosedStreak: Int?
     public var records = 0
     public var malformed = 0
+    /// The log read (agents may live in several state directories).
+    public var logPath: String?
 
     public static let window: Double = 7 * 86400
     public static let failureDecisions: Set<String> = [Decision.failedClosed.rawValue, Decision.transient.rawValue]
@@ -75,13 +77,17 @@ public struct AgentStatus: Sendable {
     /// Reads and summarises one agent's log.
     public static func load(state: StateDirectory, agent: String, now: Double) -> AgentStatus {
         let log = HealthLog.snapshot(state: state, agent: agent)
-        return AgentStatus(agent: agent, records: log.records, malformed: log.malformed, now: now,
-                           carried: log.carried, alreadyCarried: log.alreadyCarried)
+        var status = AgentStatus(agent: agent, records: log.records, malformed: log.malformed, now: now,
+                                 carried: log.carried, alreadyCarried: log.alreadyCarried)
+        status.logPath = state.healthLogPath(for: agent)
+        return status
     }
 
-    /// Every agent with a health log, sorted by name.
+    /// Every agent with a health log in `state` and the fleet's other state directories
+    /// (`StateDirectory.fleet`), sorted by name.
     public static func loadAll(state: StateDirectory, now: Double) -> [AgentStatus] {
-        HealthLog.agents(state: state).map { load(state: state, agent: $0, now: now) }
+        state.fleet().flatMap { s in HealthLog.agents(state: s).map { load(state: s, agent: $0, now: now) } }
+            .sorted { $0.agent < $1.agent }
     }
 
     public func json() -> JSONValue {
@@ -114,16 +120,23 @@ public struct AgentStatus: Sendable {
 /// `guarded-run status`: every agent's row, and the exit code for the whole set.
 public struct FleetStatus: Sendable {
     public var agents: [AgentStatus]
+    /// Agents that started this boot without a usable state directory (no cache, no health log):
+    /// known only from their once-per-boot notice (`BootNotice`).
+    public var withoutState: [(agent: String, uid: UInt32, venv: String?, time: String?, reason: String?)]
 
-    public init(agents: [AgentStatus]) { self.agents = agents }
+    public init(agents: [AgentStatus], withoutState: [(agent: String, uid: UInt32, venv: String?, time: String?, reason: String?)] = []) {
+        self.agents = agents
+        self.withoutState = withoutState
+    }
 
     public var malformed: Int { agents.reduce(0) { $0 + $1.malformed } }
 
     /// 78 when an agent's last start failed closed, else 1 when one's last start was degraded,
-    /// transient, or would have been refused in observe mode, else 0.
+    /// transient, or would have been refused in observe mode, or an agent runs without a state
+    /// directory, else 0.
     public var exitCode: Int32 {
         if agents.contains(where: { $0.lastDecision == Decision.failedClosed.rawValue }) { return ExitCode.broken }
-        if agents.contains(where: { $0.lastDecision == Decision.transient.rawValue || $0.lastDecision == Decision.observed.rawValue
+        if !withoutState.isEmpty || agents.contains(where: { $0.lastDecision == Decision.transient.rawValue || $0.lastDecision == Decision.observed.rawValue
                                     || $0.lastStatus == "degraded" }) {
             return ExitCode.degraded
         }
@@ -131,7 +144,13 @@ public struct FleetStatus: Sendable {
     }
 
     public func json() -> JSONValue {
-        .object([("agents", .array(agents.map { $0.json() })), ("malformed_lines", JSONValue(malformed))])
+        .object([
+            ("agents", .array(agents.map { $0.json() })), ("malformed_lines", JSONValue(malformed)),
+            ("without_state", .array(withoutState.map { w in
+                .object([("agent", .string(w.agent)), ("uid", JSONValue(Int(w.uid))), ("venv", .optional(w.venv)),
+                         ("since", .optional(w.time)), ("reason", .optional(w.reason))])
+            })),
+        ])
     }
 
     /// The table: one row per agent; the last failure's reason last, so a long one does not push
@@ -156,6 +175,9 @@ public struct FleetStatus: Sendable {
         let observing = agents.filter(\.lastObserved).count
         if observing > 0 { out += ", \(observing) in observe mode" }
         out += "\n"
+        for w in withoutState {
+            out += "\(w.agent) (uid \(w.uid)): no state directory since \(w.time.map(shortTime) ?? "this boot"): \(w.reason ?? "unknown"); every start runs the full check and none is logged\n"
+        }
         return out
     }
 }

@@ -10,13 +10,18 @@ import GuardedSystem
 /// # the fleet's own configs: units, drop-ins, plists, MCP configs, or directories of them
 /// config = /etc/systemd/system
 /// config = /home/me/Library/Application Support/Claude/claude_desktop_config.json
+/// # more state directories for root's status, metrics and venvs report; DIR/* is each one below DIR
+/// state = /srv/mail/state
+/// state = /var/lib/guarded-run-agents/*
 /// ```
-/// A line that is not `root = /absolute/path` or `config = /absolute/path` is reported (with its line number) and ignored: a typo
-/// must not stop the morning check.
+/// A line that is not `root = /absolute/path`, `config = /absolute/path` or `state = /absolute/path`
+/// is reported (with its line number) and ignored: a typo must not stop the morning check.
 public struct FleetConfig: Sendable, Equatable {
     public var roots: [String] = []
     /// `config =` lines: where `venvs --from-config` looks when none is given.
     public var configs: [String] = []
+    /// `state =` lines, as written (`/*` kept).
+    public var states: [String] = []
     /// `line N: <what is wrong>` for every line that was ignored.
     public var problems: [String] = []
     /// The file read, or nil when there was none.
@@ -42,10 +47,12 @@ public struct FleetConfig: Sendable, Equatable {
             }
             let key = line[..<eq].trimmedSpaces()
             let value = line[line.index(after: eq)...].trimmedSpaces()
-            if key != "root" && key != "config" {
-                problems.append("line \(number): unknown key '\(key)' (only 'root' and 'config' are known)")
+            if key != "root" && key != "config" && key != "state" {
+                problems.append("line \(number): unknown key '\(key)' (known: 'root', 'config', 'state')")
             } else if !value.hasPrefix("/") {
                 problems.append("line \(number): \(key) must be an absolute path")
+            } else if key == "state" {
+                states.append(value.hasSuffix("/*") ? normalizedPath(String(value.dropLast(2))) + "/*" : normalizedPath(value))
             } else if key == "root" {
                 roots.append(normalizedPath(value))
             } else {
@@ -77,6 +84,30 @@ public struct FleetConfig: Sendable, Equatable {
     }
 }
 
+extension StateDirectory {
+    /// Every state directory a fleet-wide reader (`status`, `metrics`, `log`, the `venvs` report)
+    /// reads: this one; each `state =` line of fleet.conf (`DIR/*`: each directory below DIR); and,
+    /// when this is root's default, each one below `StateDirectory.agentStatesRoot`, where `wrap`
+    /// puts the agents that run as other users.
+    /// Each is read as its owner's (files of that owner only), never written.
+    public func fleet() -> [StateDirectory] {
+        var patterns = FleetConfig.load(state: self).states
+        if geteuid() == 0 && (source == .rootDefault || source == .home) { patterns.append(StateDirectory.agentStatesRoot + "/*") }
+        var seen: Set<String> = [path]
+        var out = [self]
+        for pattern in patterns {
+            var paths = [pattern]
+            if pattern.hasSuffix("/*") {
+                let dir = String(pattern.dropLast(2))
+                paths = ((try? directoryEntries(dir)) ?? []).sorted().map { dir + "/" + $0 }
+                    .filter { isDirectory($0) }
+            }
+            for p in paths where seen.insert(p).inserted { out.append(StateDirectory(path: p)) }
+        }
+        return out
+    }
+}
+
 /// Where the venvs to check come from, in order of preference.
 public enum VenvSource: Sendable, Equatable {
     /// `--root` on the command line.
@@ -98,9 +129,11 @@ extension VenvSource {
     /// The distinct venvs named in every agent's health log, sorted.
     public static func venvsInHealthLogs(state: StateDirectory) -> [String] {
         var venvs = Set<String>()
-        for agent in HealthLog.agents(state: state) {
-            for record in HealthLog.read(state: state, agent: agent).records {
-                if let v = record["venv"]?.stringValue, v.hasPrefix("/") { venvs.insert(v) }
+        for state in state.fleet() {
+            for agent in HealthLog.agents(state: state) {
+                for record in HealthLog.read(state: state, agent: agent).records {
+                    if let v = record["venv"]?.stringValue, v.hasPrefix("/") { venvs.insert(v) }
+                }
             }
         }
         return venvs.sorted()

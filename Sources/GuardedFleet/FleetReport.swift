@@ -28,10 +28,10 @@ public struct FleetReport: Sendable {
     public init(check: FleetCheck, state: StateDirectory?, now: Double) {
         self.check = check
         var events: [Event] = []
-        let agents = state.map(HealthLog.agents) ?? []
-        agentCount = agents.count
-        if let state {
-            for agent in agents {
+        let states = state?.fleet() ?? []
+        agentCount = states.reduce(0) { $0 + HealthLog.agents(state: $1).count }
+        for state in states {
+            for agent in HealthLog.agents(state: state) {
                 for r in HealthLog.read(state: state, agent: agent).records {
                     guard let decision = r["decision"]?.stringValue, FleetReport.eventDecisions.contains(decision),
                           let time = r["time"]?.stringValue, let t = Clock.parseRFC3339(time),

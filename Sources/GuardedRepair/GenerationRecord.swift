@@ -36,13 +36,12 @@ public struct GenerationRecord: Sendable, Equatable {
     }
 
     public func save(state: StateDirectory, venv: String) throws(SystemError) {
-        try state.prepare("venvs", StateDirectory.key(for: venv), "generations")
-        try writeFileAtomically(GenerationRecord.directory(state: state, venv: venv) + "/\(generation).json",
-                                json().serialized(pretty: true) + "\n")
+        try state.writeFile(["venvs", StateDirectory.key(for: venv), "generations"], "\(generation).json",
+                            Array((json().serialized(pretty: true) + "\n").utf8))
     }
 
     public static func load(state: StateDirectory, venv: String, generation: Int) -> GenerationRecord? {
-        guard let bytes = try? readFile(directory(state: state, venv: venv) + "/\(generation).json", limit: 1 << 16),
+        guard let bytes = state.readFile(["venvs", StateDirectory.key(for: venv), "generations"], "\(generation).json", limit: 1 << 16),
               let j = JSONValue.parse(bytes: bytes), j["generation"]?.intValue == generation else { return nil }
         return GenerationRecord(generation: generation, created: j["created"]?.stringValue ?? "",
                                 source: j["source"]?.stringValue ?? "", interpreter: j["interpreter"]?.stringValue ?? "",
@@ -51,6 +50,6 @@ public struct GenerationRecord: Sendable, Equatable {
     }
 
     static func remove(state: StateDirectory, venv: String, generation: Int) {
-        try? removeFile(directory(state: state, venv: venv) + "/\(generation).json")
+        try? state.removeFile(["venvs", StateDirectory.key(for: venv), "generations"], "\(generation).json")
     }
 }

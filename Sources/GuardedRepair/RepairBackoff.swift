@@ -80,8 +80,8 @@ public struct RepairFailure: Sendable {
                                    retryAfter: now() + delay(afterAttempts: attempts), reasons: reasons, tried: tried,
                                    watch: watch)
         do {
-            try state.prepare("venvs", StateDirectory.key(for: venv))
-            try writeFileAtomically(path(state: state, venv: venv), record.json().serialized(pretty: true) + "\n")
+            try state.writeFile(["venvs", StateDirectory.key(for: venv)], "repair-failure.json",
+                                Array((record.json().serialized(pretty: true) + "\n").utf8))
         } catch {
             writeStandardError("\(programName): warning: cannot record the failed repair: \(error)", priority: 4)
         }
@@ -89,7 +89,7 @@ public struct RepairFailure: Sendable {
     }
 
     static func clear(state: StateDirectory, venv: String) {
-        try? removeFile(path(state: state, venv: venv))
+        try? state.removeFile(["venvs", StateDirectory.key(for: venv)], "repair-failure.json")
     }
 
     public var retryAfterText: String { Clock.rfc3339(seconds: Int64(retryAfter)) }
@@ -108,7 +108,7 @@ public struct RepairFailure: Sendable {
     }
 
     public static func load(state: StateDirectory, venv: String) -> RepairFailure? {
-        guard let bytes = try? readFile(path(state: state, venv: venv), limit: 4 << 20),
+        guard let bytes = state.readFile(["venvs", StateDirectory.key(for: venv)], "repair-failure.json", limit: 4 << 20),
               let j = JSONValue.parse(bytes: bytes), let v = j["venv"]?.stringValue,
               let options = j["options"]?.stringValue, let attempts = j["attempts"]?.intValue,
               let retry = j["retry_after"]?.doubleValue, let list = j["watch"]?.arrayValue else { return nil }

@@ -43,9 +43,10 @@ final class RepairLock {
         let path = path(state: state, venv: venv)
         let fd: FileDescriptor
         do {
-            try state.prepare("venvs", StateDirectory.key(for: venv))
-            // O_NOFOLLOW: a symlink planted at the lock's name is refused.
-            fd = try FileDescriptor.open(path, O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600)
+            // No link followed on the way (StateDirectory.openDirectory) or at the lock's name
+            // (O_NOFOLLOW); O_NONBLOCK: a FIFO planted there cannot hang the open.
+            let dir = try state.openDirectory(["venvs", StateDirectory.key(for: venv)], create: true)
+            fd = try dir.openAt("repair.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK, mode: 0o600)
         } catch {
             return .failure(.system(error))
         }

@@ -169,6 +169,12 @@ public enum LaunchdWrap {
         guard isValidAgentName(agent) else {
             return .refused("the Label '\(agent)' is not a usable agent name; pass --agent NAME")
         }
+        var options = options
+        // A daemon that runs as another user: a state directory of its own (docs/launchd.md),
+        // unless one was given.
+        if options.launcher.stateDir == nil, let user = doc.root["UserName"]?.string, !user.isEmpty, user != "root", user != "0" {
+            options.launcher.stateDir = StateDirectory.launchdAgentStatesRoot + "/" + agent
+        }
         apply(wrapped(p, agent: agent, options: options), to: &doc)
         if options.keepAlive { keepAlive(&doc, throttleInterval: options.throttleInterval, notes: &notes) }
         return .changed

@@ -129,11 +129,17 @@ public enum SystemdWrap {
             }
             agent = derived
         }
+        // A service that runs as another user gets a state directory of its own, which systemd
+        // creates and gives to that user (docs/architecture.md, "A fleet's state"), named on the
+        // command line too: a unit with a StateDirectory= of its own lists that one first in
+        // $STATE_DIRECTORY. An explicit --state-dir wins.
+        let stateDir = options.launcher.stateDir == nil && commands.runsAsOtherUser ? agentStateDirectory(agent) : nil
         var wrapped: [String] = []
         var changes: [FileChange] = []
         var warnings: [String] = []
         for line in lines {
-            switch wrapCommand(line.value, agent: agent, guardedRun: options.guardedRun, launcherArguments: options.launcher.arguments) {
+            switch wrapCommand(line.value, agent: agent, guardedRun: options.guardedRun, launcherArguments: options.launcher.arguments,
+                                 stateDir: stateDir) {
             case .success(let text):
                 wrapped.append(text)
                 changes.append(FileChange(key: "ExecStart", before: line.value, after: text))
@@ -158,6 +164,12 @@ public enum SystemdWrap {
         } else {
             text += "# 75: transient (a repair still running, a lock held): worth another start.\n"
             text += "RestartForceExitStatus=75\n"
+        }
+        if stateDir != nil {
+            text += "# The agent runs as another user: its own state directory, made and owned for it by systemd\n"
+            text += "# (root's status, metrics and venvs report read it there).\n"
+            text += "StateDirectory=guarded-run-agents/" + agent + "\n"
+            changes.append(FileChange(key: "StateDirectory", before: nil, after: "guarded-run-agents/" + agent))
         }
         text += "SyslogIdentifier=" + agent + "\n"
         if options.autoRepair { text += "Environment=ENABLE_AUTO_REPAIR=true\n" }
@@ -188,8 +200,9 @@ public enum SystemdWrap {
     /// copied byte for byte, so its quoting, escapes, specifiers and `$VARIABLES` mean what they
     /// meant. With `@` (argv[0] given separately) the custom argv[0] becomes guarded-run's own
     /// argv[0]: the launcher execs the agent with its path as argv[0].
+    /// `stateDir` is written as it is, like the agent name, so a template's `%i` stays a specifier.
     public static func wrapCommand(_ value: String, agent: String, guardedRun: String,
-                                   launcherArguments: [String] = []) -> Result<String, SystemdSyntaxError> {
+                                   launcherArguments: [String] = [], stateDir: String? = nil) -> Result<String, SystemdSyntaxError> {
         let words: [SystemdWord]
         do { words = try SystemdSyntax.split(value) } catch { return .failure(error) }
         if words.contains(where: { $0.kind == .commandSeparator }) {
@@ -218,9 +231,14 @@ public enum SystemdWrap {
         }
         head += " --agent " + agent
         for word in launcherArguments { head += " " + SystemdSyntax.quote(word, environmentExpansion: !prefix.contains(":")) }
+        if let stateDir { head += " --state-dir " + stateDir }
         head += " -- " + pathWord
         return .success(head + rawText(restStart, raw.count))
     }
+
+    /// `/var/lib/guarded-run-agents/<agent>`: what `StateDirectory=guarded-run-agents/<agent>` gives
+    /// (systemd resolves `%i` in both).
+    public static func agentStateDirectory(_ agent: String) -> String { StateDirectory.systemdAgentStatesRoot + "/" + agent }
 
     /// The agent name for a unit: its name without `.service`; a template `name@.service`
     /// gives `name@%i`, which systemd resolves to the instance.

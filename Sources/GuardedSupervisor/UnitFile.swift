@@ -105,11 +105,24 @@ public struct UnitFile: Sendable {
 public struct ServiceCommands: Sendable {
     public var execStart: [UnitFile.Assignment] = []
     public var type: String = "simple"
+    /// `User=` (the last one set), and whether `DynamicUser=` is on: the agent then runs as a
+    /// user other than root and needs a state directory of its own.
+    public var user: String?
+    public var dynamicUser = false
+
+    /// True when the service does not run as root.
+    public var runsAsOtherUser: Bool {
+        dynamicUser || (user.map { !$0.isEmpty && $0 != "root" && $0 != "0" } ?? false)
+    }
 
     public init(_ files: [UnitFile]) {
         for file in files {
             for a in file.assignments where a.section == "Service" {
-                if a.key == "ExecStart" {
+                if a.key == "User" {
+                    user = a.value.isEmpty ? nil : a.value
+                } else if a.key == "DynamicUser" {
+                    dynamicUser = ["1", "yes", "true", "on"].contains(a.value.lowercased())
+                } else if a.key == "ExecStart" {
                     if a.value.isEmpty { execStart.removeAll() } else { execStart.append(a) }
                 } else if a.key == "Type" {
                     type = a.value.isEmpty ? "simple" : a.value

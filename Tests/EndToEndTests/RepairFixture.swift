@@ -32,7 +32,10 @@ final class RepairFixture {
     /// The wheels every fixture's wheelhouse holds (alpha 1.1 is there so that pinning is visible).
     static let wheels = [("alpha", "1.0"), ("alpha", "1.1"), ("beta", "2.0"), ("gamma", "0.3"), ("delta", "4.0"), ("epsilon", "5.0")]
 
-    init(mode: InstallerMode, python: String = testPython, packages: [String] = ["alpha==1.0", "beta==2.0", "gamma==0.3"]) throws {
+    /// `beforeVenv` runs once the temp dir and `agent/` exist, before the venv is made (a test mounts
+    /// a small filesystem there).
+    init(mode: InstallerMode, python: String = testPython, packages: [String] = ["alpha==1.0", "beta==2.0", "gamma==0.3"],
+         beforeVenv: ((TemporaryDirectory) throws -> Void)? = nil) throws {
         if mode == .uv, InstallerMode.uvPath == nil {
             // CI installs a pinned uv (.ci/run): there, a missing uv is a failure, not a skip.
             if Environment.value("CI") == "true" { XCTFail("uv is not on PATH under CI=true: .ci/run installs it") }
@@ -50,6 +53,7 @@ final class RepairFixture {
         try makeDirectories(uvBin)
         if let uv = InstallerMode.uvPath { try makeSymbolicLink(uvBin + "/uv", pointingTo: uv) }
         try RepairFixture.buildWheels(into: wheelhouse, tmp: tmp)
+        try beforeVenv?(tmp)
         makeVenv(venv, python: python)
         try install(packages, into: venv)
         try tmp.write("agent/agent.py", """

@@ -19,7 +19,7 @@ final class FleetConfigTests: XCTestCase {
         XCTAssertEqual(config.roots, ["/srv/agents", "/home/me/venvs", "/srv/#odd"])
         XCTAssertEqual(config.problems, [
             "line 5: root must be an absolute path",
-            "line 6: unknown key 'roots' (only 'root' and 'config' are known)",
+            "line 6: unknown key 'roots' (known: 'root', 'config', 'state')",
             "line 7: expected 'root = /path'",
         ])
     }

@@ -53,7 +53,7 @@ final class EndToEndSupervisorTests: XCTestCase {
         XCTAssertEqual(dry.termination, .exited(1), dry.errorText)  // the corpus has units wrap refuses
         XCTAssertEqual(tree(units), before, "a dry run writes nothing")
         XCTAssertTrue(dry.outputText.contains("\(units)/simple.service: would write \(units)/simple.service.d/guarded-run.conf:\n"), dry.outputText)
-        XCTAssertTrue(dry.outputText.contains("    ExecStart=\(binary!) --agent simple -- /usr/bin/python3 -m mail_agent"), dry.outputText)
+        XCTAssertTrue(dry.outputText.contains("    ExecStart=\(binary!) --agent simple --state-dir /var/lib/guarded-run-agents/simple -- /usr/bin/python3 -m mail_agent"), dry.outputText)
         XCTAssertTrue(dry.outputText.contains("\(units)/multi-simple.service: refused: 2 ExecStart= lines in a Type=simple unit"), dry.outputText)
         XCTAssertTrue(dry.outputText.contains("\(units)/no-exec.service: refused: the unit has no ExecStart="), dry.outputText)
         XCTAssertTrue(dry.outputText.hasSuffix("dry run: nothing written; --force writes the drop-ins after taking a snapshot\n"))
@@ -169,8 +169,13 @@ final class EndToEndSupervisorTests: XCTestCase {
             }
             let label = (value(oldEntries, "Label") as! [String: String])["string"]!
             let newArgs = try XCTUnwrap(strings(value(newEntries, "ProgramArguments")), f)
-            let prefix = ["--agent", label, "--give-up-after", "5", "--"]
-            XCTAssertEqual(Array(newArgs[1...5]), prefix, f)
+            var prefix = ["--agent", label]
+            // A daemon with a UserName gets a state directory of its own (a launcher option, before the others).
+            if let user = (value(oldEntries, "UserName") as? [String: String])?["string"], user != "root" {
+                prefix += ["--state-dir", "/Library/Application Support/guarded-run-agents/" + label]
+            }
+            prefix += ["--give-up-after", "5", "--"]
+            XCTAssertEqual(Array(newArgs[1...prefix.count]), prefix, f)
             let program = (value(oldEntries, "Program") as? [String: String])?["string"]
             switch (program, strings(value(oldEntries, "ProgramArguments"))) {
             case (nil, let args?):

@@ -31,3 +31,14 @@ void guarded_stop_signals_install(void);
 void guarded_stop_signals_restore(void);
 /// The first stop signal received since install, or 0.
 int guarded_stop_signal(void);
+/// Opens `relative` (a path of plain components: no leading '/', no "." or "..") below the open
+/// directory `root` without following a symlink at any component, the last included: Linux
+/// openat2(RESOLVE_NO_SYMLINKS|RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS), macOS openat(O_NOFOLLOW_ANY),
+/// else (or when openat2 is refused: ENOSYS on old kernels, EPERM under a seccomp filter) a walk of
+/// openat(O_NOFOLLOW|O_DIRECTORY) per component. O_CLOEXEC is always added. -1 with errno
+/// (ELOOP for a symlink met on the way, ENOTDIR for a non-directory in the middle).
+int guarded_open_beneath(int root, const char *relative, int flags, unsigned mode);
+/// Tests: 1 forces the openat/O_NOFOLLOW walk, 0 restores the default. Returns the previous value.
+int guarded_open_beneath_force_walk(int on);
+/// Which way the last guarded_open_beneath resolved: 2 openat2, 1 O_NOFOLLOW_ANY, 0 the walk.
+int guarded_open_beneath_last_method(void);
