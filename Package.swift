@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "GuardedSystem", dependencies: ["CSystemShims"]),
         .target(name: "GuardedCore", dependencies: ["GuardedSystem"]),
         .target(name: "GuardedCheck", dependencies: ["GuardedSystem", "GuardedCore"]),
-        .target(name: "GuardedRepair", dependencies: ["GuardedSystem", "GuardedCore", "GuardedCheck"]),
+        .target(name: "GuardedRepair", dependencies: ["GuardedSystem", "GuardedCore", "GuardedCheck", "GuardedSnapshot"]),
         .target(name: "GuardedSnapshot", dependencies: ["GuardedSystem", "GuardedCore"]),
         .target(name: "GuardedFleet", dependencies: ["GuardedSystem", "GuardedCore", "GuardedCheck", "GuardedRepair"]),
         .target(name: "GuardedSupervisor", dependencies: ["GuardedSystem", "GuardedCore", "GuardedSnapshot"]),

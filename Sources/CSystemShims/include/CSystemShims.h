@@ -31,3 +31,10 @@ void guarded_stop_signals_install(void);
 void guarded_stop_signals_restore(void);
 /// The first stop signal received since install, or 0.
 int guarded_stop_signal(void);
+/// Starts `path` as another user (posix_spawn cannot change credentials): fork, then in the child
+/// only async-signal-safe calls: its own process group, an empty signal mask and default handlers,
+/// stdin from `in_fd` (or /dev/null when it is -1), stdout/stderr onto `out_fd`/`err_fd`, `cwd`, supplementary groups dropped,
+/// gid then uid set (real, effective and saved), execve. 0 and *pid on success, else an errno
+/// (the child's exec failure is reported through a close-on-exec pipe).
+int guarded_spawn_as_user(int *pid, const char *path, char *const argv[], char *const envp[],
+                          const char *cwd, int in_fd, int out_fd, int err_fd, unsigned int uid, unsigned int gid);
