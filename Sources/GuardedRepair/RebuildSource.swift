@@ -288,7 +288,9 @@ struct SourceFinder {
             if let bytes = try? readFile(dir + "/direct_url.json", limit: 1 << 16), let json = JSONValue.parse(bytes: bytes),
                let url = json["url"]?.stringValue {
                 if let path = filePath(fromURL: url) {
-                    guard SourceReaders.isPlainPath(path) else { continue }
+                    guard SourceReaders.isPlainPath(path) else {
+                        return .failure(RepairStepError("\(dir)/direct_url.json: a path with blanks or special characters (\(path))"))
+                    }
                     if json["dir_info"]?["editable"]?.boolValue == true {
                         req.requirement = "-e " + path
                     } else {
@@ -333,7 +335,8 @@ struct SourceFinder {
         guard let bytes = try? readFile(d.directory + "/RECORD", limit: 16 << 20) else { return nil }
         let distDir = baseName(of: d.directory) + "/"
         var files: [(String, String)] = []
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+        // Split on any line end: pip writes RECORD with CRLF, and "\r\n" is one Character in Swift.
+        for line in String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline) {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
             guard fields.count >= 2, fields[1].hasPrefix("sha256=") else { continue }
             let path = String(fields[0])
@@ -370,8 +373,7 @@ func venvOwner(_ venv: String) -> UInt32 {
 /// METADATA's header fields (lowercased names), up to the first blank line; the first of each wins.
 func metadataHeaders(_ bytes: [UInt8]) -> [String: String] {
     var headers: [String: String] = [:]
-    for line in String(decoding: bytes.prefix(1 << 20), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
-        let l = line.hasSuffix("\r") ? line.dropLast() : line
+    for l in String(decoding: bytes.prefix(1 << 20), as: UTF8.self).split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
         if l.isEmpty { break }
         guard let colon = l.firstIndex(of: ":"), !l.hasPrefix(" "), !l.hasPrefix("\t") else { continue }
         let key = l[..<colon].lowercased()

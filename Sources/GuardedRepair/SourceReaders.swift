@@ -39,10 +39,10 @@ enum SourceReaders {
         let base = parentDirectory(of: path)
         var lineNumber = 0
         var pending = ""
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Any line end ("\r\n" is one Character in Swift: splitting on "\n" alone would miss it).
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             lineNumber += 1
             var line = String(raw)
-            if line.hasSuffix("\r") { line.removeLast() }
             // A trailing backslash continues the line.
             if line.hasSuffix("\\") {
                 pending += line.dropLast() + " "

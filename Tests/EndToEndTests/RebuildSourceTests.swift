@@ -383,4 +383,120 @@ final class RebuildSourceTests: XCTestCase {
             XCTAssertEqual(distributions(v), ["alpha==1.0", "beta==2.0"], "\(mode)")
         }
     }
+
+    // MARK: dist-info and RECORD
+
+    /// A rebuild from dist-info against a wheelhouse whose alpha 1.0 is not the one that was
+    /// installed (a same-named package from another index): every differing file is reported, in
+    /// the --force output and in the launcher's health log.
+    func testDistInfoRebuildReportsFilesThatDifferFromTheOldRecord() throws {
+        let v = venv("p-record")
+        makeVenv(v, python: cellarPython)
+        install(["alpha==1.0", "gamma==0.3"], into: v)
+        try tmp.write("root/p-record/agent.py", "import alpha, gamma\nprint('agent ok')\n")
+        try removeTree(tmp.file("Cellar"))
+        // Another alpha 1.0: same name, same version, other contents.
+        try tmp.write("other.py", #"""
+            import sys, zipfile, shutil, os
+            src, out = sys.argv[1], sys.argv[2]
+            os.makedirs(out)
+            for name in os.listdir(src):
+                if not name.startswith("alpha-1.0"):
+                    shutil.copy(os.path.join(src, name), out)
+            with zipfile.ZipFile(os.path.join(src, "alpha-1.0-py3-none-any.whl")) as z, \
+                 zipfile.ZipFile(os.path.join(out, "alpha-1.0-py3-none-any.whl"), "w") as w:
+                for item in z.namelist():
+                    data = z.read(item)
+                    if item == "alpha/__init__.py":
+                        data += b"STOLEN = True\n"
+                    w.writestr(item, data)
+            """#)
+        let made = TestSupport.run(testPython, [tmp.file("other.py"), Self.wheelhouse, tmp.file("other-wheels")])
+        XCTAssertEqual(made.termination, .exited(0), made.errorText)
+
+        let plan = runGuarded(["repair", "--venv", v, "--state-dir", state, "--find-links", tmp.file("other-wheels")], environment: env(.pip))
+        XCTAssertTrue(plan.outputText.contains("rebuild from: the broken venv's own dist-info"), plan.outputText)
+        XCTAssertTrue(plan.outputText.contains("after the build: the reinstalled files are compared with the 2 old RECORD files"), plan.outputText)
+
+        // The launcher's own repair: the health log names the file.
+        let start = runGuarded(["--agent", "rec", "--state-dir", state, "--auto-repair", "--find-links", tmp.file("other-wheels"),
+                                "--import", "alpha", "--", v + "/bin/python", root + "/p-record/agent.py"], environment: env(.pip), timeout: 600)
+        XCTAssertEqual(start.termination, .exited(0), start.errorText)
+        let record = HealthLog.read(state: StateDirectory(path: state), agent: "rec").records.last
+        XCTAssertEqual(record?["decision"]?.stringValue, "repaired")
+        let mismatches = record?["repair"]?["record_mismatches"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        XCTAssertEqual(mismatches.count, 1, "\(String(describing: record))")
+        XCTAssertTrue(mismatches.first?.hasPrefix("alpha 1.0: alpha/__init__.py differs from the old RECORD (sha256=") == true, "\(mismatches)")
+
+        // By hand: the same warning in the output.
+        let again = runGuarded(["repair", "--venv", v, "--state-dir", state, "--find-links", tmp.file("other-wheels"), "--rebuild",
+                                "--from", "dist-info", "--force"], environment: env(.pip), timeout: 600)
+        XCTAssertEqual(again.termination, .exited(0), again.errorText)
+        XCTAssertTrue(again.outputText.contains("\nwarning: alpha 1.0: alpha/__init__.py differs from the old RECORD"), again.outputText)
+        // And with the right wheelhouse, nothing to report.
+        let clean = runGuarded(["repair", "--venv", v, "--state-dir", state, "--find-links", Self.wheelhouse, "--rebuild",
+                                "--from", "dist-info", "--force"], environment: env(.pip), timeout: 600)
+        XCTAssertEqual(clean.termination, .exited(0), clean.errorText)
+        XCTAssertFalse(clean.outputText.contains("warning"), clean.outputText)
+    }
+
+    // MARK: root on a user's venv
+
+    /// Root's `repair --force` on a venv that belongs to `nobody`: the venv is created and the
+    /// installer runs as nobody (seen at the `create` step), and afterwards no file in or beside
+    /// the venv is root's.
+    func testRootBuildsAUsersVenvAsThatUser() throws {
+        guard geteuid() == 0 else { throw XCTSkip("needs root") }
+        let nobody: UInt32 = 65534
+        chmod(tmp.path, 0o755)
+        let project = root + "/p-user"
+        let v = project + "/.venv"
+        makeVenv(v, python: cellarPython)
+        install(["alpha==1.0"], into: v)
+        try tmp.write("root/p-user/requirements.txt", "alpha==1.0\n")
+        try tmp.write("root/p-user/agent.py", "import alpha\nprint('agent ok')\n")
+        XCTAssertEqual(TestSupport.run("/bin/chown", ["-R", "\(nobody):\(nobody)", project]).termination, .exited(0))
+        chmod(root, 0o755)
+        try removeTree(tmp.file("Cellar"))
+
+        let plan = runGuarded(["repair", "--venv", v, "--state-dir", state, "--find-links", Self.wheelhouse], environment: env(.pip))
+        XCTAssertTrue(plan.outputText.contains(", run as uid \(nobody) (the venv's owner)"), plan.outputText)
+
+        // Stopped at the create step: the build directory the installer made is nobody's.
+        let marker = tmp.file("paused")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: guardedRunBinary)
+        p.arguments = ["repair", "--venv", v, "--state-dir", state, "--find-links", Self.wheelhouse, "--force"]
+        var dict: [String: String] = [:]
+        for entry in env(.pip) + ["GUARDED_RUN_TEST_PAUSE_AT=create:" + marker] {
+            let name = String(entry.prefix(while: { $0 != "=" }))
+            dict[name] = String(entry.dropFirst(name.count + 1))
+        }
+        p.environment = dict
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date().addingTimeInterval(120)
+        while !fileExists(marker) && p.isRunning && Date() < deadline { usleep(20_000) }
+        XCTAssertTrue(fileExists(marker), "the repair reached the create step")
+        let builds = ((try? directoryEntries(v + ".generations")) ?? []).filter { $0.hasPrefix(".build-") }
+        XCTAssertEqual(builds.count, 1)
+        for b in builds {
+            XCTAssertEqual(fileStatusIfPresent(v + ".generations/" + b)?.uid, nobody, "python -m venv ran as nobody")
+            XCTAssertEqual(fileStatusIfPresent(v + ".generations/" + b + "/pyvenv.cfg")?.uid, nobody)
+        }
+        p.terminate()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 75)
+
+        let r = runGuarded(["repair", "--venv", v, "--state-dir", state, "--find-links", Self.wheelhouse, "--force"], environment: env(.pip), timeout: 600)
+        XCTAssertEqual(r.termination, .exited(0), r.outputText + r.errorText)
+        XCTAssertTrue(r.outputText.contains("from requirements.txt \(project)/requirements.txt"), r.outputText)
+        var rootOwned: [String] = []
+        for (path, st) in treeSnapshot(project) where st.uid != nobody || st.gid != nobody { rootOwned.append(path) }
+        XCTAssertEqual(rootOwned, [], "nothing of root's left in or beside nobody's venv")
+        let start = runGuarded(["--agent", "user", "--state-dir", state, "--import", "alpha", "--", v + "/bin/python", project + "/agent.py"],
+                               environment: env(.pip))
+        XCTAssertEqual(start.termination, .exited(0), start.errorText)
+    }
 }
