@@ -142,7 +142,7 @@ struct SourceFinder {
                 case .success(let s) where s.pinned:
                     return (.success(s), notes)
                 case .success(var s):
-                    notes.append("\(path): not fully pinned (\(s.why)): passed over")
+                    notes.append("\(path): not fully pinned (\(s.why))")
                     s.why = "an unpinned requirements file next to the venv (--allow-unpinned)"
                     unpinnedCandidates.append(s)
                 }
