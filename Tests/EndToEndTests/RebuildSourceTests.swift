@@ -82,6 +82,7 @@ final class RebuildSourceTests: XCTestCase {
         Project(name: "p-uvlock", imports: ["gamma", "zeta"], expected: ["alpha==1.0", "gamma==0.3", "zeta==1.0"]),
         Project(name: "p-pylock", imports: ["delta", "epsilon"], expected: ["delta==4.0", "epsilon==5.0"]),
         Project(name: "p-distinfo", imports: ["alpha", "gamma"], expected: ["alpha==1.1", "gamma==0.3"]),
+        Project(name: "p-editable", imports: ["myagent"], expected: ["alpha==1.0", "myagent==0.1"]),
     ]
 
     func venv(_ project: String) -> String { root + "/" + project + "/.venv" }
@@ -225,6 +226,12 @@ final class RebuildSourceTests: XCTestCase {
 
         install(["alpha==1.1", "gamma==0.3"], into: venv("p-distinfo"))
 
+        // The agent's own project, installed editable (and alpha, which it needs). Its build
+        // backend is in the tree: setuptools' editable builds need the `wheel` package before
+        // setuptools 70.1, which no offline machine here is sure to have.
+        try writeEditableProject(root + "/p-editable")
+        install(["-e", root + "/p-editable"], into: venv("p-editable"))
+
         // pyproject only, and a venv whose packages are gone: nothing pinned to rebuild from.
         try tmp.write("root/p-pyproject/pyproject.toml", """
             [project]
@@ -238,6 +245,52 @@ final class RebuildSourceTests: XCTestCase {
 
         // Homebrew upgrades Python: the Cellar directory every venv's home names is gone.
         try removeTree(tmp.file("Cellar"))
+    }
+
+    /// A project with an in-tree PEP 517 backend (no build requirements: offline with build isolation)
+    /// whose editable wheel is a `.pth` pointing at `src/`.
+    func writeEditableProject(_ dir: String) throws {
+        let rel = String(dir.dropFirst(tmp.path.count + 1))
+        try tmp.write(rel + "/pyproject.toml", """
+            [build-system]
+            requires = []
+            build-backend = "backend"
+            backend-path = ["_build"]
+
+            [project]
+            name = "myagent"
+            version = "0.1"
+            dependencies = ["alpha==1.0"]
+            """)
+        try tmp.write(rel + "/src/myagent/__init__.py", "import alpha\n")
+        try tmp.write(rel + "/_build/backend.py", #"""
+            import base64, hashlib, os, zipfile
+            ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+            NAME, VERSION = "myagent", "0.1"
+            DIST = "%s-%s.dist-info" % (NAME, VERSION)
+            METADATA = "Metadata-Version: 2.1\nName: %s\nVersion: %s\nRequires-Dist: alpha==1.0\n\n" % (NAME, VERSION)
+            def _wheel(directory, files):
+                files = dict(files)
+                files[DIST + "/METADATA"] = METADATA
+                files[DIST + "/WHEEL"] = "Wheel-Version: 1.0\nGenerator: test-backend\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+                record = []
+                for p, text in files.items():
+                    d = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+                    record.append("%s,sha256=%s,%d" % (p, d, len(text.encode())))
+                files[DIST + "/RECORD"] = "\n".join(record + [DIST + "/RECORD,,"]) + "\n"
+                name = "%s-%s-py3-none-any.whl" % (NAME, VERSION)
+                with zipfile.ZipFile(os.path.join(directory, name), "w") as z:
+                    for p, text in files.items():
+                        z.writestr(p, text)
+                return name
+            def get_requires_for_build_wheel(config_settings=None): return []
+            def get_requires_for_build_editable(config_settings=None): return []
+            def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+                src = os.path.join(ROOT, "src", NAME, "__init__.py")
+                return _wheel(wheel_directory, {NAME + "/__init__.py": open(src).read()})
+            def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+                return _wheel(wheel_directory, {"_%s_editable.pth" % NAME: os.path.join(ROOT, "src") + "\n"})
+            """#)
     }
 
     func distributions(_ venv: String) -> [String] {
@@ -264,7 +317,8 @@ final class RebuildSourceTests: XCTestCase {
         let plan = venvs(["repair"])
         XCTAssertEqual(plan.termination, .exited(78), plan.errorText)
         let text = plan.outputText
-        XCTAssertTrue(text.contains("would repair 5 broken venvs"), text)
+        XCTAssertTrue(text.contains("would repair 6 broken venvs"), text)
+        XCTAssertTrue(text.contains("rebuild from: the broken venv's own dist-info in \(venv("p-editable"))/lib/python3.11/site-packages (2 packages: alpha==1.0 -e \(root)/p-editable)"), text)
         XCTAssertTrue(text.contains("rebuild from: requirements.txt \(root)/p-req/requirements.txt (2 packages: alpha==1.0 beta==2.0)"), text)
         XCTAssertTrue(text.contains("why this source: the project's own fully pinned requirements.txt"), text)
         XCTAssertTrue(text.contains("rebuild from: uv.lock \(root)/p-uvlock/uv.lock (3 packages: alpha==1.0 gamma==0.3 zeta==1.0)"), text)
@@ -308,7 +362,14 @@ final class RebuildSourceTests: XCTestCase {
 
         let check = runGuarded(["venvs", "check", "--root", root, "--state-dir", state], environment: env(mode))
         XCTAssertEqual(check.termination, .exited(0), check.outputText)
-        XCTAssertTrue(check.outputText.hasSuffix("5 venvs: 0 broken, 0 degraded, 5 healthy\n"), check.outputText)
+        XCTAssertTrue(check.outputText.hasSuffix("6 venvs: 0 broken, 0 degraded, 6 healthy\n"), check.outputText)
+
+        // The agent's own project came back editable: a change to its source is seen at once.
+        let direct = try readTextFile(venv("p-editable") + "/lib/python3.11/site-packages/myagent-0.1.dist-info/direct_url.json")
+        XCTAssertTrue(direct.contains("\"editable\": true") || direct.contains("\"editable\":true"), direct)
+        try tmp.write("root/p-editable/src/myagent/__init__.py", "import alpha\nEDITED = True\n")
+        XCTAssertEqual(TestSupport.run(venv("p-editable") + "/bin/python", ["-c", "import myagent; assert myagent.EDITED"],
+                                       environment: env(mode)).termination, .exited(0))
     }
 
     func testSeedsMorningWithPip() throws { try seedsMorning(.pip) }
