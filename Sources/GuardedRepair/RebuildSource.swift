@@ -130,7 +130,7 @@ struct SourceFinder {
         if let from = options.from { return (pick(from), notes) }
 
         if let kg = KnownGood.load(state: state, venv: venv), !kg.distributions.isEmpty || !kg.pythonVersion.isEmpty {
-            return (.success(knownGood(kg, why: "recorded by the last passing check")), notes)
+            return (knownGood(kg, why: "recorded by the last passing check"), notes)
         }
         var unpinnedCandidates: [RebuildSource] = []
         for dir in projectDirectories {
@@ -175,7 +175,7 @@ struct SourceFinder {
             guard let kg = KnownGood.load(state: state, venv: venv) else {
                 return .failure(RepairStepError("--from known-good: no known-good set is recorded for \(venv)"))
             }
-            return .success(knownGood(kg, why: "--from known-good"))
+            return knownGood(kg, why: "--from known-good")
         case "dist-info":
             return distInfo(why: "--from dist-info")
         default:
@@ -235,12 +235,17 @@ struct SourceFinder {
         }
     }
 
-    func knownGood(_ kg: KnownGood, why: String) -> RebuildSource {
-        RebuildSource(kind: .knownGood, path: nil, why: why,
-                      requirements: kg.distributions.map {
-                          PinnedRequirement(name: normalizedProjectName($0.name), requirement: "\($0.name)==\($0.version)")
-                      },
-                      pinned: true, withPip: kg.distributions.contains { $0.name.lowercased() == "pip" }, recordedAt: kg.checkedAt)
+    /// The known-good set as pins; an entry that is not a plain name and version (a damaged state
+    /// file) refuses the set rather than become an installer option.
+    func knownGood(_ kg: KnownGood, why: String) -> Result<RebuildSource, RepairStepError> {
+        if let bad = kg.distributions.first(where: { !isValidProjectName($0.name) || !isValidVersion($0.version) }) {
+            return .failure(RepairStepError("the known-good set of \(venv) holds an entry that is not a name and version (\(bad.name.prefix(40))); pass --from or --requirements"))
+        }
+        return .success(RebuildSource(kind: .knownGood, path: nil, why: why,
+                                      requirements: kg.distributions.map {
+                                          PinnedRequirement(name: normalizedProjectName($0.name), requirement: "\($0.name)==\($0.version)")
+                                      },
+                                      pinned: true, withPip: kg.distributions.contains { $0.name.lowercased() == "pip" }, recordedAt: kg.checkedAt))
     }
 
     func pyproject(_ path: String, why: String) -> Result<RebuildSource, RepairStepError> {

@@ -426,6 +426,37 @@ final class RebuildSourceTests: XCTestCase {
         XCTAssertTrue(wheels.errorText.contains("refused \(tmp.file("open-wheels")): it is group- or world-writable"), wheels.errorText)
     }
 
+    /// The launcher's own repair (nobody watching) never installs from an unpinned source: not a
+    /// pyproject.toml or an unpinned requirements file beside the venv, not an unpinned
+    /// `--requirements FILE`. The operator can, by hand, with --allow-unpinned.
+    func testLauncherNeverRebuildsFromAnUnpinnedSource() throws {
+        let v = venv("p-loose")
+        makeVenv(v, python: cellarPython)
+        try tmp.write("root/p-loose/requirements.txt", "alpha\nbeta==2.0\n")
+        try tmp.write("root/p-loose/pyproject.toml", "[project]\nname = \"p-loose\"\ndependencies = [\"alpha\"]\n")
+        try tmp.write("root/p-loose/agent.py", "import alpha\nprint('agent ok')\n")
+        try removeTree(tmp.file("Cellar"))
+        func start(_ extra: [String]) -> SubprocessResult {
+            runGuarded(["--agent", "loose", "--state-dir", state, "--auto-repair", "--find-links", Self.wheelhouse, "--import", "alpha"] + extra
+                       + ["--", v + "/bin/python", root + "/p-loose/agent.py"], environment: env(.pip), cwd: root + "/p-loose")
+        }
+        let before = treeSnapshot(root + "/p-loose")
+        let found = start([])
+        XCTAssertEqual(found.termination, .exited(78), found.errorText)
+        XCTAssertTrue(found.errorText.contains("nothing to rebuild from"), found.errorText)
+        let explicit = start(["--requirements", root + "/p-loose/requirements.txt"])
+        XCTAssertEqual(explicit.termination, .exited(78), explicit.errorText)
+        XCTAssertTrue(explicit.errorText.contains("requirements.txt is not fully pinned (line 1: alpha): an unattended repair never installs whatever is newest"), explicit.errorText)
+        XCTAssertEqual(explicit.errorText.split(separator: "\n").count, 1, explicit.errorText)
+        XCTAssertEqual(treeSnapshot(root + "/p-loose"), before, "nothing touched")
+
+        let byHand = runGuarded(["repair", "--venv", v, "--state-dir", state, "--find-links", Self.wheelhouse, "--allow-unpinned", "--force"],
+                                environment: env(.pip), timeout: 600)
+        XCTAssertEqual(byHand.termination, .exited(0), byHand.errorText)
+        XCTAssertTrue(byHand.outputText.contains("from pyproject.toml \(root)/p-loose/pyproject.toml (1 packages)"), byHand.outputText)
+        XCTAssertEqual(start([]).termination, .exited(0))
+    }
+
     /// `repair --requirements pyproject.toml`: the dry run and --force agree, and pip and uv both
     /// take it (it used to pass the TOML to pip as a requirements file: `Invalid requirement: '[project]'`).
     func testRequirementsPyprojectWorksWithPipAndUV() throws {
