@@ -301,7 +301,8 @@ public struct Repairer: Sendable {
         case .success(let s): source = s
         case .failure(let e): return .failure(e)
         }
-        for dir in Installer.localFindLinks(options.findLinks + source.findLinks) {
+        // A wheelhouse that does not exist is the installer's business (pip warns and goes on).
+        for dir in Installer.localFindLinks(options.findLinks + source.findLinks) where fileExists(dir) {
             if let e = finder.safety(dir) { return .failure(e) }
         }
         let config = try? PyvenvConfig.load(venv: venv)

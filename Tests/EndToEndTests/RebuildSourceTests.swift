@@ -105,7 +105,7 @@ final class RebuildSourceTests: XCTestCase {
 
     var offline: [String: String?] {
         ["PIP_NO_INDEX": "1", "UV_OFFLINE": "1", "UV_NO_INDEX": "1", "UV_CACHE_DIR": tmp.file("uv-cache"), "UV_LINK_MODE": "copy",
-         "PIP_DISABLE_PIP_VERSION_CHECK": "1", "ENABLE_AUTO_REPAIR": nil, "GUARDED_RUN_TEST_KILL_AT": nil, "GUARDED_RUN_TEST_PAUSE_AT": nil]
+         "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_FIND_LINKS": nil, "UV_FIND_LINKS": nil, "ENABLE_AUTO_REPAIR": nil, "GUARDED_RUN_TEST_KILL_AT": nil, "GUARDED_RUN_TEST_PAUSE_AT": nil]
     }
 
     func env(_ mode: InstallerMode) -> [String] {
@@ -455,6 +455,22 @@ final class RebuildSourceTests: XCTestCase {
         XCTAssertEqual(byHand.termination, .exited(0), byHand.errorText)
         XCTAssertTrue(byHand.outputText.contains("from pyproject.toml \(root)/p-loose/pyproject.toml (1 packages)"), byHand.outputText)
         XCTAssertEqual(start([]).termination, .exited(0))
+    }
+
+    /// Offline settings written for one installer reach the other: pip's PIP_FIND_LINKS and
+    /// PIP_NO_INDEX drive a uv rebuild, uv's UV_FIND_LINKS and UV_OFFLINE a pip rebuild.
+    func testEachInstallerHonoursTheOthersOfflineSettings() throws {
+        let modes: [InstallerMode] = InstallerMode.uvPath == nil ? [.pip] : [.pip, .uv]
+        for mode in modes {
+            let v = root + "/\(mode.rawValue)/.venv"
+            makeVenv(v)
+            try tmp.write("root/\(mode.rawValue)/requirements.txt", "alpha==1.1\n")
+            var e = env(mode).filter { !$0.hasPrefix("PIP_NO_INDEX=") && !$0.hasPrefix("UV_OFFLINE=") && !$0.hasPrefix("UV_NO_INDEX=") }
+            e += mode == .uv ? ["PIP_FIND_LINKS=" + Self.wheelhouse, "PIP_NO_INDEX=1"] : ["UV_FIND_LINKS=" + Self.wheelhouse, "UV_OFFLINE=1"]
+            let r = runGuarded(["repair", "--venv", v, "--rebuild", "--force", "--state-dir", state, "--import", "alpha"], environment: e, timeout: 600)
+            XCTAssertEqual(r.termination, .exited(0), "\(mode): \(r.outputText) \(r.errorText)")
+            XCTAssertEqual(distributions(v), ["alpha==1.1"], "\(mode)")
+        }
     }
 
     /// `repair --requirements pyproject.toml`: the dry run and --force agree, and pip and uv both

@@ -51,3 +51,114 @@ final class SourceReaderTests: XCTestCase {
         XCTAssertTrue(SourceReaders.requirements(tmp.file("p/loop.txt"), into: &loop, check: { _ in nil })?.message.contains("nested deeper than 4") == true)
     }
 }
+
+/// uv.lock and pylock.toml shapes the end-to-end tests do not reach: workspaces, extras, markers
+/// carried down the graph, git and path sources, an editable root installed or not.
+final class LockReaderTests: XCTestCase {
+    func testUVLockWalksRuntimeDependenciesWithMarkersAndExtras() throws {
+        let tmp = try TemporaryDirectory("uvlock")
+        defer { tmp.remove() }
+        try tmp.write("p/uv.lock", """
+            version = 1
+            revision = 2
+
+            [[package]]
+            name = "app"
+            version = "1.0"
+            source = { editable = "." }
+            dependencies = [
+                { name = "web", extra = ["fast"] },
+                { name = "winonly", marker = "sys_platform == 'win32'" },
+                { name = "lib" },
+            ]
+
+            [package.dev-dependencies]
+            dev = [{ name = "pytest" }]
+
+            [[package]]
+            name = "web"
+            version = "2.0"
+            source = { registry = "https://pypi.org/simple" }
+
+            [package.optional-dependencies]
+            fast = [{ name = "speedups" }]
+
+            [[package]]
+            name = "speedups"
+            version = "0.5"
+            source = { registry = "https://pypi.org/simple" }
+
+            [[package]]
+            name = "winonly"
+            version = "3.0"
+            source = { registry = "https://pypi.org/simple" }
+            dependencies = [{ name = "colorama", marker = "python_version >= '3.8'" }]
+
+            [[package]]
+            name = "colorama"
+            version = "0.4.6"
+            source = { registry = "https://pypi.org/simple" }
+
+            [[package]]
+            name = "lib"
+            version = "0.1"
+            source = { git = "https://github.com/o/lib?rev=main#0123456789abcdef0123456789abcdef01234567" }
+
+            [[package]]
+            name = "pytest"
+            version = "8.0"
+            source = { registry = "https://pypi.org/simple" }
+            """)
+        func read(installed: Bool) throws -> [String] {
+            guard case .success(let list) = SourceReaders.uvLock(tmp.file("p/uv.lock"), installed: { _ in installed }) else {
+                XCTFail("refused"); return []
+            }
+            return list.map { $0.line(withHashes: false) }
+        }
+        XCTAssertEqual(try read(installed: false), [
+            "colorama==0.4.6 ; (sys_platform == 'win32') and (python_version >= '3.8')",
+            "lib @ git+https://github.com/o/lib@0123456789abcdef0123456789abcdef01234567",
+            "speedups==0.5", "web==2.0", "winonly==3.0 ; sys_platform == 'win32'",
+        ], "run-time dependencies only (no pytest), extras followed, markers carried down")
+        XCTAssertTrue(try read(installed: true).contains("-e " + tmp.file("p")), "the project itself, editable, when the venv had it")
+
+        try tmp.write("p/uv.lock", "version = 1\n[[package]]\nname = \"a\"\nversion = \"1\"\nsource = { virtual = \".\" }\ndependencies = [{ name = \"missing\" }]\n")
+        guard case .failure(let e) = SourceReaders.uvLock(tmp.file("p/uv.lock"), installed: { _ in false }) else { return XCTFail() }
+        XCTAssertTrue(e.message.hasSuffix("uv.lock: a needs missing, which the lock does not list"), e.message)
+        try tmp.write("p/uv.lock", "version = 1\n[[package]]\nname = \"--index-url\"\nversion = \"1\"\n")
+        guard case .failure = SourceReaders.uvLock(tmp.file("p/uv.lock"), installed: { _ in false }) else { return XCTFail("a name that is an option") }
+    }
+
+    func testPylockSources() throws {
+        let tmp = try TemporaryDirectory("pylock")
+        defer { tmp.remove() }
+        let hash = String(repeating: "b", count: 64)
+        try tmp.write("p/pylock.toml", """
+            lock-version = "1.0"
+            created-by = "x"
+
+            [[packages]]
+            name = "Attrs"
+            version = "25.1.0"
+            wheels = [{ url = "https://x/attrs.whl", hashes = { sha256 = "\(hash)" } }]
+
+            [[packages]]
+            name = "local"
+            directory = { path = "src/local", editable = true }
+
+            [[packages]]
+            name = "viavcs"
+            vcs = { type = "git", url = "https://github.com/o/r", commit-id = "0123456789abcdef" }
+
+            [[packages]]
+            name = "arch"
+            archive = { url = "https://x/arch-1.tar.gz", hashes = { sha256 = "\(hash)" } }
+            """)
+        guard case .success(let list) = SourceReaders.pylock(tmp.file("p/pylock.toml")) else { return XCTFail() }
+        XCTAssertEqual(list.map { $0.line(withHashes: true) }, [
+            "attrs==25.1.0 --hash=sha256:\(hash)", "-e \(tmp.file("p/src/local"))",
+            "viavcs @ git+https://github.com/o/r@0123456789abcdef", "arch @ https://x/arch-1.tar.gz --hash=sha256:\(hash)",
+        ])
+        XCTAssertFalse(pinnedRequirementsText(list).contains("--hash"), "an editable line: no hash mode")
+    }
+}
