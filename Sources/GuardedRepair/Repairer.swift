@@ -415,7 +415,7 @@ public struct Repairer: Sendable {
 
         var live = relocated(verify, from: buildPath, to: venv)
         live.checkedAt = Clock.nowRFC3339()
-        let source = "\(recipe.source.description) (\(recipe.source.requirements.count) packages)"
+        let source = "\(recipe.source.description) (\(recipe.source.requirements.count) packages: \(recipe.source.why))"
         var details: [(String, JSONValue)] = [
                                   ("generation", .number(Double(n))), ("source", .string(recipe.source.description)),
                                   ("source_reason", .string(recipe.source.why)),

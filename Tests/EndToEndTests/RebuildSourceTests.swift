@@ -334,6 +334,9 @@ final class RebuildSourceTests: XCTestCase {
         for p in pinned {
             XCTAssertTrue(r.outputText.contains("repaired \(venv(p.name)): generation 1 built with"), "\(p.name): \(r.outputText)")
         }
+        XCTAssertTrue(r.outputText.contains("from uv.lock \(root)/p-uvlock/uv.lock (3 packages: the project's own uv.lock)"), "the source and why: \(r.outputText)")
+        XCTAssertTrue(r.outputText.contains("from dist-info \(venv("p-distinfo"))/lib/python3.11/site-packages (2 packages: no known-good set and no pinned project file: the broken venv's own dist-info)"), r.outputText)
+        XCTAssertFalse(r.outputText.contains("warning:"), "every reinstalled file matches its old RECORD: \(r.outputText)")
         XCTAssertTrue(r.outputText.contains("\(venv("p-pyproject")): FAILED: repair failed: nothing to rebuild from"), r.outputText)
         XCTAssertEqual(treeSnapshot(venv("p-pyproject")), snapshot, "an unpinned-only venv is not touched")
         XCTAssertFalse(fileExists(venv("p-pyproject") + ".generations"))
@@ -453,7 +456,7 @@ final class RebuildSourceTests: XCTestCase {
         let byHand = runGuarded(["repair", "--venv", v, "--state-dir", state, "--find-links", Self.wheelhouse, "--allow-unpinned", "--force"],
                                 environment: env(.pip), timeout: 600)
         XCTAssertEqual(byHand.termination, .exited(0), byHand.errorText)
-        XCTAssertTrue(byHand.outputText.contains("from pyproject.toml \(root)/p-loose/pyproject.toml (1 packages)"), byHand.outputText)
+        XCTAssertTrue(byHand.outputText.contains("from pyproject.toml \(root)/p-loose/pyproject.toml (1 packages: --allow-unpinned: the project's declared dependencies (newest versions that match))"), byHand.outputText)
         XCTAssertEqual(start([]).termination, .exited(0))
     }
 
