@@ -12,8 +12,8 @@ public enum RepairCommand: AdminCommand {
         usage: "repair --venv DIR [--requirements FILE | --from SOURCE] [--allow-unpinned] [--python PATH] [--find-links DIR]... [--import MODULE]... [--rebuild] [--force] [--state-dir DIR]",
         options: [
             .value("--venv", help: "the venv to repair"),
-            .value("--requirements", help: "rebuild from this file (requirements.txt, uv.lock, pylock.toml, pyproject.toml)"),
-            .value("--from", help: "rebuild from this source: known-good, uv.lock, pylock.toml, requirements.txt, requirements.lock, requirements-lock.txt, dist-info, pyproject.toml"),
+            .value("--requirements", help: "rebuild from this file (requirements.txt, uv.lock, pylock.toml, Pipfile.lock, pyproject.toml)"),
+            .value("--from", help: "rebuild from this source: known-good, uv.lock, pylock.toml, requirements.txt, requirements.lock, requirements-lock.txt, Pipfile.lock, dist-info, pyproject.toml"),
             .flag("--allow-unpinned", help: "let pyproject.toml and unpinned requirements files join the automatic order"),
             .value("--python", help: "interpreter to use when the venv's own no longer works"),
             .repeated("--find-links", help: "a local wheelhouse for the installer (repeatable)"),

@@ -12,6 +12,7 @@ struct RebuildSource: Sendable {
         case knownGood = "known-good"
         case uvLock = "uv.lock"
         case pylock = "pylock.toml"
+        case pipfileLock = "Pipfile.lock"
         /// The project's own fully pinned requirements.txt, requirements.lock or requirements-lock.txt.
         case pinnedRequirements = "pinned-requirements"
         case distInfo = "dist-info"
@@ -87,7 +88,7 @@ struct OldRecord: Sendable {
 /// Where a rebuild's packages come from, in order (docs/repair.md):
 /// 1. `--requirements FILE`; 2. the known-good set; 3. the project's own pins next to the venv or
 /// in the agent's working directory (uv.lock, pylock.toml, a fully pinned requirements.txt,
-/// requirements.lock, requirements-lock.txt); 4. the broken venv's own dist-info; 5. unpinned
+/// requirements.lock, requirements-lock.txt, Pipfile.lock); 4. the broken venv's own dist-info; 5. unpinned
 /// sources (pyproject.toml, an unpinned requirements file), only with `--from` or `--allow-unpinned`
 /// and never in an unattended repair. A source that is found but unsafe or malformed stops the
 /// repair (one line); one that is only not fully pinned is passed over and named in the plan.
@@ -110,7 +111,7 @@ struct SourceFinder {
 
     /// The names `--from` takes.
     static let fromNames = ["known-good", "uv.lock", "pylock.toml", "requirements.txt", "requirements.lock",
-                            "requirements-lock.txt", "dist-info", "pyproject.toml"]
+                            "requirements-lock.txt", "Pipfile.lock", "dist-info", "pyproject.toml"]
 
     /// The venv's parent, then the agent's working directory when known.
     var projectDirectories: [String] {
@@ -134,7 +135,7 @@ struct SourceFinder {
         }
         var unpinnedCandidates: [RebuildSource] = []
         for dir in projectDirectories {
-            for name in ["uv.lock", "pylock.toml"] + SourceFinder.pinnedNames {
+            for name in ["uv.lock", "pylock.toml"] + SourceFinder.pinnedNames + ["Pipfile.lock"] {
                 let path = dir + "/" + name
                 guard fileStatusIfPresent(path, followSymlinks: true) != nil else { continue }
                 switch read(name: name, path: path) {
@@ -165,7 +166,7 @@ struct SourceFinder {
             notes.append("unpinned requirements files are used only with --allow-unpinned, by hand")
         }
         let looked = projectDirectories.joined(separator: " and ")
-        return (.failure(RepairStepError("nothing to rebuild from: no --requirements FILE, no known-good set, no pinned uv.lock, pylock.toml or requirements file in \(looked), and no dist-info in \(venv)")), notes)
+        return (.failure(RepairStepError("nothing to rebuild from: no --requirements FILE, no known-good set, no pinned uv.lock, pylock.toml, requirements file or Pipfile.lock in \(looked), and no dist-info in \(venv)")), notes)
     }
 
     /// `--from SOURCE`.
@@ -205,6 +206,11 @@ struct SourceFinder {
                 RebuildSource(kind: .pylock, path: path, why: "the project's own pylock.toml", requirements: $0, pinned: true)
             }
         }
+        if name == "Pipfile.lock" {
+            return SourceReaders.pipfileLock(path, installed: installedInVenv).map {
+                RebuildSource(kind: .pipfileLock, path: path, why: "the project's own Pipfile.lock (its default packages)", requirements: $0, pinned: true)
+            }
+        }
         if name == "pyproject.toml" { return pyproject(path, why: "the project's declared dependencies") }
         var file = SourceReaders.RequirementsFile()
         if let e = SourceReaders.requirements(path, into: &file, check: safety) { return .failure(e) }
@@ -222,7 +228,7 @@ struct SourceFinder {
         }
         let name = baseName(of: file)
         let format = name == "uv.lock" ? "uv.lock" : (name.hasPrefix("pylock.") && name.hasSuffix(".toml")) ? "pylock.toml"
-            : name == "pyproject.toml" ? "pyproject.toml" : "requirements.txt"
+            : name == "pyproject.toml" ? "pyproject.toml" : name == "Pipfile.lock" ? "Pipfile.lock" : "requirements.txt"
         switch read(name: format, path: file) {
         case .failure(let e): return .failure(e)
         case .success(var s):

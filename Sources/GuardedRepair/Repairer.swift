@@ -550,7 +550,7 @@ public struct Repairer: Sendable {
         let finder = SourceFinder(venv: venv, state: state, options: options)
         for dir in finder.projectDirectories {
             paths.append(dir)
-            paths += (["uv.lock", "pylock.toml", "pyproject.toml"] + SourceFinder.pinnedNames).map { dir + "/" + $0 }
+            paths += (["uv.lock", "pylock.toml", "pyproject.toml", "Pipfile.lock"] + SourceFinder.pinnedNames).map { dir + "/" + $0 }
         }
         if let p = options.python { paths += InterpreterChain(start: p).hops }
         paths += options.findLinks

@@ -383,6 +383,53 @@ enum SourceReaders {
         return .success(list)
     }
 
+    // MARK: Pipfile.lock
+
+    /// Pipfile.lock (pipenv, JSON): the `default` section only (never `develop`): `==version` with
+    /// its hashes and markers, a git source at its `ref`, a path (editable when it says so; the
+    /// project itself, `path = "."`, only when `installed` says the venv had it).
+    static func pipfileLock(_ path: String, installed: (String) -> Bool) -> Result<[PinnedRequirement], RepairStepError> {
+        func bad(_ why: String) -> Result<[PinnedRequirement], RepairStepError> { .failure(RepairStepError("\(path): \(why)")) }
+        let bytes: [UInt8]
+        do { bytes = try readFile(path, followSymlinks: true, limit: maxFileBytes) } catch { return bad("\(error)") }
+        guard let doc = JSONValue.parse(bytes: bytes), let meta = doc["_meta"], meta["pipfile-spec"] != nil else {
+            return bad("not a Pipfile.lock this reader understands (JSON with _meta.pipfile-spec)")
+        }
+        guard let entries = doc["default"]?.objectValue else { return bad("no default section") }
+        let root = parentDirectory(of: path)
+        var list: [PinnedRequirement] = []
+        for (rawName, e) in entries {
+            guard isValidProjectName(rawName) else { return bad("a package name this reader does not pass on") }
+            let name = normalizedProjectName(rawName)
+            let marker = e["markers"]?.stringValue
+            if let marker, !isSafeLineText(marker) { return bad("\(name): a marker this reader does not pass on") }
+            let extras = (e["extras"]?.arrayValue ?? []).compactMap(\.stringValue)
+            guard extras.allSatisfy(isValidProjectName) else { return bad("\(name): extras this reader does not pass on") }
+            let withExtras = rawName + (extras.isEmpty ? "" : "[" + extras.joined(separator: ",") + "]")
+            let hashes = (e["hashes"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap(normalizedHash) }
+            if let version = e["version"]?.stringValue {
+                guard version.hasPrefix("=="), isValidVersion(String(version.dropFirst(2))) else { return bad("\(name): version \(version.prefix(40)) is not an exact pin") }
+                list.append(PinnedRequirement(name: name, requirement: withExtras + version, marker: marker, hashes: hashes))
+            } else if let git = e["git"]?.stringValue {
+                guard let ref = e["ref"]?.stringValue, ref.count >= 7, ref.allSatisfy(\.isHexDigit), isSafeLineText(git), !git.contains(" ") else {
+                    return bad("\(name): a git source without a locked commit")
+                }
+                list.append(PinnedRequirement(name: name, requirement: "\(withExtras) @ git+\(git)@\(ref)", marker: marker))
+            } else if let rel = e["path"]?.stringValue {
+                let dir = normalizedPath(absolutePath(rel, relativeTo: root))
+                guard isPlainPath(dir) else { return bad("\(name): a path with blanks or special characters") }
+                if dir == root && !installed(name) { continue }
+                list.append(PinnedRequirement(name: name, requirement: (e["editable"]?.boolValue == true ? "-e " : "") + dir, marker: marker))
+            } else if let file = e["file"]?.stringValue {
+                guard isSafeLineText(file), !file.contains(" ") else { return bad("\(name): a file URL this reader does not pass on") }
+                list.append(PinnedRequirement(name: name, requirement: "\(withExtras) @ \(file)", marker: marker, hashes: hashes))
+            } else {
+                return bad("\(name): neither a version, a git source nor a path")
+            }
+        }
+        return .success(list)
+    }
+
     // MARK: pyproject.toml
 
     /// `[project] name` and `dependencies`: unpinned, so only for a repair an operator runs.

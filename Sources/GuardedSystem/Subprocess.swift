@@ -49,7 +49,9 @@ public struct UserIdentity: Sendable, Equatable {
 /// Spawns helper processes (the Python probe, installers, git, systemctl) through one path:
 /// posix_spawn, stdin from /dev/null, stdout and stderr captured, signal mask emptied and every
 /// handler reset to default in the child, its own process group so a timeout kills it and its
-/// children, and a deadline.
+/// children, and a deadline. With `runAs` the child runs as that user: posix_spawn cannot change
+/// credentials, so a C fork-and-exec (`guarded_spawn_as_user`) does the same set-up and drops
+/// groups, gid and uid before `execve`.
 public enum Subprocess {
     public static func run(
         _ executable: String,

@@ -161,4 +161,30 @@ final class LockReaderTests: XCTestCase {
         ])
         XCTAssertFalse(pinnedRequirementsText(list).contains("--hash"), "an editable line: no hash mode")
     }
+
+    func testPipfileLockDefaultSectionOnly() throws {
+        let tmp = try TemporaryDirectory("pipfile")
+        defer { tmp.remove() }
+        let hash = String(repeating: "c", count: 64)
+        try tmp.write("p/Pipfile.lock", """
+            {"_meta": {"hash": {"sha256": "x"}, "pipfile-spec": 6, "requires": {"python_version": "3.11"}, "sources": []},
+             "default": {
+               "requests": {"hashes": ["sha256:\(hash)"], "index": "pypi", "markers": "python_version >= '3.7'", "version": "==2.31.0"},
+               "urllib3": {"extras": ["socks"], "version": "==2.2.1"},
+               "lib": {"git": "https://github.com/o/lib.git", "ref": "0123456789abcdef"},
+               "p": {"editable": true, "path": "."}
+             },
+             "develop": {"pytest": {"version": "==8.0.0"}}}
+            """)
+        guard case .success(let list) = SourceReaders.pipfileLock(tmp.file("p/Pipfile.lock"), installed: { $0 == "p" }) else { return XCTFail() }
+        XCTAssertEqual(list.map { $0.line(withHashes: false) }, [
+            "requests==2.31.0 ; python_version >= '3.7'", "urllib3[socks]==2.2.1",
+            "lib @ git+https://github.com/o/lib.git@0123456789abcdef", "-e " + tmp.file("p"),
+        ])
+        guard case .success(let without) = SourceReaders.pipfileLock(tmp.file("p/Pipfile.lock"), installed: { _ in false }) else { return XCTFail() }
+        XCTAssertEqual(without.count, 3, "the project itself only when the venv had it")
+        try tmp.write("p/Pipfile.lock", #"{"_meta": {"pipfile-spec": 6}, "default": {"x": {"version": ">=1"}}}"#)
+        guard case .failure(let e) = SourceReaders.pipfileLock(tmp.file("p/Pipfile.lock"), installed: { _ in false }) else { return XCTFail() }
+        XCTAssertTrue(e.message.hasSuffix("x: version >=1 is not an exact pin"), e.message)
+    }
 }
