@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "GuardedSystem", dependencies: ["CSystemShims"]),
         .target(name: "GuardedCore", dependencies: ["GuardedSystem"]),
         .target(name: "GuardedCheck", dependencies: ["GuardedSystem", "GuardedCore"]),
-        .target(name: "GuardedRepair", dependencies: ["GuardedSystem", "GuardedCore", "GuardedCheck"]),
+        .target(name: "GuardedRepair", dependencies: ["GuardedSystem", "GuardedCore", "GuardedCheck", "GuardedSnapshot"]),
         .target(name: "GuardedSnapshot", dependencies: ["GuardedSystem", "GuardedCore"]),
         .target(name: "GuardedFleet", dependencies: ["GuardedSystem", "GuardedCore", "GuardedCheck", "GuardedRepair"]),
         .target(name: "GuardedSupervisor", dependencies: ["GuardedSystem", "GuardedCore", "GuardedSnapshot"]),
@@ -46,6 +46,7 @@ let package = Package(
         .testTarget(name: "GuardedSupervisorTests", dependencies: ["GuardedSystem", "GuardedCore", "GuardedSupervisor", "TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "GuardedFleetTests", dependencies: ["GuardedSystem", "GuardedCore", "GuardedCheck", "GuardedFleet", "TestSupport"]),
+        .testTarget(name: "GuardedRepairTests", dependencies: ["GuardedSystem", "GuardedCore", "GuardedRepair", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["GuardedSystem", "GuardedCore", "TestSupport"]),
     ]
 )

@@ -180,3 +180,65 @@ int guarded_open_beneath(int root, const char *relative, int flags, unsigned mod
     beneath_last_method = 0;
     return beneath_walk(root, relative, flags, mode);
 }
+
+#include <grp.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+int guarded_spawn_as_user(int *pid, const char *path, char *const argv[], char *const envp[],
+                          const char *cwd, int in_fd, int out_fd, int err_fd, unsigned int uid, unsigned int gid) {
+    int report[2];
+    if (guarded_pipe_cloexec(report) != 0) return errno;
+    pid_t child = fork();
+    if (child < 0) {
+        int e = errno;
+        close(report[0]);
+        close(report[1]);
+        return e;
+    }
+    if (child == 0) {
+        int e = 0;
+        sigset_t empty;
+        struct sigaction dfl;
+        dfl.sa_handler = SIG_DFL;
+        dfl.sa_flags = 0;
+        sigemptyset(&dfl.sa_mask);
+        for (int s = 1; s < 65; s++) {
+            if (s != SIGKILL && s != SIGSTOP) sigaction(s, &dfl, NULL);
+        }
+        sigemptyset(&empty);
+        sigprocmask(SIG_SETMASK, &empty, NULL);
+        if (setpgid(0, 0) != 0) e = errno;
+        int stdin_fd = in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY);
+        if (!e && (stdin_fd < 0 || dup2(stdin_fd, 0) < 0)) e = errno;
+        if (!e && (dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)) e = errno;
+        if (!e && cwd && chdir(cwd) != 0) e = errno;
+        gid_t g = (gid_t)gid;
+        if (!e && setgroups(1, &g) != 0) e = errno;
+#ifdef __APPLE__
+        if (!e && setgid(g) != 0) e = errno;
+        if (!e && setuid((uid_t)uid) != 0) e = errno;
+#else
+        if (!e && setresgid(g, g, g) != 0) e = errno;
+        if (!e && setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0) e = errno;
+#endif
+        if (!e) {
+            execve(path, argv, envp);
+            e = errno;
+        }
+        (void)!write(report[1], &e, sizeof e);
+        _exit(127);
+    }
+    close(report[1]);
+    int child_error = 0;
+    ssize_t got;
+    do { got = read(report[0], &child_error, sizeof child_error); } while (got < 0 && errno == EINTR);
+    close(report[0]);
+    if (got == (ssize_t)sizeof child_error) {
+        int status;
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+        return child_error ? child_error : EINVAL;
+    }
+    *pid = child;
+    return 0;
+}

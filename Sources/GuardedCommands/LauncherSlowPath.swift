@@ -115,8 +115,12 @@ func refuseAfterRepair(_ context: LaunchContext, _ attempt: RepairAttempt, extra
 
 /// The launcher's options as the repairer takes them.
 func repairOptions(_ request: LaunchRequest) -> RepairOptions {
-    RepairOptions(requirements: request.requirements, python: request.python, findLinks: request.findLinks,
-                  imports: request.imports)
+    var options = RepairOptions(requirements: request.requirements, python: request.python, findLinks: request.findLinks,
+                                imports: request.imports)
+    // Nobody watches a launcher's repair: never from an unpinned source.
+    options.unattended = true
+    options.workingDirectory = currentDirectory()
+    return options
 }
 
 /// `--auto-repair` / `--no-auto-repair` win over ENABLE_AUTO_REPAIR.

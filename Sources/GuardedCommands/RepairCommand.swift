@@ -9,10 +9,12 @@ public enum RepairCommand: AdminCommand {
     public static let name = "repair"
     public static let summary = "rebuild a broken venv beside it and swap it in (dry run unless --force)"
     public static let spec = CommandSpec(
-        usage: "repair --venv DIR [--requirements FILE] [--python PATH] [--find-links DIR]... [--import MODULE]... [--rebuild] [--force] [--state-dir DIR]",
+        usage: "repair --venv DIR [--requirements FILE | --from SOURCE] [--allow-unpinned] [--python PATH] [--find-links DIR]... [--import MODULE]... [--rebuild] [--force] [--state-dir DIR]",
         options: [
             .value("--venv", help: "the venv to repair"),
-            .value("--requirements", help: "rebuild from this file instead of the known-good set"),
+            .value("--requirements", help: "rebuild from this file (requirements.txt, uv.lock, pylock.toml, Pipfile.lock, pyproject.toml)"),
+            .value("--from", help: "rebuild from this source: known-good, uv.lock, pylock.toml, requirements.txt, requirements.lock, requirements-lock.txt, Pipfile.lock, dist-info, pyproject.toml"),
+            .flag("--allow-unpinned", help: "let pyproject.toml and unpinned requirements files join the automatic order"),
             .value("--python", help: "interpreter to use when the venv's own no longer works"),
             .repeated("--find-links", help: "a local wheelhouse for the installer (repeatable)"),
             .repeated("--import", help: "a module that must import in the new venv (repeatable)"),
@@ -29,6 +31,8 @@ public enum RepairCommand: AdminCommand {
         var options = RepairOptions(requirements: arguments.value("--requirements"), python: arguments.value("--python"),
                                     findLinks: arguments.all("--find-links"), imports: imports)
         options.rebuild = arguments.has("--rebuild")
+        options.allowUnpinned = arguments.has("--allow-unpinned")
+        options.from = try fromSource(arguments)
         options.ignoreBackoff = true
         let repairer = Repairer(state: try stateDirectory(arguments))
         guard arguments.has("--force") else {
@@ -44,4 +48,14 @@ public enum RepairCommand: AdminCommand {
         }
         return outcome.exitCode
     }
+}
+
+/// `--from SOURCE`, checked against the names the repair knows; not with `--requirements`.
+func fromSource(_ arguments: ParsedArguments) throws -> String? {
+    guard let from = arguments.value("--from") else { return nil }
+    guard RepairOptions.fromNames.contains(from) else {
+        throw UsageError("--from \(from): not a source (\(RepairOptions.fromNames.joined(separator: ", ")))")
+    }
+    if arguments.value("--requirements") != nil { throw UsageError("--from and --requirements name two sources: give one") }
+    return from
 }

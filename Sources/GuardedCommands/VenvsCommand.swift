@@ -10,7 +10,7 @@ public enum VenvsCommand: AdminCommand {
     public static let name = "venvs"
     public static let summary = "check, report on or repair every venv under the roots"
     public static let spec = CommandSpec(
-        usage: "venvs check|report|repair [--root DIR]... [--from-config PATH...] [--json] [--force] [--jobs N] [--on-problem CMD] [--state-dir DIR]",
+        usage: "venvs check|report|repair [--root DIR]... [--from-config PATH...] [--json] [--force] [--jobs N] [--on-problem CMD] [--from SOURCE] [--allow-unpinned] [--state-dir DIR]",
         options: [
             .repeated("--root", help: "a directory to search for venvs (repeatable; default: fleet.conf, else the health logs)"),
             fromConfigOption,
@@ -20,6 +20,8 @@ public enum VenvsCommand: AdminCommand {
             .value("--python", help: "repair: the base interpreter to rebuild on"),
             .repeated("--find-links", help: "repair: a local wheel directory or URL for the installer (repeatable)"),
             .value("--on-problem", help: "check: run CMD (sh -c) with the JSON report on stdin when a venv is broken or degraded"),
+            .value("--from", help: "repair: rebuild every venv from this source (see repair --from)"),
+            .flag("--allow-unpinned", help: "repair: let pyproject.toml and unpinned requirements files join the automatic order"),
             stateDirOption,
         ],
         positionals: 1...100_000)
@@ -30,11 +32,12 @@ public enum VenvsCommand: AdminCommand {
             throw UsageError("unknown action '\(action)' (check, report or repair)" + didYouMean(action, among: ["check", "report", "repair"]))
         }
         if arguments.has("--force") && action != "repair" { throw UsageError("--force is only for 'venvs repair'") }
-        for option in ["--python", "--find-links"] where action != "repair" && !arguments.all(option).isEmpty {
+        for option in ["--python", "--find-links", "--from"] where action != "repair" && !arguments.all(option).isEmpty {
             throw UsageError("\(option) is only for 'venvs repair'")
         }
         if arguments.value("--on-problem") != nil && action != "check" { throw UsageError("--on-problem is only for 'venvs check'") }
         if arguments.value("--on-problem")?.isEmpty == true { throw UsageError("--on-problem needs a command") }
+        if arguments.has("--allow-unpinned") && action != "repair" { throw UsageError("--allow-unpinned is only for 'venvs repair'") }
         let jobs = try arguments.integer("--jobs", default: WorkerPool.processorCount, range: 1...256)
         let json = arguments.has("--json")
         let state = StateDirectory.resolve(explicit: arguments.value("--state-dir"))
@@ -90,8 +93,10 @@ public enum VenvsCommand: AdminCommand {
             return withMissing(check.exitCode, fromConfig)
         default:
             guard let state else { throw CommandFailure("cannot choose a state directory: HOME is not set; pass --state-dir DIR", exitCode: ExitCode.usage) }
-            let repair = FleetRepair(check: check, repairer: Repairer(state: state),
-                                     options: RepairOptions(python: arguments.value("--python"), findLinks: arguments.all("--find-links")))
+            var options = RepairOptions(python: arguments.value("--python"), findLinks: arguments.all("--find-links"))
+            options.from = try fromSource(arguments)
+            options.allowUnpinned = arguments.has("--allow-unpinned")
+            let repair = FleetRepair(check: check, repairer: Repairer(state: state), options: options)
             guard arguments.has("--force") else {
                 Output.standardOutput(json ? withMissing(repair.planJSON(), fromConfig).serialized(pretty: true) + "\n" : repair.planText())
                 return withMissing(check.exitCode, fromConfig)

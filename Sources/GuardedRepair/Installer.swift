@@ -2,26 +2,6 @@ import GuardedCheck
 import GuardedCore
 import GuardedSystem
 
-/// What a generation is built from.
-enum PackageSource: Sendable {
-    /// `--requirements FILE`: a requirements.txt, a pip-compile / `uv pip compile` lock, or (uv) a pylock.toml.
-    case requirements(String)
-    /// The known-good set of the last passing check, pinned exactly (`name==version`).
-    case knownGood([Distribution])
-
-    var description: String {
-        switch self {
-        case .requirements(let file): return "requirements \(file)"
-        case .knownGood: return "known-good"
-        }
-    }
-
-    var packageCount: Int? {
-        if case .knownGood(let list) = self { return list.count }
-        return nil
-    }
-}
-
 /// Builds a venv at a path: `uv venv` + `uv pip install` when uv is on PATH, else `python -m venv`
 /// + pip. pip and setuptools in the known-good set come from the interpreter's own ensurepip (bundled,
 /// offline), so a venv that had pip gets `python -m venv` with pip, whichever installer runs.
@@ -35,6 +15,8 @@ struct Installer: Sendable {
     let interpreter: String
     let findLinks: [String]
     let timeoutSeconds: Double
+    /// Root rebuilding another user's venv: the installer runs as that user.
+    var runAs: UserIdentity? = nil
 
     /// uv when it is on PATH, else pip.
     static func choose() -> Kind {
@@ -57,17 +39,15 @@ struct Installer: Sendable {
     /// Packages the venv creation itself provides (ensurepip), never pinned from the known-good set.
     static let bootstrapPackages: Set<String> = ["pip", "setuptools"]
 
-    /// Creates the venv at `path` (which must not exist) and installs `source` into it.
-    func build(at path: String, source: PackageSource) -> Result<Void, RepairStepError> {
-        var withPip = false
-        var install: [String] = []
-        switch source {
-        case .requirements(let file):
-            install = ["-r", file]
-        case .knownGood(let list):
-            withPip = list.contains { $0.name.lowercased() == "pip" }
-            install = list.filter { !Installer.bootstrapPackages.contains($0.name.lowercased()) }.map { "\($0.name)==\($0.version)" }
-        }
+    /// The file every rebuild installs from, inside the build (it stays in the generation as the
+    /// record of what was asked for).
+    static let requirementsFileName = "guarded-run-requirements.txt"
+
+    /// Creates the venv at `path` (which must not exist) and installs `source` into it, from one
+    /// pinned requirements file written into the build.
+    func build(at path: String, source: RebuildSource) -> Result<Void, RepairStepError> {
+        let withPip = source.withPip
+        let toInstall = source.installable()
 
         // 1. The venv itself.
         if case .uv(let uv) = kind, !withPip {
@@ -76,10 +56,22 @@ struct Installer: Sendable {
             if let failure = step("create", interpreter, ["-m", "venv"] + (withPip ? [] : ["--without-pip"]) + [path]) { return .failure(failure) }
         }
         TestHooks.reached("create")
-        if install.isEmpty { return .success(()) }
+        if toInstall.requirements.isEmpty { return .success(()) }
 
-        // 2. The packages.
-        let links = findLinks.flatMap { ["--find-links", $0] }
+        // 2. The packages, from one file either installer takes.
+        let file = path + "/" + Installer.requirementsFileName
+        func writeRequirements() -> RepairStepError? {
+            do {
+                try writeFileAtomically(file, toInstall.fileText, mode: 0o644)
+                if let user = runAs { try changeOwner(file, uid: user.uid, gid: user.gid) }
+                return nil
+            } catch {
+                return RepairStepError("requirements file: \(error)")
+            }
+        }
+        if let e = writeRequirements() { return .failure(e) }
+        let install = ["-r", file]
+        let links = linkOptions
         let python = path + "/bin/python"
         switch kind {
         case .uv(let uv):
@@ -96,6 +88,7 @@ struct Installer: Sendable {
                 }
                 try? removeTree(path)
                 if let again = step("create", interpreter, ["-m", "venv", path]) { return .failure(again) }
+                if let e = writeRequirements() { return .failure(e) }
                 if let again = step("install", python, ["-m", "pip"] + pipOptions) { return .failure(again) }
             }
         }
@@ -103,13 +96,56 @@ struct Installer: Sendable {
         return .success(())
     }
 
+    /// The caller's environment (installerEnvironment); as another user, that user's HOME and no
+    /// shared caches (root's cache directories are not theirs to write, nor theirs to poison).
+    var environment: [String] {
+        var env = installerEnvironment()
+        guard let user = runAs else { return env }
+        env.removeAll { $0.hasPrefix("HOME=") || $0.hasPrefix("UV_CACHE_DIR=") || $0.hasPrefix("PIP_CACHE_DIR=") || $0.hasPrefix("XDG_CACHE_HOME=") }
+        env += ["HOME=" + (homeDirectory(ofUser: user.uid) ?? "/nonexistent"), "UV_NO_CACHE=1", "PIP_NO_CACHE_DIR=1"]
+        return env
+    }
+
+    /// `--find-links` for the installer, and the other installer's offline settings translated, so
+    /// pip and uv see the same wheelhouses and the same "no index": PIP_FIND_LINKS / PIP_NO_INDEX
+    /// for uv, UV_FIND_LINKS / UV_NO_INDEX / UV_OFFLINE for pip.
+    var linkOptions: [String] {
+        var dirs = findLinks
+        var noIndex = false
+        func truthy(_ name: String) -> Bool {
+            guard let v = Environment.value(name)?.lowercased() else { return false }
+            return ["1", "true", "yes", "on"].contains(v)
+        }
+        func listed(_ name: String) -> [String] {
+            (Environment.value(name) ?? "").split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" || $0 == "\n" }).map(String.init)
+        }
+        switch kind {
+        case .uv:
+            if Environment.value("UV_FIND_LINKS") == nil { dirs += listed("PIP_FIND_LINKS") }
+            noIndex = Environment.value("UV_NO_INDEX") == nil && truthy("PIP_NO_INDEX")
+        case .pip:
+            if Environment.value("PIP_FIND_LINKS") == nil { dirs += listed("UV_FIND_LINKS") }
+            noIndex = Environment.value("PIP_NO_INDEX") == nil && (truthy("UV_NO_INDEX") || truthy("UV_OFFLINE"))
+        }
+        return dirs.flatMap { ["--find-links", $0] } + (noIndex ? ["--no-index"] : [])
+    }
+
+    /// Every local wheelhouse the installer will read (for the safety rules).
+    static func localFindLinks(_ options: [String]) -> [String] {
+        var dirs = options
+        for name in ["PIP_FIND_LINKS", "UV_FIND_LINKS"] {
+            dirs += (Environment.value(name) ?? "").split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" || $0 == "\n" }).map(String.init)
+        }
+        return dirs.compactMap { d in d.hasPrefix("/") ? d : filePath(fromURL: d) }
+    }
+
     /// Runs one installer command; nil on success, else the reason (its last stderr line).
     private func step(_ what: String, _ executable: String, _ arguments: [String]) -> RepairStepError? {
         if let signal = StopSignals.received { return RepairStepError("interrupted: signal \(signal)") }
         let result: SubprocessResult
         do {
-            result = try Subprocess.run(executable, arguments, environment: installerEnvironment(), workingDirectory: "/",
-                                        timeoutSeconds: timeoutSeconds, cancelWhen: { StopSignals.received != nil })
+            result = try Subprocess.run(executable, arguments, environment: environment, workingDirectory: "/",
+                                        timeoutSeconds: timeoutSeconds, cancelWhen: { StopSignals.received != nil }, runAs: runAs)
         } catch {
             return RepairStepError("\(what): \(error)")
         }

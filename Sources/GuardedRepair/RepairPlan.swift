@@ -3,6 +3,26 @@ import GuardedCore
 import GuardedSystem
 
 extension Repairer {
+    /// The plan's lines on the source: which one, its path, why it won, what it holds, and the
+    /// candidates passed over.
+    static func sourceLines(_ source: RebuildSource, notes: [String]) -> [String] {
+        let list = source.requirements
+        let shown = list.prefix(8).map { $0.line(withHashes: false) }.joined(separator: " ") + (list.count > 8 ? " …" : "")
+        var what: String
+        switch source.kind {
+        case .knownGood: what = "the known-good set of \(source.recordedAt ?? "?")"
+        case .distInfo: what = "the broken venv's own dist-info in \(source.path ?? "?")"
+        default: what = source.description
+        }
+        var lines = ["rebuild from: \(what) (\(list.count) packages\(list.isEmpty ? "" : ": " + shown))",
+                     "why this source: \(source.why)" + (source.pinned ? "" : "; NOT pinned: the newest versions that match are installed")]
+        lines += notes.map { "passed over: " + $0 }
+        if !source.records.isEmpty {
+            lines.append("after the build: the reinstalled files are compared with the \(source.records.count) old RECORD files; every difference is reported")
+        }
+        return lines
+    }
+
     /// What `repair` would do, in lines for a person (the dry run of `guarded-run repair`). Runs
     /// the full check and asks the candidate interpreters their version; changes nothing.
     public func plan(venv: String, options: RepairOptions) -> [String] {
@@ -28,20 +48,16 @@ extension Repairer {
         }
         switch recipe(venv: venv, report: report, options: options) {
         case .success(let r):
-            switch r.source {
-            case .requirements(let file): lines.append("rebuild from: \(file)")
-            case .knownGood(let list):
-                let kg = KnownGood.load(state: state, venv: venv)
-                let shown = list.prefix(8).map { "\($0.name)==\($0.version)" }.joined(separator: " ") + (list.count > 8 ? " …" : "")
-                lines.append("rebuild from: the known-good set of \(kg?.checkedAt ?? "?") (\(list.count) packages\(list.isEmpty ? "" : ": " + shown))")
-            }
+            lines.append(contentsOf: Repairer.sourceLines(r.source, notes: r.notes))
             lines.append("interpreter: \(r.interpreter.path) (Python \(r.interpreter.version)): \(r.interpreter.reason)")
-            lines.append("installer: \(r.installer.name)" + (options.findLinks.isEmpty ? "" : ", --find-links \(options.findLinks.joined(separator: " "))"))
+            lines.append("installer: \(r.installer.name)" + (options.findLinks.isEmpty ? "" : ", --find-links \(options.findLinks.joined(separator: " "))")
+                         + (r.installer.runAs.map { ", run as uid \($0.uid) (the venv's owner)" } ?? ""))
             let n = layout.nextNumber()
             let imports = options.imports.isEmpty ? "" : " (imports: \(options.imports.joined(separator: ", ")))"
             lines.append("would build \(layout.path(of: n)), verify it with the full check\(imports), then point \(venv) at it")
         case .failure(let e):
             lines.append("repair impossible: \(e.message)")
+            lines += SourceFinder(venv: venv, state: state, options: options).choose().notes.map { "passed over: " + $0 }
         }
         let earlier = layout.generations().filter { $0 != layout.currentGeneration }.sorted(by: >)
         lines.append(earlier.isEmpty ? "if that fails: no earlier generation to roll back to: fail closed"

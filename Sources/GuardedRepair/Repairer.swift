@@ -20,6 +20,17 @@ public struct RepairOptions: Sendable {
     public var waitSeconds: Double = RepairOptions.defaultWaitSeconds
     /// Generations kept besides the current one.
     public var keepGenerations: Int = RepairOptions.defaultKeepGenerations
+    /// `--from SOURCE`: one source by name instead of the automatic order (docs/repair.md).
+    public var from: String?
+    /// `--allow-unpinned`: pyproject.toml and unpinned requirements files join the automatic order.
+    public var allowUnpinned = false
+    /// The launcher's own repair: nobody is watching, so nothing unpinned is ever installed.
+    public var unattended = false
+    /// The agent's working directory, when known: its project files are looked for there too.
+    public var workingDirectory: String?
+
+    /// The names `--from` takes.
+    public static var fromNames: [String] { SourceFinder.fromNames }
 
     public init(requirements: String? = nil, python: String? = nil, findLinks: [String] = [], imports: [String] = []) {
         self.requirements = requirements.map { normalizedPath(absolutePath($0, relativeTo: currentDirectory())) }
@@ -48,7 +59,8 @@ public struct RepairOptions: Sendable {
         case .pip: installer = "pip"
         }
         let text = [requirements ?? "", python ?? "", findLinks.joined(separator: ","),
-                    Array(Set(imports)).sorted().joined(separator: ","), installer].joined(separator: "\n")
+                    Array(Set(imports)).sorted().joined(separator: ","), installer,
+                    from ?? "", allowUnpinned ? "unpinned" : "", workingDirectory ?? ""].joined(separator: "\n")
         return fnv1a64Hex(text)
     }
 }
@@ -178,8 +190,9 @@ public struct Repairer: Sendable {
             let pruned = finish(layout: layout, report: built.report, options: options)
             if !pruned.isEmpty { details.append(("pruned", .array(pruned.map { .number(Double($0)) }))) }
             details.append(("duration_ms", .number(Double((Clock.monotonicNanoseconds() - started) / 1_000_000))))
+            let mismatchLines = built.mismatches.map { "\nwarning: \($0)" }.joined()
             return RepairAttempt(result: .repaired,
-                                 summary: "repaired \(venv): generation \(built.generation) built with \(built.interpreter) and \(built.installer) from \(built.source)",
+                                 summary: "repaired \(venv): generation \(built.generation) built with \(built.interpreter) and \(built.installer) from \(built.source)" + mismatchLines,
                                  reasons: built.report.reasons,
                                  details: [("repair", .object([("result", .string("repaired"))] + details))],
                                  report: built.report)
@@ -266,27 +279,31 @@ public struct Repairer: Sendable {
         var source: String
         var report: CheckReport
         var details: [(String, JSONValue)]
+        /// Reinstalled files that differ from the broken venv's RECORD (dist-info rebuilds).
+        var mismatches: [String] = []
     }
 
     /// Everything a rebuild needs to know before it starts, or why it cannot start.
     struct Recipe {
-        var source: PackageSource
+        var source: RebuildSource
         var interpreter: InterpreterChoice
         var installer: Installer
+        /// Candidate sources passed over, for the plan.
+        var notes: [String]
     }
 
     func recipe(venv: String, report: CheckReport, options: RepairOptions) -> Result<Recipe, RepairStepError> {
         let knownGood = KnownGood.load(state: state, venv: venv)
-        let source: PackageSource
-        if let file = options.requirements {
-            guard fileStatusIfPresent(file, followSymlinks: true)?.isRegularFile == true else {
-                return .failure(RepairStepError("requirements: \(file): \(Errno.noSuchFileOrDirectory)"))
-            }
-            source = .requirements(file)
-        } else if let knownGood, !knownGood.distributions.isEmpty || !knownGood.pythonVersion.isEmpty {
-            source = .knownGood(knownGood.distributions)
-        } else {
-            return .failure(RepairStepError("nothing to rebuild from: no passing check has recorded a known-good set for \(venv), and no --requirements FILE"))
+        let finder = SourceFinder(venv: venv, state: state, options: options)
+        let (chosen, notes) = finder.choose()
+        let source: RebuildSource
+        switch chosen {
+        case .success(let s): source = s
+        case .failure(let e): return .failure(e)
+        }
+        // A wheelhouse that does not exist is the installer's business (pip warns and goes on).
+        for dir in Installer.localFindLinks(options.findLinks + source.findLinks) where fileExists(dir) {
+            if let e = finder.safety(dir) { return .failure(e) }
         }
         let config = try? PyvenvConfig.load(venv: venv)
         let wanted = knownGood.flatMap { majorMinor(of: $0.pythonVersion) } ?? config?.majorMinor
@@ -295,9 +312,17 @@ public struct Repairer: Sendable {
         case .success(let choice): interpreter = choice
         case .failure(let error): return .failure(error)
         }
-        return .success(Recipe(source: source, interpreter: interpreter,
-                               installer: Installer(kind: Installer.choose(), interpreter: interpreter.path,
-                                                    findLinks: options.findLinks, timeoutSeconds: Installer.defaultTimeout)))
+        var installer = Installer(kind: Installer.choose(), interpreter: interpreter.path,
+                                  findLinks: options.findLinks, timeoutSeconds: Installer.defaultTimeout)
+        installer.runAs = buildUser(venv: venv)
+        return .success(Recipe(source: source, interpreter: interpreter, installer: installer, notes: notes))
+    }
+
+    /// Root repairing a venv that belongs to someone else builds it as that user.
+    func buildUser(venv: String) -> UserIdentity? {
+        guard geteuid() == 0, let st = fileStatusIfPresent(venv, followSymlinks: true) ?? fileStatusIfPresent(parentDirectory(of: venv)),
+              st.uid != 0 else { return nil }
+        return UserIdentity(uid: st.uid, gid: st.gid)
     }
 
     private func build(layout: GenerationLayout, report: CheckReport, options: RepairOptions,
@@ -330,6 +355,7 @@ public struct Repairer: Sendable {
             if layout.state() == .plain, layout.generations().isEmpty { _ = rmdir(layout.generationsDirectory) }
             return .failure(error)
         }
+        if let user = installer.runAs { try? changeOwner(layout.generationsDirectory, uid: user.uid, gid: user.gid) }
         if case .failure(let e) = installer.build(at: buildPath, source: recipe.source) { return discard(e) }
         do {
             try ScriptPaths.rewrite(generation: buildPath, from: buildPath, to: venv)
@@ -345,6 +371,15 @@ public struct Repairer: Sendable {
             return discard(RepairStepError("verification of the new venv failed: \(verify.reasons.first ?? "unknown")"))
         }
         if let signal = StopSignals.received { return discard(RepairStepError("interrupted: signal \(signal)")) }
+        // Root built a user's venv: whatever root wrote in it (the rewritten scripts, the check's
+        // bytecode) becomes the user's before it is promoted.
+        if let user = installer.runAs {
+            do { try changeOwnerOfTree(buildPath, uid: user.uid, gid: user.gid) } catch {
+                return discard(RepairStepError("ownership: \(error)"))
+            }
+        }
+        // A rebuild from dist-info: the reinstalled files against the old RECORDs.
+        let mismatches = RecordComparison.mismatches(recipe.source.records, sitePackages: sitePackages(of: buildPath))
 
         // Promote: durable first (every file of the new tree), then its final name, then the swap.
         let final = layout.path(of: n)
@@ -370,6 +405,7 @@ public struct Repairer: Sendable {
                                       packages: original?.distributions.count ?? 0).save(state: state, venv: venv)
             }
             try layout.point(to: n)
+            if let user = installer.runAs { try? changeOwner(venv, uid: user.uid, gid: user.gid) }
         } catch {
             // The venv path still names the old venv (each step above is one rename); the new
             // generation stays beside it for the operator, and rollback may still pick it up.
@@ -379,16 +415,25 @@ public struct Repairer: Sendable {
 
         var live = relocated(verify, from: buildPath, to: venv)
         live.checkedAt = Clock.nowRFC3339()
-        let source = recipe.source.packageCount.map { "\(recipe.source.description) (\($0) packages)" } ?? recipe.source.description
-        return .success(Built(generation: n, interpreter: recipe.interpreter.path, installer: installer.name, source: source,
-                              report: live, details: [
+        let source = "\(recipe.source.description) (\(recipe.source.requirements.count) packages: \(recipe.source.why))"
+        var details: [(String, JSONValue)] = [
                                   ("generation", .number(Double(n))), ("source", .string(recipe.source.description)),
+                                  ("source_reason", .string(recipe.source.why)),
                                   ("packages", .number(Double(verify.distributions.count))),
                                   ("interpreter", .string(recipe.interpreter.path)),
                                   ("python_version", .optional(verify.pythonVersion)),
                                   ("interpreter_reason", .string(recipe.interpreter.reason)),
                                   ("installer", .string(installer.name)),
-                              ]))
+                              ]
+        if installer.runAs != nil { details.append(("built_as_uid", .number(Double(installer.runAs?.uid ?? 0)))) }
+        if !recipe.source.records.isEmpty { details.append(("record_mismatches", JSONValue(mismatches))) }
+        return .success(Built(generation: n, interpreter: recipe.interpreter.path, installer: installer.name, source: source,
+                              report: live, details: details, mismatches: mismatches))
+    }
+
+    /// `<venv>/lib/pythonX.Y/site-packages`, or nil.
+    func sitePackages(of venv: String) -> String? {
+        SourceFinder(venv: venv, state: state, options: RepairOptions()).sitePackages
     }
 
     /// After a swap: the cache for the venv path (the check ran at the generation's own path; its
@@ -451,7 +496,10 @@ public struct Repairer: Sendable {
             }
             if n == current { return .success(RolledBack(generation: n, report: relocated(check, from: path, to: layout.venv), skipped: notes)) }
             TestHooks.reached("rollback")
-            do { try layout.point(to: n) } catch {
+            do {
+                try layout.point(to: n)
+                if let user = buildUser(venv: path) { try? changeOwner(layout.venv, uid: user.uid, gid: user.gid) }
+            } catch {
                 return .failure(RepairStepError("swap to generation \(n): \(error)"))
             }
             var live = relocated(check, from: path, to: layout.venv)
@@ -498,6 +546,12 @@ public struct Repairer: Sendable {
         paths += report.watchPaths
         if let home = report.home { paths.append(home) }
         if let r = options.requirements { paths.append(r) }
+        // A project file appearing (or changing) next to the venv deserves a new attempt.
+        let finder = SourceFinder(venv: venv, state: state, options: options)
+        for dir in finder.projectDirectories {
+            paths.append(dir)
+            paths += (["uv.lock", "pylock.toml", "pyproject.toml", "Pipfile.lock"] + SourceFinder.pinnedNames).map { dir + "/" + $0 }
+        }
         if let p = options.python { paths += InterpreterChain(start: p).hops }
         paths += options.findLinks
         paths += InterpreterSearch.installPlaces()

@@ -39,10 +39,19 @@ public struct SubprocessResult: Sendable {
     public var succeeded: Bool { termination == .exited(0) && !timedOut && !cancelled }
 }
 
+/// A user a child runs as (root building a venv that belongs to someone else).
+public struct UserIdentity: Sendable, Equatable {
+    public var uid: UInt32
+    public var gid: UInt32
+    public init(uid: UInt32, gid: UInt32) { self.uid = uid; self.gid = gid }
+}
+
 /// Spawns helper processes (the Python probe, installers, git, systemctl) through one path:
 /// posix_spawn, stdin from /dev/null, stdout and stderr captured, signal mask emptied and every
 /// handler reset to default in the child, its own process group so a timeout kills it and its
-/// children, and a deadline.
+/// children, and a deadline. With `runAs` the child runs as that user: posix_spawn cannot change
+/// credentials, so a C fork-and-exec (`guarded_spawn_as_user`) does the same set-up and drops
+/// groups, gid and uid before `execve`.
 public enum Subprocess {
     public static func run(
         _ executable: String,
@@ -52,7 +61,8 @@ public enum Subprocess {
         timeoutSeconds: Double? = nil,
         outputLimit: Int = 16 << 20,
         cancelWhen: (() -> Bool)? = nil,
-        standardInput: [UInt8]? = nil
+        standardInput: [UInt8]? = nil,
+        runAs user: UserIdentity? = nil
     ) throws(SystemError) -> SubprocessResult {
         let started = Clock.monotonicNanoseconds()
         var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1], inPipe: [Int32] = [-1, -1]
@@ -111,7 +121,12 @@ public enum Subprocess {
         var pid: pid_t = 0
         let rc = argv.withUnsafeBufferPointer { a in
             envp.withUnsafeBufferPointer { e in
-                posix_spawn(&pid, executable, &actions, &attributes, a.baseAddress!, e.baseAddress!)
+                guard let user else { return posix_spawn(&pid, executable, &actions, &attributes, a.baseAddress!, e.baseAddress!) }
+                var child: Int32 = 0
+                let r = guarded_spawn_as_user(&child, executable, a.baseAddress!, e.baseAddress!, workingDirectory,
+                                              standardInput != nil ? inPipe[0] : -1, outPipe[1], errPipe[1], user.uid, user.gid)
+                pid = pid_t(child)
+                return r
             }
         }
         _ = close(outPipe[1]); _ = close(errPipe[1])

@@ -42,3 +42,10 @@ int guarded_open_beneath(int root, const char *relative, int flags, unsigned mod
 int guarded_open_beneath_force_walk(int on);
 /// Which way the last guarded_open_beneath resolved: 2 openat2, 1 O_NOFOLLOW_ANY, 0 the walk.
 int guarded_open_beneath_last_method(void);
+/// Starts `path` as another user (posix_spawn cannot change credentials): fork, then in the child
+/// only async-signal-safe calls: its own process group, an empty signal mask and default handlers,
+/// stdin from `in_fd` (or /dev/null when it is -1), stdout/stderr onto `out_fd`/`err_fd`, `cwd`, supplementary groups dropped,
+/// gid then uid set (real, effective and saved), execve. 0 and *pid on success, else an errno
+/// (the child's exec failure is reported through a close-on-exec pipe).
+int guarded_spawn_as_user(int *pid, const char *path, char *const argv[], char *const envp[],
+                          const char *cwd, int in_fd, int out_fd, int err_fd, unsigned int uid, unsigned int gid);
