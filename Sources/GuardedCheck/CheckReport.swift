@@ -37,6 +37,8 @@ public struct CheckReport: Sendable {
     public var home: String?
     /// Paths whose identity and times make up the fingerprint (when the check passes).
     public var watchPaths: [String] = []
+    /// The installed files were verified against each RECORD (`check --deep`).
+    public var deep = false
     /// The check could not finish for a reason that may pass (the probe timed out): exit 75, not 78.
     public var transient = false
     public var durationNanoseconds: Int64 = 0
@@ -66,7 +68,8 @@ public struct CheckReport: Sendable {
     }
 
     mutating func add(_ name: String, ok: Bool, _ reason: String = "", severity: CheckResult.Severity = .broken) {
-        checks.append(CheckResult(name: name, ok: ok, reason: ok ? "" : reason, severity: severity))
+        // Every reason passes the redaction before it can reach a log, the cache or an output.
+        checks.append(CheckResult(name: name, ok: ok, reason: ok ? "" : Redaction.apply(reason), severity: severity))
     }
 
     // MARK: outputs
@@ -86,6 +89,7 @@ public struct CheckReport: Sendable {
             ("interpreter", .optional(interpreter?.target)),
             ("distributions", .array(distributions.map { .object([("name", .string($0.name)), ("version", .string($0.version))]) })),
             ("transient", .bool(transient)),
+            ("deep", .bool(deep)),
             ("duration_ms", .number(Double(durationNanoseconds / 1_000_000))),
             ("checked", .string(checkedAt)),
         ])

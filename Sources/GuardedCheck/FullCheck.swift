@@ -44,7 +44,7 @@ public enum FullCheck {
                 usleep(UInt32(min(wait / 1000 + 1, 500_000)))
                 wait = settles - Clock.wallNanoseconds()
             }
-            current = run(venv: current.venv, imports: current.imports, timeoutSeconds: timeoutSeconds)
+            current = run(venv: current.venv, imports: current.imports, deep: current.deep, timeoutSeconds: timeoutSeconds)
             if current.status == .broken { return CachedCheck(report: current, skipped: nil, error: nil) }
         }
         return CachedCheck(report: current, skipped: nil, error: nil)
@@ -55,9 +55,11 @@ public enum FullCheck {
     /// is not waited for.
     static let maxSettleWait: Int64 = 2_500_000_000
 
-    public static func run(venv: String, imports: [String], timeoutSeconds: Double = defaultTimeout) -> CheckReport {
+    /// `deep`: also verify every installed file against its distribution's RECORD (`check --deep`).
+    public static func run(venv: String, imports: [String], deep: Bool = false, timeoutSeconds: Double = defaultTimeout) -> CheckReport {
         let started = Clock.monotonicNanoseconds()
         var report = CheckReport(venv: venv, imports: imports)
+        report.deep = deep
         defer { report.durationNanoseconds = Clock.monotonicNanoseconds() - started }
         inspect(&report, timeoutSeconds: timeoutSeconds)
         report.durationNanoseconds = Clock.monotonicNanoseconds() - started
@@ -126,7 +128,7 @@ public enum FullCheck {
         // One probe process, isolated from the caller's Python settings.
         let result: SubprocessResult
         do {
-            result = try Subprocess.run(start, ["-I", "-c", probeScript, venv] + report.imports,
+            result = try Subprocess.run(start, ["-I", "-c", probeSource(deep: report.deep), venv] + report.imports + (report.deep ? ["--deep"] : []),
                                         environment: probeEnvironment(), workingDirectory: "/",
                                         timeoutSeconds: timeoutSeconds)
         } catch {
@@ -169,6 +171,7 @@ public enum FullCheck {
             }
         }
         report.distributions.sort { $0.name.lowercased() < $1.name.lowercased() }
+        judgeDependencies(&report, json)
 
         // The watch list: where a change could break what was just verified.
         for key in ["stdlib", "platstdlib"] {
@@ -183,6 +186,38 @@ public enum FullCheck {
             for (_, files) in imports { for f in files.arrayValue ?? [] { if let s = f.stringValue { report.watchPaths.append(s) } } }
         }
         if let ssl = json["ssl_module"]?.stringValue, !ssl.isEmpty { report.watchPaths.append(ssl) }
+    }
+
+    /// Dependencies complete (Dependencies.swift), and with --deep the files that differ from RECORD:
+    /// broken in the closure of the --import modules' distributions, degraded elsewhere.
+    static func judgeDependencies(_ report: inout CheckReport, _ json: JSONValue) {
+        var dists: [InstalledDistribution] = []
+        for d in json["installed"]?.arrayValue ?? [] {
+            guard let name = d["name"]?.stringValue, let version = d["version"]?.stringValue,
+                  let path = d["path"]?.stringValue, let sp = d["sp"]?.stringValue else { continue }
+            dists.append(InstalledDistribution(name: name, version: version,
+                                               requires: d["requires"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+                                               requested: d["requested"]?.boolValue ?? false, distInfo: path, sitePackages: sp))
+        }
+        var environment: [String: String] = [:]
+        for (k, v) in json["marker_environment"]?.objectValue ?? [] { if let s = v.stringValue { environment[k] = s } }
+        let leftovers = json["leftovers"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let deps = DependencyCheck(dists, modules: report.imports, leftovers: leftovers, environment: environment)
+        for f in deps.findings { report.add(f.name, ok: false, f.reason, severity: f.severity) }
+        if deps.findings.isEmpty { report.add("dependencies", ok: true) }
+
+        guard report.deep else { return }
+        let mismatches = json["record_mismatches"]?.arrayValue ?? []
+        for m in mismatches {
+            guard let name = m["name"]?.stringValue else { continue }
+            let files = m["files"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            let index = dists.firstIndex { $0.name == name }
+            let version = index.map { dists[$0].version } ?? ""
+            let more = files.count > 3 ? " +\(files.count - 3) more" : ""
+            report.add("record:" + name, ok: false, "record-mismatch: \(name) \(version): " + files.prefix(3).joined(separator: ", ") + more,
+                       severity: index.map { deps.importClosure.contains($0) } == true ? .broken : .degraded)
+        }
+        if mismatches.isEmpty { report.add("record", ok: true) }
     }
 
     /// The caller's environment without the variables that redirect Python (the probe also runs

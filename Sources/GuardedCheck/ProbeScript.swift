@@ -1,10 +1,13 @@
 /// The Python side of the full check: one process, run as `<venv>/bin/python -I -c <script> <venv> <module>...`
 /// with cwd `/` and a timeout. It prints one JSON object after a marker line, so anything an imported
 /// module prints cannot be mistaken for the result. Kept to the standard library of Python 3.8+.
+/// `probeLibrary` (ProbeLibrary.swift: redaction, dependencies, --deep) is defined first.
 let probeMarker = "@@guarded-run-probe@@"
 
+func probeSource(deep: Bool) -> String { probeLibrary + "\n" + (deep ? probeDeepLibrary + "\n" : "") + probeScript }
+
 let probeScript = #"""
-import sys, os, json
+import sys, os
 MARK = "@@guarded-run-probe@@"
 def _orphan_watch(parent):
     # If guarded-run dies (SIGKILL), do not linger in a slow import: exit once reparented.
@@ -21,7 +24,8 @@ def describe(e):
     text = str(e).strip().splitlines()
     return type(e).__name__ + (": " + text[-1] if text else "")
 venv = sys.argv[1]
-wanted = sys.argv[2:]
+wanted = [a for a in sys.argv[2:] if not a.startswith("-")]
+deep = "--deep" in sys.argv[2:]
 real_stdout = sys.stdout
 sys.stdout = sys.stderr
 out["version"] = "%d.%d.%d" % tuple(sys.version_info[:3])
@@ -40,7 +44,7 @@ else:
     check("venv", True)
 try:
     import sysconfig
-    paths = sysconfig.get_paths()
+    paths = venv_paths() or sysconfig.get_paths()
     out["stdlib"] = paths.get("stdlib", "")
     out["platstdlib"] = paths.get("platstdlib", "")
     out["purelib"] = paths.get("purelib", "")
@@ -65,10 +69,10 @@ try:
     check("ssl", True)
 except BaseException as e:
     check("ssl", False, "ssl-broken: " + describe(e))
-import importlib
 for name in wanted:
     try:
-        mod = importlib.import_module(name)
+        __import__(name)
+        mod = sys.modules[name]
         files = []
         f = getattr(mod, "__file__", None)
         if f:
@@ -78,37 +82,54 @@ for name in wanted:
         out["imports"][name] = files
         check("import:" + name, True)
     except BaseException as e:
-        check("import:" + name, False, "import-failed: %s: %s" % (name, describe(e)))
-leftovers, incomplete, dists, has_pip = [], [], [], False
+        check("import:" + name, False, "import-failed: %s: %s" % (name, describe_import_failure_lazily(e, venv)))
+leftovers, incomplete, dists, has_pip, installed = [], [], [], False, []
 for sp in out["site_packages"]:
     try:
-        names = sorted(os.listdir(sp))
+        entries = sorted((e.name, e.is_dir()) for e in os.scandir(sp))
     except OSError as e:
         check("site-packages", False, "site-packages-unreadable: %s: %s" % (sp, e.strerror))
         continue
-    for n in names:
+    for n, is_dir in entries:
         full = os.path.join(sp, n)
         if n.startswith("~"):
             leftovers.append(full)
-        if n.endswith(".dist-info") and os.path.isdir(full):
-            missing = [m for m in ("METADATA", "RECORD") if not os.path.isfile(os.path.join(full, m))]
+        if n.endswith(".dist-info") and is_dir:
+            # One listing per dist-info and METADATA's headers read as bytes: the cheapest way
+            # through a few hundred distributions (a text-mode open costs a decoder per file).
+            try:
+                inside = set(os.listdir(full))
+            except OSError:
+                inside = set()
+            missing = [m for m in ("METADATA", "RECORD") if m not in inside]
             if missing:
                 incomplete.append("%s (no %s)" % (n, " or ".join(missing)))
             meta = {}
+            requires = []
             try:
-                with open(os.path.join(full, "METADATA"), encoding="utf-8", errors="replace") as fh:
-                    for line in fh:
-                        if not line.strip():
+                with open(os.path.join(full, "METADATA"), "rb") as fh:
+                    head = fh.read(16384)
+                    while b"\n\n" not in head and b"\r\n\r\n" not in head and len(head) < (1 << 20):
+                        more = fh.read(65536)
+                        if not more:
                             break
-                        k, _, v = line.partition(":")
-                        if k in ("Name", "Version") and k not in meta:
-                            meta[k] = v.strip()
+                        head += more
+                for line in head.decode("utf-8", "replace").splitlines():
+                    if not line.strip():
+                        break
+                    k, _, v = line.partition(":")
+                    if k in ("Name", "Version") and k not in meta:
+                        meta[k] = v.strip()
+                    elif k == "Requires-Dist":
+                        requires.append(v.strip())
             except OSError:
                 pass
             stem = n[:-len(".dist-info")]
             name = meta.get("Name") or stem.rpartition("-")[0] or stem
             version = meta.get("Version") or stem.rpartition("-")[2]
             dists.append({"name": name, "version": version})
+            installed.append({"name": name, "version": version, "path": full, "sp": sp, "requires": requires,
+                              "requested": "REQUESTED" in inside})
             if name.lower() == "pip":
                 has_pip = True
 out["distributions"] = dists
@@ -116,12 +137,14 @@ check("install-leftovers", not leftovers,
       "install-leftovers: %s (an interrupted install)" % ", ".join(leftovers[:5]) + (" +%d more" % (len(leftovers) - 5) if len(leftovers) > 5 else ""),
       "degraded")
 check("dist-info", not incomplete, "dist-info-incomplete: " + ", ".join(incomplete[:5]), "degraded")
+# Dependencies are judged by guarded-run (Dependencies.swift) from these.
+out["installed"] = installed
+out["leftovers"] = leftovers
+out["marker_environment"] = marker_environment()
+if deep:
+    out["record_mismatches"] = deep_checks(installed)
 if has_pip:
-    try:
-        import pip
-        check("pip", True)
-    except BaseException as e:
-        check("pip", False, "pip-broken: " + describe(e), "degraded")
+    pip_check(installed, check)
 venv_real = os.path.realpath(venv)
 def loaded_images():
     try:
@@ -153,6 +176,5 @@ for p in loaded_images():
     if name.startswith(("libpython", "Python", "_ssl", "libssl", "libcrypto")) or p.startswith(venv_real + "/"):
         seen.append(p)
 out["shared_objects"] = seen
-real_stdout.write("\n" + MARK + json.dumps(out) + "\n")
-real_stdout.flush()
+write_result(real_stdout, MARK, out)
 """#

@@ -2,16 +2,17 @@ import GuardedCheck
 import GuardedCore
 import GuardedSystem
 
-/// `guarded-run check --venv DIR [--import MODULE]... [--json]`: the full check on demand.
+/// `guarded-run check --venv DIR [--import MODULE]... [--deep] [--json]`: the full check on demand.
 /// Exit 0 healthy, 1 degraded, 78 broken, 75 when the probe timed out. A passing check refreshes the cache.
 public enum CheckCommand: AdminCommand {
     public static let name = "check"
     public static let summary = "run the full health check of a venv"
     public static let spec = CommandSpec(
-        usage: "check --venv DIR [--import MODULE]... [--json] [--state-dir DIR]",
+        usage: "check --venv DIR [--import MODULE]... [--deep] [--json] [--state-dir DIR]",
         options: [
             .value("--venv", help: "the venv to check"),
             .repeated("--import", help: "a module that must import (repeatable)"),
+            .flag("--deep", help: "also verify every installed file against its distribution's RECORD"),
             jsonOption,
             stateDirOption,
         ])
@@ -21,7 +22,7 @@ public enum CheckCommand: AdminCommand {
         let imports = arguments.all("--import")
         if let bad = imports.first(where: { !isValidModuleName($0) }) { throw UsageError("--import '\(bad)' is not a module name") }
         let venv = normalizedPath(absolutePath(given, relativeTo: currentDirectory()))
-        var report = FullCheck.run(venv: venv, imports: imports)
+        var report = FullCheck.run(venv: venv, imports: imports, deep: arguments.has("--deep"))
         let state = StateDirectory.resolve(explicit: arguments.value("--state-dir"))
         if report.status != .broken, let state {
             let cached = FullCheck.cache(report, state: state)

@@ -10,10 +10,11 @@ public enum VenvsCommand: AdminCommand {
     public static let name = "venvs"
     public static let summary = "check, report on or repair every venv under the roots"
     public static let spec = CommandSpec(
-        usage: "venvs check|report|repair [--root DIR]... [--from-config PATH...] [--json] [--force] [--jobs N] [--on-problem CMD] [--from SOURCE] [--allow-unpinned] [--state-dir DIR]",
+        usage: "venvs check|report|repair [--root DIR]... [--from-config PATH...] [--deep] [--json] [--force] [--jobs N] [--on-problem CMD] [--from SOURCE] [--allow-unpinned] [--state-dir DIR]",
         options: [
             .repeated("--root", help: "a directory to search for venvs (repeatable; default: fleet.conf, else the health logs)"),
             fromConfigOption,
+            .flag("--deep", help: "check, report: also verify every installed file against its distribution's RECORD"),
             jsonOption,
             .flag("--force", help: "repair: repair the broken venvs (default: print the plan)"),
             .value("--jobs", help: "checks run at once (default: the number of processors)"),
@@ -32,6 +33,7 @@ public enum VenvsCommand: AdminCommand {
             throw UsageError("unknown action '\(action)' (check, report or repair)" + didYouMean(action, among: ["check", "report", "repair"]))
         }
         if arguments.has("--force") && action != "repair" { throw UsageError("--force is only for 'venvs repair'") }
+        if arguments.has("--deep") && action == "repair" { throw UsageError("--deep is for 'venvs check' and 'venvs report'") }
         for option in ["--python", "--find-links", "--from"] where action != "repair" && !arguments.all(option).isEmpty {
             throw UsageError("\(option) is only for 'venvs repair'")
         }
@@ -70,7 +72,7 @@ public enum VenvsCommand: AdminCommand {
         }
 
         let progress = ProgressLine(label: "checked", enabled: !json && Output.isTerminal(1) && Output.isTerminal(2))
-        let check = FleetCheck.run(discovery, state: state, workers: jobs, progress: progress.callback)
+        let check = FleetCheck.run(discovery, state: state, workers: jobs, deep: arguments.has("--deep"), progress: progress.callback)
         progress.finish()
         for e in check.entries { if let w = e.cacheWarning { reportError("venvs: warning: \(e.venv): \(w)") } }
         if let state, !check.entries.isEmpty {

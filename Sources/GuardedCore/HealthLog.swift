@@ -43,7 +43,7 @@ public struct HealthRecord: Sendable {
         var pairs: [(String, JSONValue)] = [
             ("time", .string(time)), ("agent", .string(agent)), ("venv", .string(venv)),
             ("status", .string(status)), ("decision", .string(decision.rawValue)),
-            ("reasons", JSONValue(reasons)), ("check_us", .number(Double(checkMicroseconds))),
+            ("reasons", JSONValue(reasons.map(Redaction.apply))), ("check_us", .number(Double(checkMicroseconds))),
             ("version", .string(guardedRunVersion)), ("pid", .number(Double(getpid()))),
         ]
         pairs.append(contentsOf: extra)

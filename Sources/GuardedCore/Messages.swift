@@ -59,8 +59,10 @@ public struct JournalEvent: Sendable {
 /// structured entry (`event`'s fields, the priority, 6 when none is given) over the native socket;
 /// when that socket is absent or the send fails, it goes to stderr with a `<N>` priority prefix
 /// (when a priority is given) so the journal still files it at the right level. Elsewhere lines
-/// are plain.
+/// are plain. Every line passes the redaction (Redaction.swift): no environment value that could be
+/// a secret, in the journal or on stderr.
 public func writeStandardError(_ line: String, priority: Int? = nil, event: JournalEvent = JournalEvent(.message)) {
+    let line = Redaction.apply(line)
     guard stderrIsJournal() else { Output.standardError(line); return }
     if Journal.send(event.fields(message: line, priority: priority ?? 6)) { return }
     Output.standardError(priority.map { "<\($0)>" + line } ?? line)

@@ -47,10 +47,10 @@ public struct FleetCheck: Sendable {
     /// Checks every venv of `discovery` on up to `workers` threads. A check that passes (healthy or
     /// degraded) refreshes that venv's fingerprint cache in `state`, as `guarded-run check` does.
     public static func run(_ discovery: Discovery, state: StateDirectory?, workers: Int = WorkerPool.processorCount,
-                           progress: (@Sendable (Int, Int) -> Void)? = nil) -> FleetCheck {
+                           deep: Bool = false, progress: (@Sendable (Int, Int) -> Void)? = nil) -> FleetCheck {
         let started = Clock.monotonicNanoseconds()
         let entries = WorkerPool.map(discovery.venvs, workers: workers, progress: progress) { venv -> FleetEntry in
-            let report = FullCheck.run(venv: venv, imports: [])
+            let report = FullCheck.run(venv: venv, imports: [], deep: deep)
             var warning: String? = nil
             if report.status != .broken, let state {
                 do { try report.saveCache(state: state) } catch { warning = "cannot write the cache: \(error)" }

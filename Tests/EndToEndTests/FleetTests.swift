@@ -25,7 +25,7 @@ final class FleetVenvsTests: XCTestCase {
     let degraded: [(name: String, reason: String)] = [
         ("agents/d-leftovers/.venv", "install-leftovers: "),
         ("venvs/d-distinfo", "dist-info-incomplete: halfpkg-1.0.dist-info (no RECORD)"),
-        ("venvs/d-pip", "pip-broken: ImportError: cannot import name 'main' from a half-removed pip"),
+        ("venvs/d-pip", "pip-broken: pip/__main__.py: No such file or directory"),
     ]
     var healthy: [String] {
         (1...11).map { $0 % 2 == 0 ? "agents/h\($0)/.venv" : "venvs/deep/h\($0)" } + ["venvs/h-gen"]
