@@ -179,7 +179,7 @@ public struct CheckReport: Sendable {
     /// with whole-second times (ext4 with 128-byte inodes, HFS+, FAT's 2 s) show a zero nanosecond
     /// part, and then 2 s plus that tick is assumed (FAT truncates a lagging stamp to 2-s steps).
     static func timestampGranularity(_ st: FileStatus) -> Int64 {
-        st.mtimeNs % 1_000_000_000 == 0 && st.ctimeNs % 1_000_000_000 == 0 ? 2_000_000_000 : 20_000_000
+        st.mtimeNs % 1_000_000_000 == 0 && st.ctimeNs % 1_000_000_000 == 0 ? 2_020_000_000 : 20_000_000
     }
 
     /// When an entry changed at or after `start - margin` will be older than the margin; nil when
