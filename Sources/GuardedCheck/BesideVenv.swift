@@ -51,8 +51,19 @@ public struct BesideVenv: Sendable {
         let directory = try openSharedDirectory(in: parentDescriptor, shownAs: parent, directoryName, mode: 0o755,
                                                 owner: owner, trusting: held.uid)
         let text = "invalidated \(Clock.nowRFC3339()) \(status) by pid \(getpid())\n"
-        try writeFileAtomically(in: directory, BesideVenv.invalidationName, Array(text.utf8), mode: 0o600,
-                                owner: owner, shownAs: invalidationMarker)
+        do {
+            try writeFileAtomically(in: directory, BesideVenv.invalidationName, Array(text.utf8), mode: 0o600,
+                                    owner: owner, shownAs: invalidationMarker)
+        } catch where error.errno == .isDirectory || error.errno == .directoryNotEmpty {
+            // A directory at the marker's name would pin every cached fingerprint (a file cannot be
+            // renamed over it): moved aside, within this directory, then the marker goes in.
+            let aside = ".\(BesideVenv.invalidationName).moved-\(randomHex(4))"
+            if renameat(directory.rawValue, BesideVenv.invalidationName, directory.rawValue, aside) != 0 {
+                throw SystemError("rename", path: invalidationMarker)
+            }
+            try writeFileAtomically(in: directory, BesideVenv.invalidationName, Array(text.utf8), mode: 0o600,
+                                    owner: owner, shownAs: invalidationMarker)
+        }
     }
 
     /// Where the invalidation marker of `venv` lives, whichever way it is spelled: beside the venv

@@ -478,6 +478,23 @@ final class CheckInvalidationTests: XCTestCase {
         XCTAssertFalse(fileExists(alias + ".generations"), "the marker lives beside the venv itself")
     }
 
+    /// A directory at the marker's name (a file cannot be renamed over it) must not pin the cached
+    /// fingerprints that recorded it: the check moves it aside and the launcher checks again.
+    func testADirectoryAtTheMarkersNameDoesNotBlockTheInvalidation() throws {
+        try makeDirectories(marker + "/inside")
+        try fx.writeModule("otherpkg/__init__", "from . import part\n")
+        try fx.writeModule("otherpkg/part", "VALUE = 1\n")
+        prime(fx.state, ["otherpkg"])
+        let fd = try FileDescriptor.open(fx.sitePackages + "/otherpkg/part.py", O_WRONLY | O_TRUNC)
+        try fd.writeAll(Array("VALUE = (1,\n".utf8))
+        let check = runGuarded(["check", "--venv", fx.venv, "--import", "otherpkg", "--state-dir", fx.tmp.file("check-state")])
+        XCTAssertEqual(check.termination, .exited(78), check.outputText)
+        XCTAssertEqual(check.errorText, "", "invalidated without a warning")
+        XCTAssertTrue(try fileStatus(marker).isRegularFile)
+        XCTAssertEqual(start(state: fx.state, imports: ["otherpkg"]).termination, .exited(78))
+        XCTAssertEqual(last(fx.state).decision, "failed-closed")
+    }
+
     /// Root's doctor meets a user's "venv" (any directory with a pyvenv.cfg, here the user's own
     /// directory) in a directory that is not the user's: what it creates beside it stays root's,
     /// so no user is handed a directory where they could not make one.
