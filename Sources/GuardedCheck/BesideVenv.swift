@@ -29,15 +29,61 @@ public struct BesideVenv: Sendable {
     public var invalidationMarker: String { directory + "/" + BesideVenv.invalidationName }
     static let invalidationName = ".check-invalidated"
 
-    /// Replaces the invalidation marker (atomically, without following symlinks, 0600, owned like
-    /// the venv when root runs it). A venv that is gone needs none: every fingerprint watches the
-    /// venv path itself. Throws when the place beside the venv cannot be written (a read-only parent).
+    /// Replaces the invalidation marker (atomically, without following symlinks, 0600). A venv
+    /// that is gone needs none: every fingerprint watches the venv path itself. Throws when the
+    /// place beside the venv cannot be written (a read-only parent).
+    ///
+    /// The parent is opened once and everything happens relative to it: the venv must be in it
+    /// (the directory just checked, by device and inode), so a parent swapped for a symlink
+    /// elsewhere (`/srv/u/agents` -> `/etc`) between the look at the venv and the write is refused
+    /// rather than written into. What root creates here is owned like the venv only when the
+    /// parent is the venv owner's too; in anyone else's directory (root's `/home`, `/tmp`) it
+    /// stays root's, so no user is handed a directory where they could not make one.
     public func invalidate(status: String) throws(SystemError) {
-        guard let owner = venvOwner else { return }
-        let directory = try openDirectory(owner: owner)
+        guard let checked = fileStatusIfPresent(venv, followSymlinks: true), checked.isDirectory else { return }
+        let parentDescriptor = try FileDescriptor.open(parent, O_RDONLY | O_DIRECTORY)
+        let held = try parentDescriptor.openAt(baseName(of: venv), O_RDONLY | O_DIRECTORY).status()
+        guard held.device == checked.device, held.inode == checked.inode else {
+            throw SystemError("open", path: venv, errno: .noSuchFileOrDirectory)
+        }
+        let parentOwner = try parentDescriptor.status().uid
+        let owner: (uid: UInt32, gid: UInt32)? = parentOwner == held.uid ? (held.uid, held.gid) : nil
+        let directory = try openSharedDirectory(in: parentDescriptor, shownAs: parent, directoryName, mode: 0o755,
+                                                owner: owner, trusting: held.uid)
         let text = "invalidated \(Clock.nowRFC3339()) \(status) by pid \(getpid())\n"
-        try writeFileAtomically(in: directory, BesideVenv.invalidationName, Array(text.utf8), mode: 0o600,
-                                owner: owner, shownAs: invalidationMarker)
+        do {
+            try writeFileAtomically(in: directory, BesideVenv.invalidationName, Array(text.utf8), mode: 0o600,
+                                    owner: owner, shownAs: invalidationMarker)
+        } catch where error.errno == .isDirectory || error.errno == .directoryNotEmpty {
+            // A directory at the marker's name would pin every cached fingerprint (a file cannot be
+            // renamed over it): moved aside, within this directory, then the marker goes in.
+            let aside = ".\(BesideVenv.invalidationName).moved-\(randomHex(4))"
+            if renameat(directory.rawValue, BesideVenv.invalidationName, directory.rawValue, aside) != 0 {
+                throw SystemError("rename", path: invalidationMarker)
+            }
+            try writeFileAtomically(in: directory, BesideVenv.invalidationName, Array(text.utf8), mode: 0o600,
+                                    owner: owner, shownAs: invalidationMarker)
+        }
+    }
+
+    /// Where the invalidation marker of `venv` lives, whichever way it is spelled: beside the venv
+    /// as the filesystem names it (symlinks resolved; a repaired venv's generation taken back to
+    /// the venv it belongs to), so `check --venv /srv/real/venv` reaches a launcher started as
+    /// `/srv/link/venv/bin/python`. Only a resolved directory that holds a pyvenv.cfg is taken (a
+    /// symlink planted at a venv's path must not make root write beside `/etc/ssl`); otherwise,
+    /// and when the venv is gone, the spelling given.
+    public static func shared(venv: String) -> BesideVenv {
+        guard var real = try? resolvedPath(venv), real != venv else { return BesideVenv(venv: venv) }
+        let generations = parentDirectory(of: real)
+        let suffix = ".generations"
+        let number = baseName(of: real)
+        if generations.hasSuffix(suffix), !number.isEmpty, number.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
+            real = String(generations.dropLast(suffix.count))
+        }
+        guard real != "/", fileStatusIfPresent(real + "/pyvenv.cfg", followSymlinks: true)?.isRegularFile == true else {
+            return BesideVenv(venv: venv)
+        }
+        return BesideVenv(venv: real)
     }
 
     /// Who owns the venv (through its symlink, for a repaired one): what is written beside it is
@@ -64,7 +110,7 @@ extension CheckReport {
     public func invalidateCachedFingerprints() -> String? {
         guard status != .healthy, !transient else { return nil }
         do {
-            try BesideVenv(venv: venv).invalidate(status: status.rawValue)
+            try BesideVenv.shared(venv: venv).invalidate(status: status.rawValue)
             return nil
         } catch {
             return "cannot invalidate the cached fingerprints of \(venv): \(error)"

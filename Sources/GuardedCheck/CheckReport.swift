@@ -146,7 +146,7 @@ public struct CheckReport: Sendable {
         let now = Clock.wallNanoseconds()
         var before: [String: FileStatus] = [:]
         for entry in baseline where before[entry.path] == nil { before[entry.path] = entry.status }
-        let marker = BesideVenv(venv: venv).invalidationMarker
+        let marker = BesideVenv.shared(venv: venv).invalidationMarker
         var entries: [WatchEntry] = []
         var seen = Set<String>()
         var latest: (path: String, settles: Int64)? = nil
@@ -181,9 +181,9 @@ public struct CheckReport: Sendable {
     /// How coarse this entry's timestamps may be. Linux stamps inodes from its coarse clock, up to
     /// one tick (10 ms at HZ=100) behind the clock the check's start was read from; filesystems
     /// with whole-second times (ext4 with 128-byte inodes, HFS+, FAT's 2 s) show a zero nanosecond
-    /// part, and then 2 s is assumed.
+    /// part, and then 2 s plus that tick is assumed (FAT truncates a lagging stamp to 2-s steps).
     static func timestampGranularity(_ st: FileStatus) -> Int64 {
-        st.mtimeNs % 1_000_000_000 == 0 && st.ctimeNs % 1_000_000_000 == 0 ? 2_000_000_000 : 20_000_000
+        st.mtimeNs % 1_000_000_000 == 0 && st.ctimeNs % 1_000_000_000 == 0 ? 2_020_000_000 : 20_000_000
     }
 
     /// When an entry changed at or after `start - margin` will be older than the margin; nil when

@@ -121,7 +121,7 @@ public enum FullCheck {
         if chain.failure != nil { return }
 
         // What is known before the probe, as it is now: the caching rule wants it unchanged after.
-        report.baseline = (report.watchPaths + [BesideVenv(venv: venv).invalidationMarker]).map {
+        report.baseline = (report.watchPaths + [BesideVenv.shared(venv: venv).invalidationMarker]).map {
             WatchEntry(path: $0, status: fileStatusIfPresent($0) ?? .absent)
         }
 

@@ -8,8 +8,16 @@
 /// directory must be owned by `owner`, by root or by us, and not writable by group or others.
 public func openSharedDirectory(in parent: String, _ name: String, mode: FileMode,
                                 owner: (uid: UInt32, gid: UInt32)?) throws(SystemError) -> FileDescriptor {
-    let shown = parent + "/" + name
     let parentDescriptor = try FileDescriptor.open(parent, O_RDONLY | O_DIRECTORY)
+    return try openSharedDirectory(in: parentDescriptor, shownAs: parent, name, mode: mode, owner: owner, trusting: owner?.uid)
+}
+
+/// The same inside an open parent directory; `owner` is who a directory created here is
+/// `fchown`ed to, `trusting` who else may own an existing one (besides root and us).
+public func openSharedDirectory(in parentDescriptor: borrowing FileDescriptor, shownAs parent: String, _ name: String,
+                                mode: FileMode, owner: (uid: UInt32, gid: UInt32)?,
+                                trusting: UInt32?) throws(SystemError) -> FileDescriptor {
+    let shown = parent + "/" + name
     var created = false
     if mkdirat(parentDescriptor.rawValue, name, mode) == 0 {
         created = true
@@ -26,9 +34,9 @@ public func openSharedDirectory(in parent: String, _ name: String, mode: FileMod
         if let owner, geteuid() == 0, owner.uid != st.uid || owner.gid != st.gid {
             if fchown(directory.rawValue, owner.uid, owner.gid) != 0 { throw SystemError("fchown", path: shown) }
         }
-        try syncDirectory(parent)
+        try parentDescriptor.sync(path: parent)
     } else {
-        let trusted = st.uid == 0 || st.uid == geteuid() || st.uid == owner?.uid
+        let trusted = st.uid == 0 || st.uid == geteuid() || st.uid == trusting
         if !trusted || st.permissions & 0o022 != 0 { throw SystemError("open", path: shown, errno: .permissionDenied) }
     }
     return directory

@@ -445,6 +445,75 @@ final class CheckInvalidationTests: XCTestCase {
         XCTAssertEqual(leftovers, [], "no temp file")
     }
 
+    /// One venv, two spellings: a symlink at the venv's name (`alias -> .venv`). A check through either
+    /// spelling reaches a launcher started through the other (the marker lives beside the venv as
+    /// the filesystem names it), and nothing is created beside the alias.
+    func testCheckReachesALauncherThatNamesTheVenvThroughASymlink() throws {
+        let alias = fx.tmp.file("agent/alias")
+        try makeSymbolicLink(alias, pointingTo: ".venv")
+        try fx.writeModule("otherpkg/__init__", "from . import part\n")
+        try fx.writeModule("otherpkg/part", "VALUE = 1\n")
+        func startAs(_ venv: String, _ state: String) -> SubprocessResult {
+            runGuarded(["--agent", fx.agent, "--state-dir", state, "--venv", venv, "--import", "otherpkg", "--", fx.python, fx.agentScript])
+        }
+        let viaAlias = fx.tmp.file("alias-state"), viaVenv = fx.tmp.file("venv-state")
+        for (venv, state) in [(alias, viaAlias), (fx.venv, viaVenv)] {
+            XCTAssertEqual(startAs(venv, state).termination, .exited(0))
+            XCTAssertEqual(startAs(venv, state).termination, .exited(0))
+            XCTAssertEqual(last(state).decision, "fast-ok", venv)
+        }
+        // In place, a different size: no fingerprint sees it.
+        let fd = try FileDescriptor.open(fx.sitePackages + "/otherpkg/part.py", O_WRONLY | O_TRUNC)
+        try fd.writeAll(Array("VALUE = (1,\n".utf8))
+
+        let check = runGuarded(["check", "--venv", fx.venv, "--import", "otherpkg", "--state-dir", fx.tmp.file("check-state")])
+        XCTAssertEqual(check.termination, .exited(78), check.outputText)
+        XCTAssertEqual(startAs(alias, viaAlias).termination, .exited(78))
+        XCTAssertEqual(last(viaAlias).decision, "failed-closed", "the check through the venv's own name reaches the alias")
+
+        let viaAliasCheck = runGuarded(["check", "--venv", alias, "--import", "otherpkg", "--state-dir", fx.tmp.file("check-state")])
+        XCTAssertEqual(viaAliasCheck.termination, .exited(78), viaAliasCheck.outputText)
+        XCTAssertEqual(startAs(fx.venv, viaVenv).termination, .exited(78))
+        XCTAssertEqual(last(viaVenv).decision, "failed-closed")
+        XCTAssertFalse(fileExists(alias + ".generations"), "the marker lives beside the venv itself")
+    }
+
+    /// A directory at the marker's name (a file cannot be renamed over it) must not pin the cached
+    /// fingerprints that recorded it: the check moves it aside and the launcher checks again.
+    func testADirectoryAtTheMarkersNameDoesNotBlockTheInvalidation() throws {
+        try makeDirectories(marker + "/inside")
+        try fx.writeModule("otherpkg/__init__", "from . import part\n")
+        try fx.writeModule("otherpkg/part", "VALUE = 1\n")
+        prime(fx.state, ["otherpkg"])
+        let fd = try FileDescriptor.open(fx.sitePackages + "/otherpkg/part.py", O_WRONLY | O_TRUNC)
+        try fd.writeAll(Array("VALUE = (1,\n".utf8))
+        let check = runGuarded(["check", "--venv", fx.venv, "--import", "otherpkg", "--state-dir", fx.tmp.file("check-state")])
+        XCTAssertEqual(check.termination, .exited(78), check.outputText)
+        XCTAssertEqual(check.errorText, "", "invalidated without a warning")
+        XCTAssertTrue(try fileStatus(marker).isRegularFile)
+        XCTAssertEqual(start(state: fx.state, imports: ["otherpkg"]).termination, .exited(78))
+        XCTAssertEqual(last(fx.state).decision, "failed-closed")
+    }
+
+    /// Root's doctor meets a user's "venv" (any directory with a pyvenv.cfg, here the user's own
+    /// directory) in a directory that is not the user's: what it creates beside it stays root's,
+    /// so no user is handed a directory where they could not make one.
+    func testRootGivesNoUserADirectoryInSomeoneElsesDirectory() throws {
+        guard geteuid() == 0 else { throw XCTSkip("needs root") }
+        let home = fx.tmp.file("home")
+        let user = home + "/u"
+        try makeDirectories(user)
+        try fx.tmp.write("home/u/pyvenv.cfg", "")
+        XCTAssertEqual(TestSupport.run("/bin/chown", ["-R", "65534:65534", user]).termination, .exited(0))
+        let r = runGuarded(["venvs", "check", "--root", user, "--state-dir", fx.tmp.file("doctor-state")])
+        XCTAssertEqual(r.termination, .exited(78), r.outputText + r.errorText)
+        XCTAssertTrue(r.outputText.contains("broken"), r.outputText)
+        let st = try fileStatus(user + ".generations")
+        XCTAssertEqual(st.uid, 0, "root's, like the directory it is in")
+        XCTAssertEqual(try fileStatus(user + ".generations/.check-invalidated").uid, 0)
+        XCTAssertEqual(st.permissions & 0o022, 0)
+    }
+
     /// A place beside the venv that cannot be written (here: a planted symlink, refused) costs one
     /// warning line; the verdict is still reported, and nothing is written through the link.
     func testUnwritablePlaceStillReportsTheVerdict() throws {

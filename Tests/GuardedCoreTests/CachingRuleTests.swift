@@ -1,4 +1,4 @@
-import GuardedCheck
+@testable import GuardedCheck
 @testable import GuardedCore
 import GuardedSystem
 import TestSupport
@@ -35,6 +35,18 @@ final class CachingRuleTests: XCTestCase {
         XCTAssertEqual(fp.entries.map(\.path), r.watchPaths + [tmp.file("venv.generations/.check-invalidated")])
         XCTAssertTrue(fp.entries.last!.status.isAbsent, "no marker yet: recorded absent")
         XCTAssertTrue(fp.stillMatches())
+    }
+
+    /// FAT stamps in 2-s steps from the coarse clock, which lags the clock the check's start was
+    /// read from by up to a tick: a change just after the start can carry a stamp 2 s and a few
+    /// milliseconds before it, and must still count as a change.
+    func testAWholeSecondStampATickMoreThanTwoSecondsBeforeTheStartIsNotTrusted() {
+        let stamp: Int64 = 1_700_000_000_000_000_000
+        let st = FileStatus(device: 1, inode: 2, mode: 0o100644, linkCount: 1, uid: 0, gid: 0, size: 1,
+                            mtimeNs: stamp, ctimeNs: stamp)
+        let start = stamp + 2_005_000_000
+        XCTAssertNotNil(CheckReport.changeTime(st, since: start, now: start + 1_000_000,
+                                               margin: CheckReport.timestampGranularity(st)))
     }
 
     func testAMtimeSetIntoTheFutureByHandDoesNotBlockCaching() throws {
