@@ -30,6 +30,7 @@ public enum VenvsCommand: AdminCommand {
             throw UsageError("unknown action '\(action)' (check, report or repair)" + didYouMean(action, among: ["check", "report", "repair"]))
         }
         if arguments.has("--force") && action != "repair" { throw UsageError("--force is only for 'venvs repair'") }
+        if action == "repair", let problem = RepairSlots.settingProblem { throw UsageError(problem) }
         for option in ["--python", "--find-links"] where action != "repair" && !arguments.all(option).isEmpty {
             throw UsageError("\(option) is only for 'venvs repair'")
         }

@@ -8,8 +8,14 @@
 /// directory must be owned by `owner`, by root or by us, and not writable by group or others.
 public func openSharedDirectory(in parent: String, _ name: String, mode: FileMode,
                                 owner: (uid: UInt32, gid: UInt32)?) throws(SystemError) -> FileDescriptor {
-    let shown = parent + "/" + name
     let parentDescriptor = try FileDescriptor.open(parent, O_RDONLY | O_DIRECTORY)
+    return try openSharedDirectory(at: parentDescriptor, name, shownAs: parent + "/" + name, mode: mode, owner: owner)
+}
+
+/// `openSharedDirectory` relative to an already opened (and vetted) parent directory: a directory
+/// inside a shared one is reached without any path lookup an attacker could redirect.
+public func openSharedDirectory(at parentDescriptor: borrowing FileDescriptor, _ name: String, shownAs shown: String,
+                                mode: FileMode, owner: (uid: UInt32, gid: UInt32)?) throws(SystemError) -> FileDescriptor {
     var created = false
     if mkdirat(parentDescriptor.rawValue, name, mode) == 0 {
         created = true
@@ -26,7 +32,7 @@ public func openSharedDirectory(in parent: String, _ name: String, mode: FileMod
         if let owner, geteuid() == 0, owner.uid != st.uid || owner.gid != st.gid {
             if fchown(directory.rawValue, owner.uid, owner.gid) != 0 { throw SystemError("fchown", path: shown) }
         }
-        try syncDirectory(parent)
+        try parentDescriptor.sync(path: shown)
     } else {
         let trusted = st.uid == 0 || st.uid == geteuid() || st.uid == owner?.uid
         if !trusted || st.permissions & 0o022 != 0 { throw SystemError("open", path: shown, errno: .permissionDenied) }
