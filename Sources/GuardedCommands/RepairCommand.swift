@@ -27,6 +27,7 @@ public enum RepairCommand: AdminCommand {
         guard let given = arguments.value("--venv") else { throw UsageError("--venv DIR is required") }
         let imports = arguments.all("--import")
         if let bad = imports.first(where: { !isValidModuleName($0) }) { throw UsageError("--import '\(bad)' is not a module name") }
+        if let problem = RepairSlots.settingProblem { throw UsageError(problem) }
         let venv = normalizedPath(absolutePath(given, relativeTo: currentDirectory()))
         var options = RepairOptions(requirements: arguments.value("--requirements"), python: arguments.value("--python"),
                                     findLinks: arguments.all("--find-links"), imports: imports)

@@ -34,6 +34,7 @@ public enum VenvsCommand: AdminCommand {
         }
         if arguments.has("--force") && action != "repair" { throw UsageError("--force is only for 'venvs repair'") }
         if arguments.has("--deep") && action == "repair" { throw UsageError("--deep is for 'venvs check' and 'venvs report'") }
+        if action == "repair", let problem = RepairSlots.settingProblem { throw UsageError(problem) }
         for option in ["--python", "--find-links", "--from"] where action != "repair" && !arguments.all(option).isEmpty {
             throw UsageError("\(option) is only for 'venvs repair'")
         }

@@ -2,8 +2,9 @@ import GuardedCore
 import GuardedSystem
 
 /// A failed repair, remembered so that a supervisor that restarts a failing job every 10 s does not
-/// rebuild the venv every 10 s (docs/auto-repair.md, "No repair storms"). Stored as
-/// `venvs/<key>/repair-failure.json` (atomic, 0600). While it is in effect, a start with the flag on
+/// rebuild the venv every 10 s (docs/auto-repair.md, "No repair storms"). Stored beside the venv
+/// as `<venv>.generations/.repair/failure.json` (atomic, 0600, owned like the venv), so every state
+/// directory that starts or repairs this venv sees the same backoff. While it is in effect, a start with the flag on
 /// fails closed after a few lstat calls, without the full check and without another attempt.
 ///
 /// It stops being in effect when any of these happens:
@@ -14,6 +15,9 @@ import GuardedSystem
 ///   set, the PATH directories and the usual interpreter install places);
 /// - the repair options differ (requirements, python, find-links, imports, installer);
 /// - `guarded-run repair --force` runs, or a repair succeeds.
+///
+/// A repair that was killed or interrupted mid-build counts as a failed one: its `in-progress.json`
+/// (RepairPlace) is turned into this record by the next holder of the lock (`interrupted`).
 public struct RepairFailure: Sendable {
     public var venv: String
     public var optionsKey: String
@@ -27,15 +31,16 @@ public struct RepairFailure: Sendable {
     /// The watch list as it was right after the failed attempt; nil status: the path was absent.
     var watch: [(path: String, status: FileStatus?)]
 
-    static func path(state: StateDirectory, venv: String) -> String { state.venvDirectory(for: venv) + "/repair-failure.json" }
+    static let fileName = "failure.json"
+    static func path(venv: String) -> String { RepairPlace(venv: venv).file(fileName) }
 
     public static var baseSeconds: Double {
-        if let t = Environment.value("GUARDED_RUN_REPAIR_BACKOFF"), let v = Double(t), v >= 0 { return v }
+        if let t = Environment.value("GUARDED_RUN_REPAIR_BACKOFF"), let v = Double(t), v >= 0, v <= 31_536_000 { return v }
         return 60
     }
 
     public static var maxSeconds: Double {
-        if let t = Environment.value("GUARDED_RUN_REPAIR_BACKOFF_MAX"), let v = Double(t), v >= 0 { return v }
+        if let t = Environment.value("GUARDED_RUN_REPAIR_BACKOFF_MAX"), let v = Double(t), v >= 0, v <= 31_536_000 { return v }
         return 3600
     }
 
@@ -53,8 +58,8 @@ public struct RepairFailure: Sendable {
 
     /// The record, when one is in effect for this venv and these options; nil otherwise (also for a
     /// missing or damaged file).
-    public static func inEffect(state: StateDirectory, venv: String, optionsKey: String) -> RepairFailure? {
-        guard let record = load(state: state, venv: venv), record.venv == venv, record.optionsKey == optionsKey,
+    public static func inEffect(venv: String, optionsKey: String) -> RepairFailure? {
+        guard let record = load(venv: venv), record.venv == venv, record.optionsKey == optionsKey,
               now() < record.retryAfter else { return nil }
         for (path, status) in record.watch {
             let current = fileStatusIfPresent(path)
@@ -71,25 +76,24 @@ public struct RepairFailure: Sendable {
 
     /// Records a failed attempt (the count goes on from an earlier record) with the watch list as
     /// lstat sees it now.
-    static func record(state: StateDirectory, venv: String, optionsKey: String, reasons: [String], tried: [String],
+    static func record(venv: String, optionsKey: String, reasons: [String], tried: [String],
                        watchPaths: [String]) -> RepairFailure {
-        let attempts = (load(state: state, venv: venv)?.attempts ?? 0) + 1
+        let attempts = min((load(venv: venv)?.attempts ?? 0), 1_000_000) + 1
         var seen = Set<String>()
         let watch = watchPaths.filter { seen.insert($0).inserted }.map { (path: $0, status: fileStatusIfPresent($0)) }
         let record = RepairFailure(venv: venv, optionsKey: optionsKey, failedAt: Clock.nowRFC3339(), attempts: attempts,
                                    retryAfter: now() + delay(afterAttempts: attempts), reasons: reasons, tried: tried,
                                    watch: watch)
         do {
-            try state.writeFile(["venvs", StateDirectory.key(for: venv)], "repair-failure.json",
-                                Array((record.json().serialized(pretty: true) + "\n").utf8))
+            try RepairPlace(venv: venv).write(fileName, record.json().serialized(pretty: true) + "\n")
         } catch {
             writeStandardError("\(programName): warning: cannot record the failed repair: \(error)", priority: 4)
         }
         return record
     }
 
-    static func clear(state: StateDirectory, venv: String) {
-        try? state.removeFile(["venvs", StateDirectory.key(for: venv)], "repair-failure.json")
+    static func clear(venv: String) {
+        RepairPlace(venv: venv).remove(fileName)
     }
 
     public var retryAfterText: String { Clock.rfc3339(seconds: Int64(retryAfter)) }
@@ -107,11 +111,13 @@ public struct RepairFailure: Sendable {
         ])
     }
 
-    public static func load(state: StateDirectory, venv: String) -> RepairFailure? {
-        guard let bytes = state.readFile(["venvs", StateDirectory.key(for: venv)], "repair-failure.json", limit: 4 << 20),
+    public static func load(venv: String) -> RepairFailure? {
+        guard let bytes = RepairPlace(venv: venv).read(fileName, limit: 4 << 20),
               let j = JSONValue.parse(bytes: bytes), let v = j["venv"]?.stringValue,
               let options = j["options"]?.stringValue, let attempts = j["attempts"]?.intValue,
               let retry = j["retry_after"]?.doubleValue, let list = j["watch"]?.arrayValue else { return nil }
+        // Outside input: a count or a time no record of ours could hold is a damaged file.
+        guard attempts >= 0, attempts <= 1_000_000, retry.isFinite, retry >= 0, retry < 1e11 else { return nil }
         var watch: [(path: String, status: FileStatus?)] = []
         for item in list {
             guard let pair = item.arrayValue, pair.count == 2, let p = pair[0].stringValue else { return nil }

@@ -62,10 +62,10 @@ extension Repairer {
         let earlier = layout.generations().filter { $0 != layout.currentGeneration }.sorted(by: >)
         lines.append(earlier.isEmpty ? "if that fails: no earlier generation to roll back to: fail closed"
                      : "if that fails: roll back to generation \(earlier.map(String.init).joined(separator: " or ")) (checked first)")
-        if let failure = RepairFailure.load(state: state, venv: venv) {
+        if let failure = RepairFailure.load(venv: venv) {
             lines.append("last failure: \(failure.failedAt) (attempt \(failure.attempts)): \(failure.reasons.first ?? ""); automatic attempts wait until \(failure.retryAfterText) unless something changes; --force ignores that")
         }
-        if RepairLock.isHeld(state: state, venv: venv) { lines.append("note: a repair of this venv is running right now") }
+        if RepairLock.isHeld(venv: venv) { lines.append("note: a repair of this venv is running right now") }
         return lines
     }
 }
@@ -135,7 +135,7 @@ extension Repairer {
     /// Runs `body` on the venv's layout under its repair lock, after tidying a killed repair's leftovers.
     private func underLock<T>(venv: String, waitSeconds: Double,
                               _ body: (GenerationLayout) -> Result<T, RepairStepFailure>) -> Result<T, RepairStepFailure> {
-        switch RepairLock.acquire(state: state, venv: venv, waitSeconds: waitSeconds) {
+        switch RepairLock.acquire(venv: venv, waitSeconds: waitSeconds) {
         case .success(let lock):
             return withExtendedLifetime(lock) {
                 let layout = GenerationLayout(venv: venv)

@@ -141,7 +141,7 @@ public struct Repairer: Sendable {
         defer { StopSignals.restore() }
 
         let lock: RepairLock
-        switch RepairLock.acquire(state: state, venv: venv, waitSeconds: options.waitSeconds) {
+        switch RepairLock.acquire(venv: venv, waitSeconds: options.waitSeconds) {
         case .success(let l): lock = l
         case .failure(let failure):
             if failure.isTransient { return transient(failure.message(venv: venv)) }
@@ -164,15 +164,39 @@ public struct Repairer: Sendable {
             return transient("interrupted: the check of \(venv) did not finish: \(report.reasons.first ?? "")")
         }
         if report.status != .broken && !options.rebuild {
+            RepairInProgress.end(venv: venv)
             try? report.saveCache(state: state)
             return RepairAttempt(result: .healthy, summary: "venv \(venv) is \(report.status.rawValue): nothing to repair",
                                  reasons: report.reasons, details: [("repair_wait", .object([("result", .string("healthy"))]))],
                                  report: report)
         }
-        if !options.ignoreBackoff, let failure = RepairFailure.inEffect(state: state, venv: venv, optionsKey: options.key) {
+        // We hold the lock, so an attempt recorded as in progress has no live holder: it was killed
+        // or stopped mid-build, and counts as a failure (its own options' backoff).
+        if let left = RepairInProgress.left(venv: venv) {
+            _ = RepairFailure.record(venv: venv, optionsKey: left.optionsKey ?? options.key, reasons: [left.reason] + report.reasons,
+                                     tried: [], watchPaths: failureWatchPaths(venv: venv, report: report, options: options))
+            RepairInProgress.end(venv: venv)
+        }
+        if !options.ignoreBackoff, let failure = RepairFailure.inEffect(venv: venv, optionsKey: options.key) {
             return backoff(failure, report: report)
         }
         let brokenReasons = report.reasons
+
+        // The host-wide limit (GUARDED_RUN_MAX_REPAIRS): taken for the build, after the venv's lock.
+        let (slotResult, slotNote) = RepairSlots.acquire(waitSeconds: options.waitSeconds)
+        if let slotNote { writeStandardError("\(programName): warning: \(slotNote)", priority: 4) }
+        let slot: RepairSlots.Slot?
+        switch slotResult {
+        case .success(let s): slot = s
+        case .failure(let failure): return transient(failure.message(venv: venv))
+        }
+        defer { withExtendedLifetime(slot) {} }
+        TestHooks.reached("slot")
+        // Removed when this attempt ends, whatever the result; left behind only by a kill or a stop
+        // signal, for the next holder of the lock to count.
+        RepairInProgress.begin(venv: venv, optionsKey: options.key)
+        var interrupted = false
+        defer { if !interrupted { RepairInProgress.end(venv: venv) } }
 
         // Build beside, verify, swap.
         var tried: [String] = []
@@ -197,7 +221,7 @@ public struct Repairer: Sendable {
                                  details: [("repair", .object([("result", .string("repaired"))] + details))],
                                  report: built.report)
         case .failure(let error):
-            if error.message.hasPrefix("interrupted:") { return transient(error.message) }
+            if error.message.hasPrefix("interrupted:") { interrupted = true; return transient(error.message) }
             failureChain.append("repair failed: \(error.message)")
         }
 
@@ -217,14 +241,14 @@ public struct Repairer: Sendable {
                                  summary: "rolled \(venv) back to generation \(back.generation) (\(failureChain.joined(separator: "; ")))",
                                  reasons: back.report.reasons, details: [("repair", .object(details))], report: back.report)
         case .failure(let error):
-            if error.message.hasPrefix("interrupted:") { return transient(error.message) }
+            if error.message.hasPrefix("interrupted:") { interrupted = true; return transient(error.message) }
             failureChain.append("rollback failed: \(error.message)")
             tried.append("rollback: \(error.message)")
         }
 
         // Nothing worked: remember it, so restarts fail closed fast until something changes.
         let reasons = failureChain + brokenReasons
-        let failure = RepairFailure.record(state: state, venv: venv, optionsKey: options.key, reasons: reasons, tried: tried,
+        let failure = RepairFailure.record(venv: venv, optionsKey: options.key, reasons: reasons, tried: tried,
                                            watchPaths: failureWatchPaths(venv: venv, report: report, options: options))
         return RepairAttempt(result: .failed, summary: "", reasons: reasons, details: [("repair", .object([
             ("result", .string("failed")), ("attempt", .number(Double(failure.attempts))),
@@ -234,20 +258,24 @@ public struct Repairer: Sendable {
     }
 
     /// After a passing check with the flag on: removes what a killed repair left in the generations
-    /// directory (a half-deleted `.trash-`, a `.build-`), when no repair is running. One readdir
-    /// when there is nothing to do.
+    /// directory (a half-deleted `.trash-`, a `.build-`, its in-progress record: the venv passes, so
+    /// there is nothing to back off from), when no repair is running. One readdir and one lstat when
+    /// there is nothing to do.
     public func tidy(venv: String) {
         let layout = GenerationLayout(venv: venv)
         guard let names = try? directoryEntries(layout.generationsDirectory),
-              names.contains(where: { $0.hasPrefix(".build-") || $0.hasPrefix(".trash-") }),
-              case .success(let lock) = RepairLock.acquire(state: state, venv: venv, waitSeconds: 0) else { return }
-        withExtendedLifetime(lock) { _ = layout.recover(current: nil) }
+              names.contains(where: { $0.hasPrefix(".build-") || $0.hasPrefix(".trash-") }) || RepairInProgress.exists(venv: venv),
+              case .success(let lock) = RepairLock.acquire(venv: venv, waitSeconds: 0) else { return }
+        withExtendedLifetime(lock) {
+            _ = layout.recover(current: nil)
+            RepairInProgress.end(venv: venv)
+        }
     }
 
     /// The launcher's first look, before any check: a recorded failure still in effect means fail
     /// closed now (a few lstat calls), without the full check and without another attempt.
     public func backoffInEffect(venv: String, options: RepairOptions) -> RepairAttempt? {
-        guard let failure = RepairFailure.inEffect(state: state, venv: venv, optionsKey: options.key) else { return nil }
+        guard let failure = RepairFailure.inEffect(venv: venv, optionsKey: options.key) else { return nil }
         return backoff(failure, report: nil)
     }
 
@@ -351,8 +379,6 @@ public struct Repairer: Sendable {
         }
         func discard(_ error: RepairStepError) -> Result<Built, RepairStepError> {
             try? removeTree(buildPath)
-            // A venv never adopted keeps no trace of a failed build beside it.
-            if layout.state() == .plain, layout.generations().isEmpty { _ = rmdir(layout.generationsDirectory) }
             return .failure(error)
         }
         if let user = installer.runAs { try? changeOwner(layout.generationsDirectory, uid: user.uid, gid: user.gid) }
@@ -440,7 +466,7 @@ public struct Repairer: Sendable {
     /// watch list is the same files seen through the venv symlink), no failure record, old
     /// generations pruned.
     private func finish(layout: GenerationLayout, report: CheckReport, options: RepairOptions) -> [Int] {
-        RepairFailure.clear(state: state, venv: layout.venv)
+        RepairFailure.clear(venv: layout.venv)
         let pruned = layout.prune(keep: options.keepGenerations)
         for n in pruned { GenerationRecord.remove(state: state, venv: layout.venv, generation: n) }
         // The cache last: a start after a crash before this point takes the slow path, whose
@@ -514,7 +540,7 @@ public struct Repairer: Sendable {
         StopSignals.install()
         defer { StopSignals.restore() }
         let lock: RepairLock
-        switch RepairLock.acquire(state: state, venv: venv, waitSeconds: options.waitSeconds) {
+        switch RepairLock.acquire(venv: venv, waitSeconds: options.waitSeconds) {
         case .success(let l): lock = l
         case .failure(let failure):
             return .failed(reasons: [(failure.isTransient ? "" : "rollback failed: ") + failure.message(venv: venv)])
@@ -526,7 +552,7 @@ public struct Repairer: Sendable {
         switch rollback(layout: layout, options: options, to: target) {
         case .success(let back):
             _ = FullCheck.cache(back.report, state: state)
-            RepairFailure.clear(state: state, venv: venv)
+            RepairFailure.clear(venv: venv)
             return .rolledBack(summary: "rolled \(venv) back from generation \(from.map(String.init) ?? "?") to \(back.generation)",
                                details: [("repair", .object([("result", .string("rolled-back")),
                                                              ("generation", .number(Double(back.generation))),

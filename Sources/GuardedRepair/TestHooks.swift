@@ -3,10 +3,11 @@ import GuardedSystem
 /// Test-only hooks (docs/auto-repair.md, "Testing"): never set them in production.
 ///
 /// - `GUARDED_RUN_TEST_KILL_AT=<step>`: the process SIGKILLs itself when the repair reaches `<step>`
-///   (lock, create, install, rewrite, verify, promote, adopt, swap, swapped, prune, rollback), so the
+///   (lock, slot, create, install, rewrite, verify, promote, adopt, swap, swapped, prune, rollback), so the
 ///   tests can prove every instant of a repair leaves a complete old or new venv behind.
 /// - `GUARDED_RUN_TEST_PAUSE_AT=<step>:<file>`: at `<step>`, creates `<file>` and waits (up to 60 s)
-///   for a stop signal, so the tests can signal a repair at a known point.
+///   for a stop signal or for `<file>` to be removed (then it goes on), so the tests can signal a
+///   repair at a known point, or hold it there while another process tries its luck.
 enum TestHooks {
     static func reached(_ step: String) {
         if Environment.value("GUARDED_RUN_TEST_KILL_AT") == step {
@@ -16,7 +17,9 @@ enum TestHooks {
             let marker = String(pause.dropFirst(step.count + 1))
             _ = try? writeFileAtomically(marker, "\(getpid())\n")
             let deadline = Clock.monotonicNanoseconds() + 60_000_000_000
-            while StopSignals.received == nil && Clock.monotonicNanoseconds() < deadline { usleep(5000) }
+            while StopSignals.received == nil && Clock.monotonicNanoseconds() < deadline && fileStatusIfPresent(marker) != nil {
+                usleep(5000)
+            }
         }
     }
 }

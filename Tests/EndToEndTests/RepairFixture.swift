@@ -114,7 +114,9 @@ final class RepairFixture {
     var baseEnv: [String: String?] {
         ["PIP_NO_INDEX": "1", "UV_OFFLINE": "1", "UV_NO_INDEX": "1", "UV_CACHE_DIR": tmp.file("uv-cache"),
          "UV_LINK_MODE": "copy", "ENABLE_AUTO_REPAIR": nil, "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-         "GUARDED_RUN_TEST_KILL_AT": nil, "GUARDED_RUN_TEST_PAUSE_AT": nil]
+         "GUARDED_RUN_TEST_KILL_AT": nil, "GUARDED_RUN_TEST_PAUSE_AT": nil,
+         // The host-wide repair slots of this fixture only: other suites repair at the same time.
+         "GUARDED_RUN_REPAIR_SLOTS_DIR": tmp.file("slots"), "GUARDED_RUN_MAX_REPAIRS": nil]
     }
 
     /// The environment guarded-run runs with: PATH decides the installer it finds.
@@ -125,21 +127,26 @@ final class RepairFixture {
         return environment(changes)
     }
 
-    var launcherArguments: [String] { ["--agent", agent, "--state-dir", state, "--find-links", wheelhouse] }
+    var launcherArguments: [String] { launcherArguments(state: state) }
+
+    /// `state`: another state directory for the same agent and venv (an agent's own launcher beside root's).
+    func launcherArguments(state: String) -> [String] { ["--agent", agent, "--state-dir", state, "--find-links", wheelhouse] }
 
     /// `guarded-run [options] -- <venv>/bin/python agent.py <imports>`.
     @discardableResult
     func start(_ options: [String] = [], imports: [String] = ["alpha", "beta"], env extra: [String: String?] = [:],
-               path: String? = nil, file: StaticString = #filePath, line: UInt = #line) -> SubprocessResult {
-        runGuarded(launcherArguments + imports.flatMap { ["--import", $0] } + options + ["--", venv + "/bin/python", agentScript] + imports,
+               path: String? = nil, state: String? = nil, file: StaticString = #filePath, line: UInt = #line) -> SubprocessResult {
+        runGuarded(launcherArguments(state: state ?? self.state) + imports.flatMap { ["--import", $0] } + options
+                   + ["--", venv + "/bin/python", agentScript] + imports,
                    environment: env(extra, path: path), file: file, line: line)
     }
 
     /// The same start as a Process, not waited for (concurrency and signal tests).
-    func launch(_ options: [String] = [], imports: [String] = ["alpha", "beta"], env extra: [String: String?] = [:]) throws -> Process {
+    func launch(_ options: [String] = [], imports: [String] = ["alpha", "beta"], env extra: [String: String?] = [:],
+                state: String? = nil) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: guardedRunBinary)
-        p.arguments = launcherArguments + imports.flatMap { ["--import", $0] } + options + ["--", venv + "/bin/python", agentScript] + imports
+        p.arguments = launcherArguments(state: state ?? self.state) + imports.flatMap { ["--import", $0] } + options + ["--", venv + "/bin/python", agentScript] + imports
         var dict: [String: String] = [:]
         for entry in env(extra) {
             let name = String(entry.prefix(while: { $0 != "=" }))
@@ -163,7 +170,7 @@ final class RepairFixture {
         ((try? readTextFile(marker)) ?? "").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
     }
 
-    func records() -> [JSONValue] { HealthLog.read(state: StateDirectory(path: state), agent: agent).records }
+    func records(state: String? = nil) -> [JSONValue] { HealthLog.read(state: StateDirectory(path: state ?? self.state), agent: agent).records }
 
     func lastRecord(file: StaticString = #filePath, line: UInt = #line) -> JSONValue {
         guard let r = records().last else { XCTFail("no health record", file: file, line: line); return .null }
@@ -174,6 +181,12 @@ final class RepairFixture {
     var repairAttempts: [JSONValue] { records().filter { $0["repair"]?["result"] != nil } }
 
     var generationsDirectory: String { venv + ".generations" }
+
+    /// Where repairs of this venv meet, whatever their state directory: lock, backoff, in-progress.
+    var repairPlace: String { generationsDirectory + "/.repair" }
+
+    /// `.build-*` directories beside the venv.
+    var builds: [String] { ((try? directoryEntries(generationsDirectory)) ?? []).filter { $0.hasPrefix(".build-") }.sorted() }
 
     var sitePackages: String { venv + "/lib/python3.11/site-packages" }
 
@@ -200,7 +213,8 @@ final class RepairFixture {
 
     /// Names in the generations dir and the venv's parent that are not a finished state.
     var leftovers: [String] {
-        let gens = ((try? directoryEntries(generationsDirectory)) ?? []).filter { Int($0) == nil }
+        // Not leftovers: a check's invalidation marker and the repairs' shared place (lock, records).
+        let gens = ((try? directoryEntries(generationsDirectory)) ?? []).filter { Int($0) == nil && $0 != ".check-invalidated" && $0 != ".repair" }
         let parent = ((try? directoryEntries(tmp.file("agent"))) ?? []).filter { $0.hasPrefix(".") && $0 != ".venv" && $0 != ".venv.generations" }
         return gens + parent
     }

@@ -144,7 +144,9 @@ final class RepairTests: XCTestCase {
             XCTAssertEqual(fx.agentRuns.count, 0)
             XCTAssertEqual(fx.currentGeneration, 1, "a rollback killed before its swap leaves the venv where it was")
         }
-        let r = fx.start(["--auto-repair"])
+        // A killed attempt counts as a failed one (RepairSharingTests); a zero-length backoff
+        // window lets this start try again at once.
+        let r = fx.start(["--auto-repair"], env: step == nil ? [:] : ["GUARDED_RUN_REPAIR_BACKOFF": "0"])
         XCTAssertEqual(r.termination, .exited(0), r.errorText)
         let rec = fx.lastRecord()
         XCTAssertEqual(rec.decision, "rolled-back")
@@ -185,9 +187,11 @@ final class RepairTests: XCTestCase {
         let reasons = rec.reasonList
         XCTAssertTrue(reasons.count >= 3 && reasons[0].hasPrefix("repair failed: install: ") && reasons[1].hasPrefix("rollback failed: "), "\(reasons)")
         XCTAssertTrue(reasons.contains { $0.hasPrefix("import-failed: alpha") }, "\(reasons)")
-        // The live venv was never touched: still the plain directory, no generation left behind.
+        // The live venv was never touched: still the plain directory, no generation left behind
+        // (only the repairs' shared place: the lock and the backoff record).
         XCTAssertTrue(try fileStatus(fx.venv).isDirectory)
-        XCTAssertFalse(fileExists(fx.generationsDirectory))
+        XCTAssertEqual(try directoryEntries(fx.generationsDirectory).filter { $0 != ".check-invalidated" }, [".repair"])
+        XCTAssertTrue(fileExists(fx.repairPlace + "/failure.json"))
     }
 
     // MARK: no repair storms
@@ -228,9 +232,9 @@ final class RepairTests: XCTestCase {
         XCTAssertEqual(fx.lastRecord().decision, "repaired")
 
         let dir = StateDirectory(path: fx.state).venvDirectory(for: fx.venv)
-        var files = [dir + "/repair-failure.json", dir + "/known-good.json"]
+        var files = [fx.repairPlace + "/failure.json", fx.repairPlace + "/in-progress.json", dir + "/known-good.json"]
         files += ((try? directoryEntries(dir + "/generations")) ?? []).map { dir + "/generations/" + $0 }
-        XCTAssertGreaterThan(files.count, 2, "generation records exist: \(files)")
+        XCTAssertGreaterThan(files.count, 3, "generation records exist: \(files)")
         var generator = SystemRandomNumberGenerator()
         for (k, file) in files.enumerated() {
             let junk: [UInt8] = k % 2 == 0 ? (0..<700).map { _ in UInt8.random(in: 0...255, using: &generator) } : Array("{\"venv\": [".utf8)
@@ -320,13 +324,15 @@ final class RepairTests: XCTestCase {
                 XCTAssertFalse(fx.pythonRuns("import alpha"), step)
             }
 
-            // The next start recovers: leftovers removed, the venv repaired (or already swapped), the agent runs.
-            let r = fx.start(["--auto-repair"], env: keep)
+            // The next start recovers: leftovers removed, the venv repaired (or already swapped), the
+            // agent runs. A kill mid-build counts as a failed attempt (testKilledRepair…); a
+            // zero-length backoff window lets this start try again at once.
+            let r = fx.start(["--auto-repair"], env: keep.merging(["GUARDED_RUN_REPAIR_BACKOFF": "0"]) { a, _ in a })
             XCTAssertEqual(r.termination, .exited(0), "\(step): \(r.errorText)")
             XCTAssertEqual(fx.agentRuns.count, 1, step)
             XCTAssertTrue(fx.pythonRuns("import alpha, beta, gamma"), step)
             XCTAssertEqual(fx.leftovers, [], step)
-            XCTAssertLessThanOrEqual(((try? directoryEntries(fx.generationsDirectory)) ?? []).count, 3, step)
+            XCTAssertLessThanOrEqual(((try? directoryEntries(fx.generationsDirectory)) ?? []).filter { Int($0) != nil }.count, 3, step)
             fx.remove()
             fixtures.removeAll { $0 === fx }
         }
@@ -358,9 +364,14 @@ final class RepairTests: XCTestCase {
         // Nothing half-swapped: the same plain venv, file for file; the build removed.
         XCTAssertEqual(treeSnapshot(fx.venv), before)
         XCTAssertEqual(fx.leftovers, [])
-        // Not a failure: no backoff; the next start repairs.
+        // Stopped mid-build, it counts as a failed attempt: the next start backs off (a supervisor
+        // that stops slow starts does not relaunch the install forever); --force repairs.
+        let next = fx.start(["--auto-repair"])
+        XCTAssertEqual(next.termination, .exited(78), next.errorText)
+        XCTAssertTrue(next.errorText.contains("repair interrupted: the attempt started at "), next.errorText)
+        XCTAssertNotNil(fx.lastRecord()["repair_backoff"], "\(fx.lastRecord())")
+        XCTAssertEqual(fx.admin(["repair", "--venv", fx.venv, "--find-links", fx.wheelhouse, "--import", "alpha", "--force"]).termination, .exited(0))
         XCTAssertEqual(fx.start(["--auto-repair"]).termination, .exited(0))
-        XCTAssertEqual(fx.lastRecord().decision, "repaired")
     }
 
     func testSignalStateAfterRepairIsTheCallers() throws {
