@@ -72,6 +72,10 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
         writeStandardError("\(programName): \(agent): warning: \(note)", priority: 4, event: JournalEvent(.warning, agent: agent, venv: venv))
     }
     let observe = observeSetting.enabled
+    for setting in Setting.all {
+        guard let problem = setting.problem else { continue }
+        writeStandardError("\(programName): \(agent): warning: \(problem); using the default, \(Setting.text(setting.defaultValue))", priority: 4, event: JournalEvent(.warning, agent: agent, venv: venv))
+    }
 
     // Unusual command lines (relative paths, --name=value, names that need cleaning) reach the
     // same byte-level decision here, with the values normalized; it execs on a hit.

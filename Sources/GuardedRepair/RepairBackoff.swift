@@ -29,15 +29,9 @@ public struct RepairFailure: Sendable {
 
     static func path(state: StateDirectory, venv: String) -> String { state.venvDirectory(for: venv) + "/repair-failure.json" }
 
-    public static var baseSeconds: Double {
-        if let t = Environment.value("GUARDED_RUN_REPAIR_BACKOFF"), let v = Double(t), v >= 0 { return v }
-        return 60
-    }
+    public static var baseSeconds: Double { Setting.repairBackoff.value }
 
-    public static var maxSeconds: Double {
-        if let t = Environment.value("GUARDED_RUN_REPAIR_BACKOFF_MAX"), let v = Double(t), v >= 0 { return v }
-        return 3600
-    }
+    public static var maxSeconds: Double { Setting.repairBackoffMax.value }
 
     /// The delay after the `attempts`-th consecutive failure: base, 2 base, 4 base, ..., capped.
     public static func delay(afterAttempts attempts: Int) -> Double {
@@ -92,7 +86,13 @@ public struct RepairFailure: Sendable {
         try? state.removeFile(["venvs", StateDirectory.key(for: venv)], "repair-failure.json")
     }
 
-    public var retryAfterText: String { Clock.rfc3339(seconds: Int64(retryAfter)) }
+    /// The latest `retry_after` a record may hold: the window is at most a week past a failure (the
+    /// settings' range), so anything beyond year 5000 is damage.
+    static let latestRetryAfter = 1e11
+
+    public var retryAfterText: String {
+        Clock.rfc3339(seconds: Int64(min(max(retryAfter.isFinite ? retryAfter : 0, 0), RepairFailure.latestRetryAfter)))
+    }
 
     func json() -> JSONValue {
         .object([
@@ -111,7 +111,8 @@ public struct RepairFailure: Sendable {
         guard let bytes = state.readFile(["venvs", StateDirectory.key(for: venv)], "repair-failure.json", limit: 4 << 20),
               let j = JSONValue.parse(bytes: bytes), let v = j["venv"]?.stringValue,
               let options = j["options"]?.stringValue, let attempts = j["attempts"]?.intValue,
-              let retry = j["retry_after"]?.doubleValue, let list = j["watch"]?.arrayValue else { return nil }
+              attempts >= 0, let retry = j["retry_after"]?.doubleValue, retry.isFinite, retry >= 0,
+              retry <= latestRetryAfter, let list = j["watch"]?.arrayValue else { return nil }
         var watch: [(path: String, status: FileStatus?)] = []
         for item in list {
             guard let pair = item.arrayValue, pair.count == 2, let p = pair[0].stringValue else { return nil }

@@ -51,7 +51,7 @@ final class RepairLock {
             return .failure(.system(error))
         }
         let started = Clock.monotonicNanoseconds()
-        let deadline = started + Int64(waitSeconds * 1e9)
+        let deadline = Clock.deadline(after: waitSeconds, from: started)
         var pause: UInt32 = 2_000
         while true {
             do {

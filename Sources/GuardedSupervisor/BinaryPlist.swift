@@ -1,9 +1,16 @@
 import GuardedSystem
 
 /// Reads binary property lists (`bplist00`, the format `plutil -convert binary1` writes and many
-/// tools leave in ~/Library/LaunchAgents). Every offset and count is bounds-checked and object
-/// references may not loop: a damaged file is an error, never a crash.
+/// tools leave in ~/Library/LaunchAgents). Every offset and count is bounds-checked without
+/// overflow, object references may not loop, and the decoded tree is capped in depth and in size
+/// (objects may share sub-objects, so a few hundred bytes could otherwise expand to 2^60 values):
+/// a damaged or hostile file is an error, never a crash, a hang or a runaway allocation.
 public enum BinaryPlist {
+    /// Nesting deeper than this is refused (launchd plists nest a few levels).
+    public static let maxDepth = 64
+    /// Values decoded in all, counting each use of a shared object (launchd plists hold dozens).
+    public static let maxObjects = 100_000
+
     public static func isBinary(_ bytes: [UInt8]) -> Bool {
         bytes.count >= 8 && Array(bytes[0..<8]) == Array("bplist00".utf8)
     }
@@ -16,8 +23,11 @@ public enum BinaryPlist {
         let count = unsigned(b, trailer + 8, 8)
         let top = unsigned(b, trailer + 16, 8)
         let tableStart = unsigned(b, trailer + 24, 8)
+        // count < b.count and offsetSize <= 8, so the product cannot overflow; tableStart is checked
+        // before anything is added to it.
         guard (1...8).contains(offsetSize), (1...8).contains(refSize), count > 0, count < UInt64(b.count),
-              top < count, tableStart >= 8, tableStart + count * UInt64(offsetSize) <= UInt64(trailer) else {
+              top < count, tableStart >= 8, tableStart <= UInt64(trailer),
+              count * UInt64(offsetSize) <= UInt64(trailer) - tableStart else {
             throw PlistError("damaged bplist trailer")
         }
         var reader = Reader(b: b, offsetSize: offsetSize, refSize: refSize, count: Int(count), table: Int(tableStart))
@@ -37,11 +47,12 @@ public enum BinaryPlist {
         let count: Int
         let table: Int
         var visiting: Set<Int> = []
+        var decoded = 0
 
         func offset(of object: Int) throws(PlistError) -> Int {
-            let o = Int(BinaryPlist.unsigned(b, table + object * offsetSize, offsetSize))
-            guard o >= 8, o < table else { throw PlistError("damaged bplist offset") }
-            return o
+            let o = BinaryPlist.unsigned(b, table + object * offsetSize, offsetSize)
+            guard o >= 8, o < UInt64(table) else { throw PlistError("damaged bplist offset") }
+            return Int(o)
         }
 
         func need(_ at: Int, _ n: Int) throws(PlistError) {
@@ -71,7 +82,12 @@ public enum BinaryPlist {
         }
 
         mutating func object(_ index: Int, depth: Int) throws(PlistError) -> PlistValue {
-            guard depth < 64, !visiting.contains(index) else { throw PlistError("bplist references loop") }
+            guard depth < BinaryPlist.maxDepth else { throw PlistError("bplist nested more than \(BinaryPlist.maxDepth) levels deep") }
+            guard !visiting.contains(index) else { throw PlistError("bplist references loop") }
+            decoded += 1
+            guard decoded <= BinaryPlist.maxObjects else {
+                throw PlistError("bplist expands to more than \(BinaryPlist.maxObjects) values (shared sub-objects)")
+            }
             let o = try offset(of: index)
             try need(o, 1)
             let marker = b[o]
