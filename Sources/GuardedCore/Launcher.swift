@@ -250,13 +250,15 @@ public func defaultAgentName(venv: String) -> String {
 }
 
 /// Consecutive failed-closed starts of one agent (for `--give-up-after`), in
-/// `agents/<agent>/failed-closed-streak`. Garbage reads as 0.
+/// `agents/<agent>/failed-closed-streak`. Garbage, and a count no run of restarts reaches, reads as 0.
 public enum FailureStreak {
     static let name = "failed-closed-streak"
+    static let limit = 1_000_000_000
 
     public static func current(state: StateDirectory, agent: String) -> Int {
-        guard let bytes = state.readFile(["agents", agent], name, limit: 64) else { return 0 }
-        return Int(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: " \n")) ?? 0
+        guard let bytes = state.readFile(["agents", agent], name, limit: 64),
+              let n = Int(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: " \n")), n >= 0, n < limit else { return 0 }
+        return n
     }
 
     @discardableResult

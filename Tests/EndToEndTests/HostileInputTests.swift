@@ -220,4 +220,26 @@ final class HostileInputTests: XCTestCase {
             assertNoTrap(a, args.joined(separator: " "))
         }
     }
+
+    func testFailedClosedStreakAtInt64Max() throws {
+        let (venv, state, _) = try startedAgent()
+        try makeDirectories(state + "/agents/n")
+        try writeFileAtomically(state + "/agents/n/failed-closed-streak", "9223372036854775807\n")
+        try writeFileAtomically(venv + "/pyvenv.cfg", "home = /nonexistent/bin\n")
+        let r = runGuarded(["--agent", "n", "--state-dir", state, "--give-up-after", "3", "--", venv + "/bin/python", temp.file("agent/agent.py")])
+        assertNoTrap(r, "give-up-after with a streak at Int64.max")
+        XCTAssertEqual(r.termination, .exited(ExitCode.broken), "the streak starts over at 1: \(r.errorText)")
+        XCTAssertEqual(try readTextFile(state + "/agents/n/failed-closed-streak"), "1\n")
+    }
+
+    func testMetricsOverHugeCheckTimes() throws {
+        let state = temp.file("state")
+        try makeDirectories(state + "/agents/big")
+        let line = #"{"time":"2026-01-01T00:00:00.000000Z","agent":"big","venv":"/v","status":"healthy","decision":"fast-ok","reasons":[],"check_us":8999999999999999}"#
+        try writeFileAtomically(state + "/agents/big/health.jsonl", String(repeating: line + "\n", count: 1100))
+        let r = runGuarded(["metrics", "--state-dir", state])
+        assertNoTrap(r, "metrics")
+        XCTAssertEqual(r.termination, .exited(0), r.errorText)
+        XCTAssertTrue(r.outputText.contains("guarded_run_fast_path_decision_seconds_count 1100"), r.outputText)
+    }
 }
