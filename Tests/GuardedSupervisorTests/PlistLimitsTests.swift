@@ -39,6 +39,16 @@ final class PlistLimitsTests: XCTestCase {
         XCTAssertNoThrow(try BinaryPlist.read(Self.bplist(small)))
     }
 
+    /// A shared object first met shallow, then again deep: its height still counts the second time.
+    func testDepthOfASharedObjectCountsAtEachUse() {
+        // 0: [1, 40]; 1..39: a chain down to 40; 40..69: a chain of 30 down to a leaf.
+        var objects: [[UInt8]] = [[0xA2, 40, 1]]
+        for i in 1..<40 { objects.append([0xA1, UInt8(i + 1)]) }
+        for i in 40..<70 { objects.append([0xA1, UInt8(i + 1)]) }
+        objects.append([0x09])
+        XCTAssertEqual(error(Self.bplist(objects)), "bplist nested more than \(BinaryPlist.maxDepth) levels deep")
+    }
+
     func testDepthIsCapped() {
         var objects: [[UInt8]] = (0..<70).map { [0xA1, UInt8($0 + 1)] }
         objects.append([0x09])
