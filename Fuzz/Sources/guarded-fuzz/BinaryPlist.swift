@@ -8,9 +8,8 @@ import GuardedSupervisor
     guard let root = try? BinaryPlist.read(input) else { return 0 }
     _ = PlistWriter.document(root)
     _ = LaunchdConverter.convert(root, options: .init(guardedRun: "/usr/local/bin/guarded-run"))
-    if var doc = try? PlistDocument(input) {
-        _ = LaunchdWrap.wrap(&doc, options: .init(guardedRun: "/usr/local/bin/guarded-run"))
-        _ = LaunchdWrap.unwrap(&doc)
+    if let wrapped = try? LaunchdWrap.wrap(input, options: .init(guardedRun: "/usr/local/bin/guarded-run")) {
+        _ = try? LaunchdWrap.unwrap(wrapped.bytes)
     }
     return 0
 }
