@@ -15,6 +15,9 @@ let package = Package(
     name: "guarded-run",
     products: [
         .executable(name: "guarded-run", targets: ["guarded-run"]),
+        // Only for the fuzz package (Fuzz/Package.swift, docs/fuzzing.md), which depends on this one by path.
+        .library(name: "GuardedRunModules", targets: ["GuardedSystem", "GuardedCore", "GuardedCheck", "GuardedRepair",
+                                                       "GuardedSnapshot", "GuardedFleet", "GuardedSupervisor", "GuardedCommands"]),
     ],
     targets: [
         .target(name: "CSystemShims"),

@@ -12,12 +12,9 @@ public struct CachedCheck: Sendable {
 /// The full health check of one venv: what can be seen from outside (pyvenv.cfg, `home`, the
 /// interpreter's symlink chain) first, then one isolated Python probe for the rest.
 public enum FullCheck {
-    /// The probe's deadline: GUARDED_RUN_CHECK_TIMEOUT seconds, default 30. A probe past it is
-    /// killed (with its process group) and the result is transient (exit 75), not broken.
-    public static var defaultTimeout: Double {
-        if let t = Environment.value("GUARDED_RUN_CHECK_TIMEOUT"), let v = Double(t), v > 0 { return v }
-        return 30
-    }
+    /// The probe's deadline: GUARDED_RUN_CHECK_TIMEOUT seconds, default 30 (`Setting.checkTimeout`). A
+    /// probe past it is killed (with its process group) and the result is transient (exit 75), not broken.
+    public static var defaultTimeout: Double { Setting.checkTimeout.value }
 
     /// A passing check's fingerprint is written only when nothing it watched changed while it ran
     /// (`CheckReport.cacheableFingerprint`). When something did, this waits until that change is

@@ -15,6 +15,13 @@ public func mainEntry() -> Int32 {
             return ExitCode.success
         }
         if !first.hasPrefix("-") {
+            // An admin command is run by an operator, who can fix a setting now: refuse (64) rather than
+            // guess. (The launcher falls back to the default instead: an agent's start should not fail
+            // on a tuning knob.)
+            if let problem = Setting.problems().first, adminCommands.contains(where: { $0.name == first }) {
+                reportError(problem)
+                return ExitCode.usage
+            }
             let arguments = (1..<argc).map { CommandLine.unsafeArgv[$0].map { String(cString: $0) } ?? "" }
             if let code = runAdminCommand(arguments) { return code }
             let suggestion = closestMatch(to: first, among: adminCommands.map { $0.name })

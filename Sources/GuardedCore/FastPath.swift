@@ -187,6 +187,8 @@ enum FastPath {
             i += 2
         }
         guard commandIndex > 0, commandIndex < argc, let command = argv[commandIndex], command[0] == 0x2f else { return }
+        // An out-of-range GUARDED_RUN_LOG_MAX_BYTES: the general code says so on stderr, then decides.
+        guard HealthLog.maxBytesSetting != nil else { return }
 
         // Buffers below are sized to what they will hold: malloc then packs them into a page or two,
         // where generous fixed sizes had each first write land on a fresh page (a page fault apiece).

@@ -209,25 +209,42 @@ enum FingerprintScanner {
 
     /// Parses a watch line's value, `<dev> <ino> <mode> <size> <mtime-ns> <ctime-ns> <path>`: the
     /// recorded status and where the (absolute) path starts in `value`.
+    /// Numbers are range-checked with overflow-checked arithmetic (a checksum proves no more than that
+    /// the bytes are what was written, and anyone who can write the file can compute it): device and
+    /// inode are full 64-bit unsigned, size and times signed 64-bit (a time before 1970 is negative).
     static func parseWatch(_ value: Bytes) -> (FileStatus, Int)? {
         var cursor = 0
-        func number() -> Int64? {
-            var v: Int64 = 0, digits = 0
+        func number(signed: Bool) -> (negative: Bool, magnitude: UInt64)? {
+            var negative = false
+            if signed, cursor < value.count, value[cursor] == 0x2d { negative = true; cursor += 1 }
+            var v: UInt64 = 0, digits = 0
             while cursor < value.count, value[cursor] != 0x20 {
                 let c = value[cursor]
-                guard c >= 48, c <= 57, digits < 19 else { return nil }
-                v = v * 10 + Int64(c - 48)
+                guard c >= 48, c <= 57 else { return nil }
+                let (times10, o1) = v.multipliedReportingOverflow(by: 10)
+                let (sum, o2) = times10.addingReportingOverflow(UInt64(c - 48))
+                guard !o1, !o2 else { return nil }
+                v = sum
                 digits += 1
                 cursor += 1
             }
             guard digits > 0, cursor < value.count else { return nil }
             cursor += 1
-            return v
+            return (negative, v)
         }
-        guard let dev = number(), let ino = number(), let mode = number(), let size = number(),
-              let m = number(), let c = number(), mode <= Int64(UInt32.max),
+        func unsigned() -> UInt64? {
+            guard let n = number(signed: false) else { return nil }
+            return n.magnitude
+        }
+        func signed() -> Int64? {
+            guard let n = number(signed: true) else { return nil }
+            if n.negative { return n.magnitude <= 1 << 63 ? Int64(bitPattern: 0 &- n.magnitude) : nil }
+            return n.magnitude <= UInt64(Int64.max) ? Int64(n.magnitude) : nil
+        }
+        guard let dev = unsigned(), let ino = unsigned(), let mode = unsigned(), let size = signed(),
+              let m = signed(), let c = signed(), mode <= UInt64(UInt32.max),
               cursor < value.count, value[cursor] == 0x2f else { return nil }
-        return (FileStatus(device: UInt64(dev), inode: UInt64(ino), mode: UInt32(mode), linkCount: 0, uid: 0, gid: 0,
+        return (FileStatus(device: dev, inode: ino, mode: UInt32(mode), linkCount: 0, uid: 0, gid: 0,
                            size: size, mtimeNs: m, ctimeNs: c), cursor)
     }
 }

@@ -72,6 +72,10 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
         writeStandardError("\(programName): \(agent): warning: \(note)", priority: 4, event: JournalEvent(.warning, agent: agent, venv: venv))
     }
     let observe = observeSetting.enabled
+    for setting in Setting.all {
+        guard let problem = setting.problem else { continue }
+        writeStandardError("\(programName): \(agent): warning: \(problem); using the default, \(Setting.text(setting.defaultValue))", priority: 4, event: JournalEvent(.warning, agent: agent, venv: venv))
+    }
 
     // Unusual command lines (relative paths, --name=value, names that need cleaning) reach the
     // same byte-level decision here, with the values normalized; it execs on a hit.
@@ -246,13 +250,15 @@ public func defaultAgentName(venv: String) -> String {
 }
 
 /// Consecutive failed-closed starts of one agent (for `--give-up-after`), in
-/// `agents/<agent>/failed-closed-streak`. Garbage reads as 0.
+/// `agents/<agent>/failed-closed-streak`. Garbage, and a count no run of restarts reaches, reads as 0.
 public enum FailureStreak {
     static let name = "failed-closed-streak"
+    static let limit = 1_000_000_000
 
     public static func current(state: StateDirectory, agent: String) -> Int {
-        guard let bytes = state.readFile(["agents", agent], name, limit: 64) else { return 0 }
-        return Int(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: " \n")) ?? 0
+        guard let bytes = state.readFile(["agents", agent], name, limit: 64),
+              let n = Int(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: " \n")), n >= 0, n < limit else { return 0 }
+        return n
     }
 
     @discardableResult

@@ -29,6 +29,16 @@ public struct GenerationLayout: Sendable {
     public var generationsDirectory: String { BesideVenv(venv: venv).directory }
     public func path(of generation: Int) -> String { generationsDirectory + "/\(generation)" }
 
+    /// Generation numbers count repairs, so they stay small; a name with a larger number is not one
+    /// of ours (and counting on from it could overflow).
+    static let maxNumber = 999_999_999
+
+    /// `text` as a generation number: decimal digits as `String(n)` writes them, at most `maxNumber`.
+    static func number(_ text: Substring) -> Int? {
+        guard let n = Int(text), n >= 0, n <= maxNumber, String(n) == text else { return nil }
+        return n
+    }
+
     /// What the venv path is now.
     public enum State: Equatable, Sendable {
         case missing
@@ -58,7 +68,7 @@ public struct GenerationLayout: Sendable {
 
     func generationNumber(linkText text: String) -> Int? {
         for prefix in [name + ".generations/", generationsDirectory + "/"] where text.hasPrefix(prefix) {
-            if let n = Int(text.dropFirst(prefix.count)), n >= 0 { return n }
+            if let n = GenerationLayout.number(text.dropFirst(prefix.count)) { return n }
         }
         return nil
     }
@@ -67,7 +77,7 @@ public struct GenerationLayout: Sendable {
     public func generations() -> [Int] {
         let names = (try? directoryEntries(generationsDirectory)) ?? []
         return names.compactMap { name -> Int? in
-            guard let n = Int(name), n >= 0, String(n) == name,
+            guard let n = GenerationLayout.number(Substring(name)),
                   fileStatusIfPresent(generationsDirectory + "/" + name)?.isDirectory == true else { return nil }
             return n
         }.sorted()
@@ -77,7 +87,7 @@ public struct GenerationLayout: Sendable {
     func nextNumber() -> Int {
         var highest = generations().last ?? 0
         for name in (try? directoryEntries(generationsDirectory)) ?? [] where name.hasPrefix(".build-") {
-            if let n = Int(name.dropFirst(7).prefix(while: { $0 != "-" })) { highest = max(highest, n) }
+            if let n = GenerationLayout.number(name.dropFirst(7).prefix(while: { $0 != "-" })) { highest = max(highest, n) }
         }
         return highest + 1
     }

@@ -24,10 +24,7 @@ struct Installer: Sendable {
         return .pip
     }
 
-    static var defaultTimeout: Double {
-        if let t = Environment.value("GUARDED_RUN_REPAIR_TIMEOUT"), let v = Double(t), v > 0 { return v }
-        return 900
-    }
+    static var defaultTimeout: Double { Setting.repairTimeout.value }
 
     var name: String {
         switch kind {

@@ -34,15 +34,9 @@ public struct RepairFailure: Sendable {
     static let fileName = "failure.json"
     static func path(venv: String) -> String { RepairPlace(venv: venv).file(fileName) }
 
-    public static var baseSeconds: Double {
-        if let t = Environment.value("GUARDED_RUN_REPAIR_BACKOFF"), let v = Double(t), v >= 0, v <= 31_536_000 { return v }
-        return 60
-    }
+    public static var baseSeconds: Double { Setting.repairBackoff.value }
 
-    public static var maxSeconds: Double {
-        if let t = Environment.value("GUARDED_RUN_REPAIR_BACKOFF_MAX"), let v = Double(t), v >= 0, v <= 31_536_000 { return v }
-        return 3600
-    }
+    public static var maxSeconds: Double { Setting.repairBackoffMax.value }
 
     /// The delay after the `attempts`-th consecutive failure: base, 2 base, 4 base, ..., capped.
     public static func delay(afterAttempts attempts: Int) -> Double {
@@ -96,7 +90,13 @@ public struct RepairFailure: Sendable {
         RepairPlace(venv: venv).remove(fileName)
     }
 
-    public var retryAfterText: String { Clock.rfc3339(seconds: Int64(retryAfter)) }
+    /// The latest `retry_after` a record may hold: the window is at most a week past a failure (the
+    /// settings' range), so anything beyond year 5000 is damage.
+    static let latestRetryAfter = 1e11
+
+    public var retryAfterText: String {
+        Clock.rfc3339(seconds: Int64(min(max(retryAfter.isFinite ? retryAfter : 0, 0), RepairFailure.latestRetryAfter)))
+    }
 
     func json() -> JSONValue {
         .object([
@@ -117,7 +117,7 @@ public struct RepairFailure: Sendable {
               let options = j["options"]?.stringValue, let attempts = j["attempts"]?.intValue,
               let retry = j["retry_after"]?.doubleValue, let list = j["watch"]?.arrayValue else { return nil }
         // Outside input: a count or a time no record of ours could hold is a damaged file.
-        guard attempts >= 0, attempts <= 1_000_000, retry.isFinite, retry >= 0, retry < 1e11 else { return nil }
+        guard attempts >= 0, attempts <= 1_000_000, retry.isFinite, retry >= 0, retry <= latestRetryAfter else { return nil }
         var watch: [(path: String, status: FileStatus?)] = []
         for item in list {
             guard let pair = item.arrayValue, pair.count == 2, let p = pair[0].stringValue else { return nil }

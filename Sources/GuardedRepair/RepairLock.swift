@@ -141,9 +141,7 @@ final class RepairLock {
     /// with the time waited).
     static func waitFor(seconds: Double, _ attempt: () throws(SystemError) -> Bool) -> Result<Void, Failure> {
         let started = Clock.monotonicNanoseconds()
-        // A bound beyond 10 days is taken as 10 days: no overflow converting it to nanoseconds.
-        let bound = seconds.isFinite ? min(max(seconds, 0), 864_000) : 864_000
-        let deadline = started + Int64(bound * 1e9)
+        let deadline = Clock.deadline(after: seconds, from: started)
         var pause: UInt32 = 2_000
         while true {
             do {

@@ -39,17 +39,11 @@ public struct RepairOptions: Sendable {
         self.imports = imports
     }
 
-    /// GUARDED_RUN_REPAIR_WAIT seconds, default 300.
-    public static var defaultWaitSeconds: Double {
-        if let t = Environment.value("GUARDED_RUN_REPAIR_WAIT"), let v = Double(t), v >= 0 { return v }
-        return 300
-    }
+    /// GUARDED_RUN_REPAIR_WAIT seconds, default 300 (`Setting.repairWait`).
+    public static var defaultWaitSeconds: Double { Setting.repairWait.value }
 
-    /// GUARDED_RUN_KEEP_GENERATIONS, default 2.
-    public static var defaultKeepGenerations: Int {
-        if let t = Environment.value("GUARDED_RUN_KEEP_GENERATIONS"), let v = Int(t), v >= 0 { return v }
-        return 2
-    }
+    /// GUARDED_RUN_KEEP_GENERATIONS, default 2 (`Setting.keepGenerations`).
+    public static var defaultKeepGenerations: Int { Setting.keepGenerations.intValue }
 
     /// Identifies the options a failure was recorded under: other options deserve their own attempt.
     var key: String {

@@ -17,7 +17,7 @@ public final class StoreLock {
         let raw = try system { () throws(SystemError) in
             try FileDescriptor.open(path, O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600).release()
         }
-        let deadline = Clock.monotonicNanoseconds() + Int64(max(0, waitSeconds) * 1e9)
+        let deadline = Clock.deadline(after: max(0, waitSeconds), from: Clock.monotonicNanoseconds())
         while true {
             if retryingOnInterrupt({ flock(raw, LOCK_EX | LOCK_NB) }) == 0 { break }
             let failure = Errno.current

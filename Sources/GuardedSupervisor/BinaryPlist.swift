@@ -1,9 +1,18 @@
 import GuardedSystem
 
 /// Reads binary property lists (`bplist00`, the format `plutil -convert binary1` writes and many
-/// tools leave in ~/Library/LaunchAgents). Every offset and count is bounds-checked and object
-/// references may not loop: a damaged file is an error, never a crash.
+/// tools leave in ~/Library/LaunchAgents). Every offset and count is bounds-checked without
+/// overflow, object references may not loop, and the decoded tree is capped in depth and in size
+/// (objects may share sub-objects, so a few hundred bytes could otherwise expand to 2^60 values):
+/// a damaged or hostile file is an error, never a crash, a hang or a runaway allocation. Each
+/// object is decoded once; a shared one is reused (arrays are copy-on-write) and counted again.
 public enum BinaryPlist {
+    /// Nesting deeper than this is refused (launchd plists nest a few levels).
+    public static let maxDepth = 64
+    /// Values in the decoded tree, counting each use of a shared object (a launchd job has dozens;
+    /// every consumer walks the whole tree, so this bounds their work too).
+    public static let maxObjects = 16_384
+
     public static func isBinary(_ bytes: [UInt8]) -> Bool {
         bytes.count >= 8 && Array(bytes[0..<8]) == Array("bplist00".utf8)
     }
@@ -16,8 +25,11 @@ public enum BinaryPlist {
         let count = unsigned(b, trailer + 8, 8)
         let top = unsigned(b, trailer + 16, 8)
         let tableStart = unsigned(b, trailer + 24, 8)
+        // count < b.count and offsetSize <= 8, so the product cannot overflow; tableStart is checked
+        // before anything is added to it.
         guard (1...8).contains(offsetSize), (1...8).contains(refSize), count > 0, count < UInt64(b.count),
-              top < count, tableStart >= 8, tableStart + count * UInt64(offsetSize) <= UInt64(trailer) else {
+              top < count, tableStart >= 8, tableStart <= UInt64(trailer),
+              count * UInt64(offsetSize) <= UInt64(trailer) - tableStart else {
             throw PlistError("damaged bplist trailer")
         }
         var reader = Reader(b: b, offsetSize: offsetSize, refSize: refSize, count: Int(count), table: Int(tableStart))
@@ -37,11 +49,16 @@ public enum BinaryPlist {
         let count: Int
         let table: Int
         var visiting: Set<Int> = []
+        /// Values in the tree so far (shared ones counted at each use).
+        var decoded = 0
+        /// Objects already decoded: the value, its values in all, and its height.
+        var done: [Int: (value: PlistValue, values: Int, height: Int)] = [:]
+        var deepest = 0
 
         func offset(of object: Int) throws(PlistError) -> Int {
-            let o = Int(BinaryPlist.unsigned(b, table + object * offsetSize, offsetSize))
-            guard o >= 8, o < table else { throw PlistError("damaged bplist offset") }
-            return o
+            let o = BinaryPlist.unsigned(b, table + object * offsetSize, offsetSize)
+            guard o >= 8, o < UInt64(table) else { throw PlistError("damaged bplist offset") }
+            return Int(o)
         }
 
         func need(_ at: Int, _ n: Int) throws(PlistError) {
@@ -71,7 +88,32 @@ public enum BinaryPlist {
         }
 
         mutating func object(_ index: Int, depth: Int) throws(PlistError) -> PlistValue {
-            guard depth < 64, !visiting.contains(index) else { throw PlistError("bplist references loop") }
+            if let known = done[index] {
+                try count(known.values, deepest: depth + known.height)
+                return known.value
+            }
+            // `deepest` within this object's subtree, then back to the whole tree's.
+            let before = decoded, outerDeepest = deepest
+            deepest = depth
+            let value = try decode(index, depth: depth)
+            done[index] = (value, decoded - before, deepest - depth)
+            deepest = max(outerDeepest, deepest)
+            return value
+        }
+
+        /// Adds `values` to the tree's size, and notes how deep it reaches; throws past the caps.
+        mutating func count(_ values: Int, deepest reached: Int) throws(PlistError) {
+            guard reached < BinaryPlist.maxDepth else { throw PlistError("bplist nested more than \(BinaryPlist.maxDepth) levels deep") }
+            deepest = max(deepest, reached)
+            decoded += values
+            guard decoded <= BinaryPlist.maxObjects else {
+                throw PlistError("bplist expands to more than \(BinaryPlist.maxObjects) values (shared sub-objects)")
+            }
+        }
+
+        mutating func decode(_ index: Int, depth: Int) throws(PlistError) -> PlistValue {
+            guard !visiting.contains(index) else { throw PlistError("bplist references loop") }
+            try count(1, deepest: depth)
             let o = try offset(of: index)
             try need(o, 1)
             let marker = b[o]

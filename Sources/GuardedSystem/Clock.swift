@@ -8,6 +8,15 @@ public enum Clock {
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
+    /// `start` plus `seconds`, in nanoseconds, for a deadline: saturated at Int64's limits (a wait of
+    /// `1e300` s is "never", not a trap); NaN counts as no time at all.
+    public static func deadline(after seconds: Double, from start: Int64) -> Int64 {
+        let ns = seconds * 1e9
+        let delta: Int64 = ns.isNaN ? 0 : ns >= 9.2e18 ? Int64.max : ns <= -9.2e18 ? Int64.min : Int64(ns)
+        let (sum, overflow) = start.addingReportingOverflow(delta)
+        return overflow ? (delta > 0 ? Int64.max : Int64.min) : sum
+    }
+
     /// Seconds and nanoseconds since the epoch (CLOCK_REALTIME).
     @inlinable
     public static func wallTime() -> (seconds: Int64, nanoseconds: Int64) {
@@ -37,7 +46,10 @@ public enum Clock {
     public static let rfc3339Length = 27
 
     /// Writes `YYYY-MM-DDTHH:MM:SS.ffffffZ` (27 bytes) for years 0 to 9999.
-    public static func writeRFC3339(seconds: Int64, nanoseconds: Int64, into out: UnsafeMutablePointer<UInt8>) {
+    /// Seconds outside those years are clamped to them (times read from files may be anything).
+    public static func writeRFC3339(seconds unclamped: Int64, nanoseconds unclampedNs: Int64, into out: UnsafeMutablePointer<UInt8>) {
+        let seconds = min(max(unclamped, -62_167_219_200), 253_402_300_799)
+        let nanoseconds = min(max(unclampedNs, 0), 999_999_999)
         let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
         let secondOfDay = seconds - days * 86400
         // Civil from days (Howard Hinnant's algorithm).

@@ -18,16 +18,28 @@ public struct FileStatus: Equatable, Sendable {
 
     public init(_ st: stat) {
         #if canImport(Darwin)
-        let m = Int64(st.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(st.st_mtimespec.tv_nsec)
-        let c = Int64(st.st_ctimespec.tv_sec) * 1_000_000_000 + Int64(st.st_ctimespec.tv_nsec)
+        let m = FileStatus.nanoseconds(Int64(st.st_mtimespec.tv_sec), Int64(st.st_mtimespec.tv_nsec))
+        let c = FileStatus.nanoseconds(Int64(st.st_ctimespec.tv_sec), Int64(st.st_ctimespec.tv_nsec))
         #else
-        let m = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
-        let c = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
+        let m = FileStatus.nanoseconds(Int64(st.st_mtim.tv_sec), Int64(st.st_mtim.tv_nsec))
+        let c = FileStatus.nanoseconds(Int64(st.st_ctim.tv_sec), Int64(st.st_ctim.tv_nsec))
         #endif
         self.init(device: UInt64(truncatingIfNeeded: st.st_dev), inode: UInt64(truncatingIfNeeded: st.st_ino),
                   mode: UInt32(truncatingIfNeeded: st.st_mode), linkCount: UInt64(truncatingIfNeeded: st.st_nlink),
                   uid: UInt32(st.st_uid), gid: UInt32(st.st_gid), size: Int64(st.st_size),
                   mtimeNs: m, ctimeNs: c)
+    }
+
+    /// A file time in nanoseconds since the epoch, saturated at Int64's limits: anyone can
+    /// `touch -d 2300-01-01` a file, and 64-bit nanoseconds end in April 2262 (and begin in 1677).
+    /// A saturated mtime still changes identity with its ctime, which the kernel sets to now.
+    @inline(__always)
+    public static func nanoseconds(_ seconds: Int64, _ fraction: Int64) -> Int64 {
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? Int64.min : Int64.max }
+        let (sum, overflow2) = whole.addingReportingOverflow(fraction)
+        if overflow2 { return fraction < 0 ? Int64.min : Int64.max }
+        return sum
     }
 
     /// Same file, same content as far as metadata can tell: device, inode, mode, size, mtime and

@@ -154,7 +154,7 @@ public enum Subprocess {
         let input = standardInput ?? []
         var inputWritten = 0
 
-        let deadline = timeoutSeconds.map { started + Int64($0 * 1e9) }
+        let deadline = timeoutSeconds.map { Clock.deadline(after: $0, from: started) }
         var out: [UInt8] = [], err: [UInt8] = []
         var timedOut = false, cancelled = false
         var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0),
