@@ -615,14 +615,16 @@ final class RebuildSourceTests: XCTestCase {
     }
 }
 
-/// The tree under `root` as `treeSnapshot` gives it, without the check's invalidation marker beside
-/// each venv (`<venv>.generations/.check-invalidated`, written by every check that finds a venv
-/// broken): what "the venv and its project untouched" means.
+/// The tree under `root` as `treeSnapshot` gives it, without what a refused repair legitimately
+/// leaves beside each venv: the check's invalidation marker (`<venv>.generations/.check-invalidated`,
+/// written by every check that finds a venv broken) and the repair's own lock and backoff record
+/// (`<venv>.generations/.repair/`, docs/auto-repair.md): what "the venv and its project untouched" means.
 /// A directory's own times, link count and size are left out (its entries are all listed, so a
 /// change inside it still shows), since making the marker's directory changes the project directory's.
 func venvTree(_ root: String) -> [String: FileStatus] {
     var tree = treeSnapshot(root).filter { path, st in
-        !path.hasSuffix("/.check-invalidated") && !(path.hasSuffix(".generations") && st.isDirectory)
+        !path.hasSuffix("/.check-invalidated") && !path.contains(".generations/.repair")
+            && !(path.hasSuffix(".generations") && st.isDirectory)
     }
     for (path, st) in tree where st.isDirectory {
         var s = st
