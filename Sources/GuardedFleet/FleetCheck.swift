@@ -50,10 +50,14 @@ public struct FleetCheck: Sendable {
                            deep: Bool = false, progress: (@Sendable (Int, Int) -> Void)? = nil) -> FleetCheck {
         let started = Clock.monotonicNanoseconds()
         let entries = WorkerPool.map(discovery.venvs, workers: workers, progress: progress) { venv -> FleetEntry in
-            let report = FullCheck.run(venv: venv, imports: [], deep: deep)
+            var report = FullCheck.run(venv: venv, imports: [], deep: deep)
             var warning: String? = nil
             if report.status != .broken, let state {
-                do { try report.saveCache(state: state) } catch { warning = "cannot write the cache: \(error)" }
+                // As `check` does: a venv that changed while it was checked (one made a moment ago)
+                // is checked once more after the change settles, so its known-good set is recorded.
+                let cached = FullCheck.cache(report, state: state)
+                report = cached.report
+                if let error = cached.error { warning = "cannot write the cache: \(error)" }
             }
             if let failed = report.invalidateCachedFingerprints() { warning = failed }
             return FleetEntry(report: report, cacheWarning: warning)
