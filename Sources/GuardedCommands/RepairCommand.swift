@@ -9,7 +9,7 @@ public enum RepairCommand: AdminCommand {
     public static let name = "repair"
     public static let summary = "rebuild a broken venv beside it and swap it in (dry run unless --force)"
     public static let spec = CommandSpec(
-        usage: "repair --venv DIR [--requirements FILE | --from SOURCE] [--allow-unpinned] [--python PATH] [--find-links DIR]... [--import MODULE]... [--rebuild] [--force] [--state-dir DIR]",
+        usage: "repair --venv DIR [--requirements FILE | --from SOURCE] [--allow-unpinned] [--python PATH] [--find-links DIR]... [--import MODULE]... [--rebuild] [--force] [--json] [--state-dir DIR]",
         options: [
             .value("--venv", help: "the venv to repair"),
             .value("--requirements", help: "rebuild from this file (requirements.txt, uv.lock, pylock.toml, Pipfile.lock, pyproject.toml)"),
@@ -20,6 +20,7 @@ public enum RepairCommand: AdminCommand {
             .repeated("--import", help: "a module that must import in the new venv (repeatable)"),
             .flag("--rebuild", help: "build a new generation even when the venv is healthy"),
             .flag("--force", help: "do it (default: print the plan); ignores a failed repair's backoff"),
+            jsonOption,
             stateDirOption,
         ])
 
@@ -36,8 +37,9 @@ public enum RepairCommand: AdminCommand {
         options.from = try fromSource(arguments)
         options.ignoreBackoff = true
         let repairer = Repairer(state: try stateDirectory(arguments))
+        if arguments.has("--json") { return try json(repairer: repairer, venv: venv, options: options, force: arguments.has("--force")) }
         guard arguments.has("--force") else {
-            Output.standardOutput(repairer.plan(venv: venv, options: options).joined(separator: "\n") + "\n(dry run: nothing changed; --force does it)\n")
+            Output.standardOutput(repairer.plan(venv: venv, options: options).lines().joined(separator: "\n") + "\n(dry run: nothing changed; --force does it)\n")
             return ExitCode.success
         }
         let outcome = repairer.repair(venv: venv, options: options)
@@ -48,6 +50,54 @@ public enum RepairCommand: AdminCommand {
             throw CommandFailure("\(venv): \(reasons.prefix(3).joined(separator: "; "))", exitCode: outcome.exitCode)
         }
         return outcome.exitCode
+    }
+
+    /// `repair --json` (docs/repair.md): one object whatever the outcome, with the plan made just
+    /// before; a failure also prints its one line on stderr and exits as without `--json`.
+    static func json(repairer: Repairer, venv: String, options: RepairOptions, force: Bool) throws -> Int32 {
+        let plan = repairer.plan(venv: venv, options: options)
+        func number(_ n: Int?) -> JSONValue { n.map { .number(Double($0)) } ?? .null }
+        var result = "dry-run", summary = "", warnings: [String] = [], errors: [String] = []
+        var from = plan.currentGeneration, to = plan.newGeneration
+        var exitCode = ExitCode.success
+        if let impossible = plan.impossible { warnings.append("repair impossible: \(impossible)") }
+        if force {
+            let attempt = repairer.attempt(venv: venv, options: options)
+            let done = attempt.details.first { $0.0 == "repair" }?.1
+            summary = attempt.summary.split(separator: "\n").first.map(String.init) ?? ""
+            exitCode = attempt.outcome.exitCode
+            switch attempt.result {
+            case .repaired:
+                result = "repaired"
+                from = done?["previous_generation"]?.intValue
+                to = done?["generation"]?.intValue
+                warnings = done?["record_mismatches"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            case .healthy:
+                result = "healthy"
+                to = nil
+                warnings = []
+            case .rolledBack:
+                result = "rolled-back"
+                from = done?["from_generation"]?.intValue
+                to = done?["generation"]?.intValue
+                warnings = done?["repair_failure"]?.stringValue.map { [$0] } ?? []
+            case .failed, .backoff, .transient:
+                result = attempt.result == .transient ? "busy" : "failed"
+                to = nil
+                errors = attempt.reasons
+            }
+        }
+        let report = JSONValue.object([
+            ("venv", .string(venv)), ("dry_run", .bool(!force)), ("result", .string(result)),
+            ("from_generation", number(from)), ("to_generation", number(to)), ("summary", .string(summary)),
+            ("plan", plan.json()), ("warnings", JSONValue(warnings)), ("errors", JSONValue(errors)),
+            ("exit_code", .number(Double(exitCode))),
+        ])
+        Output.standardOutput(report.serialized(pretty: true) + "\n")
+        if exitCode != ExitCode.success {
+            throw CommandFailure("\(venv): \(errors.prefix(3).joined(separator: "; "))", exitCode: exitCode)
+        }
+        return exitCode
     }
 }
 

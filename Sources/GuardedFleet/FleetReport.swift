@@ -116,17 +116,18 @@ public struct FleetRepair {
         var out = "would repair \(broken.count) broken venv\(broken.count == 1 ? "" : "s") (dry run; --force to repair):\n"
         for e in broken {
             out += "\(e.venv): \(firstReason(e.report.reasons))\n"
-            for (i, step) in repairer.plan(venv: e.venv, options: options).enumerated() { out += "  \(i + 1). \(step)\n" }
+            for (i, step) in repairer.plan(venv: e.venv, options: options).lines().enumerated() { out += "  \(i + 1). \(step)\n" }
         }
         return out + check.summaryLine + "\n"
     }
 
+    /// Each broken venv with the same plan object as `repair --json` prints (docs/venvs.md).
     public func planJSON() -> JSONValue {
         .object([
             ("dry_run", .bool(true)),
             ("venvs", .array(check.broken.map { e in
                 .object([("venv", .string(e.venv)), ("reasons", JSONValue(e.report.reasons)),
-                         ("plan", JSONValue(repairer.plan(venv: e.venv, options: options)))])
+                         ("plan", repairer.plan(venv: e.venv, options: options).json())])
             })),
             ("summary", check.summaryJSON()),
         ])

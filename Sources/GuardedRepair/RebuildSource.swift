@@ -78,6 +78,29 @@ struct RebuildSource: Sendable {
     }
 }
 
+/// A candidate source the search passed over, and why (the plan's `passed over:` lines and
+/// `repair --json`'s `passed_over`).
+public struct PassedOver: Sendable, Equatable {
+    /// `unpinned-requirements`, `dist-info` or `pyproject.toml` (RebuildSource.Kind's names).
+    public var kind: String
+    /// The file looked at; nil when there is none (no dist-info, a remark on every unpinned file).
+    public var path: String?
+    public var why: String
+    /// The plan's line: `path: why`.
+    public var text: String
+
+    init(kind: RebuildSource.Kind, path: String?, why: String, text: String? = nil) {
+        self.kind = kind.rawValue
+        self.path = path
+        self.why = why
+        self.text = text ?? "\(path ?? kind.rawValue): \(why)"
+    }
+
+    public func json() -> JSONValue {
+        .object([("kind", .string(kind)), ("path", .optional(path)), ("why", .string(why))])
+    }
+}
+
 /// A distribution's RECORD in the broken venv: paths relative to site-packages and their hashes.
 struct OldRecord: Sendable {
     var name: String
@@ -121,8 +144,8 @@ struct SourceFinder {
     }
 
     /// The source a rebuild uses, and notes on the candidates passed over.
-    func choose() -> (source: Result<RebuildSource, RepairStepError>, notes: [String]) {
-        var notes: [String] = []
+    func choose() -> (source: Result<RebuildSource, RepairStepError>, notes: [PassedOver]) {
+        var notes: [PassedOver] = []
         let allowUnpinned = (options.allowUnpinned || options.from != nil) && !options.unattended
 
         if let file = options.requirements {
@@ -143,7 +166,7 @@ struct SourceFinder {
                 case .success(let s) where s.pinned:
                     return (.success(s), notes)
                 case .success(var s):
-                    notes.append("\(path): not fully pinned (\(s.why))")
+                    notes.append(PassedOver(kind: .unpinnedRequirements, path: path, why: "not fully pinned (\(s.why))"))
                     s.why = "an unpinned requirements file next to the venv (--allow-unpinned)"
                     unpinnedCandidates.append(s)
                 }
@@ -151,19 +174,21 @@ struct SourceFinder {
         }
         switch distInfo(why: "no known-good set and no pinned project file: the broken venv's own dist-info") {
         case .success(let s) where !s.requirements.isEmpty: return (.success(s), notes)
-        case .success: notes.append("dist-info: none in \(venv)")
-        case .failure(let e): notes.append("dist-info: \(e.message)")
+        case .success: notes.append(PassedOver(kind: .distInfo, path: nil, why: "none in \(venv)"))
+        case .failure(let e): notes.append(PassedOver(kind: .distInfo, path: nil, why: e.message))
         }
         for dir in projectDirectories where fileStatusIfPresent(dir + "/pyproject.toml", followSymlinks: true) != nil {
             guard allowUnpinned else {
-                notes.append("\(dir)/pyproject.toml: unpinned: used only with --allow-unpinned or --from pyproject.toml, by hand")
+                notes.append(PassedOver(kind: .pyproject, path: dir + "/pyproject.toml",
+                                        why: "unpinned: used only with --allow-unpinned or --from pyproject.toml, by hand"))
                 continue
             }
             return (pyproject(dir + "/pyproject.toml", why: "--allow-unpinned: the project's declared dependencies (newest versions that match)"), notes)
         }
         if allowUnpinned, let s = unpinnedCandidates.first { return (.success(s), notes) }
         if !unpinnedCandidates.isEmpty && !allowUnpinned {
-            notes.append("unpinned requirements files are used only with --allow-unpinned, by hand")
+            let why = "unpinned requirements files are used only with --allow-unpinned, by hand"
+            notes.append(PassedOver(kind: .unpinnedRequirements, path: nil, why: why, text: why))
         }
         let looked = projectDirectories.joined(separator: " and ")
         return (.failure(RepairStepError("nothing to rebuild from: no --requirements FILE, no known-good set, no pinned uv.lock, pylock.toml, requirements file or Pipfile.lock in \(looked), and no dist-info in \(venv)")), notes)

@@ -311,7 +311,7 @@ public struct Repairer: Sendable {
         var interpreter: InterpreterChoice
         var installer: Installer
         /// Candidate sources passed over, for the plan.
-        var notes: [String]
+        var notes: [PassedOver]
     }
 
     func recipe(venv: String, report: CheckReport, options: RepairOptions) -> Result<Recipe, RepairStepError> {
