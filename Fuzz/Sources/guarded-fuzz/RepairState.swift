@@ -2,8 +2,9 @@ import GuardedCheck
 import GuardedCore
 import GuardedRepair
 
-/// The repair state files under `venvs/<key>/`: repair-failure.json (and the backoff decision that
-/// reads it), generations/<N>.json and known-good.json. The first input byte picks the file.
+/// The repair state files: the backoff record beside the venv (`<venv>.generations/.repair/failure.json`,
+/// and the backoff decision that reads it), and under `venvs/<key>/` generations/<N>.json and
+/// known-good.json. The first input byte picks the file.
 @_cdecl("fuzz_repair_state") public func fuzzRepairState(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let input = bytes(data, size)
     guard let selector = input.first else { return 0 }
@@ -11,10 +12,13 @@ import GuardedRepair
     let dir = "venvs/" + StateDirectory.key(for: Scratch.venv)
     switch selector % 3 {
     case 0:
-        Scratch.write(dir + "/repair-failure.json", body)
-        if let failure = RepairFailure.load(state: Scratch.state, venv: Scratch.venv) {
+        // The record lives beside the venv, not in the state directory: a venv path inside the
+        // scratch directory, so the file can be planted where the reader looks.
+        let venv = Scratch.root + "/project/.venv"
+        Scratch.writeAbsolute(venv + ".generations/.repair/failure.json", body)
+        if let failure = RepairFailure.load(venv: venv) {
             _ = failure.retryAfterText
-            _ = RepairFailure.inEffect(state: Scratch.state, venv: Scratch.venv, optionsKey: failure.optionsKey)
+            _ = RepairFailure.inEffect(venv: venv, optionsKey: failure.optionsKey)
         }
     case 1:
         Scratch.write(dir + "/generations/3.json", body)

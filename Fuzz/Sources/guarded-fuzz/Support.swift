@@ -31,7 +31,11 @@ enum Scratch {
     /// plain write, not the program's atomic one: its fsyncs would make every execution take
     /// milliseconds.
     static func write(_ relative: String, _ bytes: [UInt8]) {
-        let path = state.path + "/" + relative
+        writeAbsolute(state.path + "/" + relative, bytes)
+    }
+
+    /// The same at an absolute path inside the scratch directory (state kept beside a venv).
+    static func writeAbsolute(_ path: String, _ bytes: [UInt8]) {
         if fileStatusIfPresent(parentDirectory(of: path)) == nil { try? makeDirectories(parentDirectory(of: path)) }
         guard let fd = try? FileDescriptor.open(path, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600) else { return }
         try? fd.writeAll(bytes)
