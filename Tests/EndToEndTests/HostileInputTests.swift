@@ -186,8 +186,7 @@ final class HostileInputTests: XCTestCase {
 
     func testRepairFailureRetryAfter1e300() throws {
         let (venv, state, _) = try startedAgent()
-        let venvDir = StateDirectory(path: state).venvDirectory(for: venv)
-        // repair-failure.json with "retry_after": 1e300. A real failed repair writes the record (the
+        // The backoff record (beside the venv, docs/auto-repair.md) with "retry_after": 1e300. A real failed repair writes the record (the
         // venv's home gone, requirements missing); then its retry_after is set far past any date.
         let cfg = try readTextFile(venv + "/pyvenv.cfg")
         try writeFileAtomically(venv + "/pyvenv.cfg", cfg.split(separator: "\n").map { $0.hasPrefix("home") ? "home = /nonexistent/bin" : String($0) }.joined(separator: "\n") + "\n")
@@ -195,7 +194,7 @@ final class HostileInputTests: XCTestCase {
                          venv + "/bin/python", temp.file("agent/agent.py")]
         let failed = runGuarded(repairing)
         XCTAssertEqual(failed.termination, .exited(ExitCode.broken), failed.errorText)
-        let failurePath = venvDir + "/repair-failure.json"
+        let failurePath = venv + ".generations/.repair/failure.json"
         let record = try readTextFile(failurePath)
         let edited = record.replacingOccurrences(of: #""retry_after": [0-9.e+]+"#, with: #""retry_after": 1e300"#, options: .regularExpression)
         XCTAssertNotEqual(edited, record)
