@@ -159,7 +159,7 @@ public struct Repairer: Sendable {
         }
         if report.status != .broken && !options.rebuild {
             RepairInProgress.end(venv: venv)
-            try? report.saveCache(state: state)
+            _ = try? report.saveCache(state: state)
             return RepairAttempt(result: .healthy, summary: "venv \(venv) is \(report.status.rawValue): nothing to repair",
                                  reasons: report.reasons, details: [("repair_wait", .object([("result", .string("healthy"))]))],
                                  report: report)
