@@ -43,16 +43,11 @@ public func reloadCommands(changed: [(path: String, uid: UInt32)], deleted: [(pa
     return commands.filter { $0[0] != "systemctl" } + commands.filter { $0[0] == "systemctl" }
 }
 
-/// The login name of `uid` from /etc/passwd (the password database through NSS is not reachable
-/// from a static executable); nil when it is not there or the file is unreadable or malformed.
+/// The login name of `uid` from /etc/passwd (`passwordEntry`), when it is safe to put in a command
+/// line (`user@` for `systemctl -M`); nil when it is not there or the file is unreadable or malformed.
 public func userName(_ uid: UInt32, passwd: String = "/etc/passwd") -> String? {
-    guard let text = try? readTextFile(passwd, followSymlinks: true, limit: 8 << 20) else { return nil }
-    for line in text.split(separator: "\n") {
-        let fields = line.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false)
-        guard fields.count == 4, UInt32(fields[2]) == uid, isValidAgentName(String(fields[0])), !fields[0].contains("@") else { continue }
-        return String(fields[0])
-    }
-    return nil
+    guard let name = passwordEntry(uid: uid, passwd: passwd)?.name, isValidAgentName(name), !name.contains("@") else { return nil }
+    return name
 }
 
 /// Runs the reload commands; returns one line per failure (empty: all succeeded).

@@ -27,9 +27,22 @@ public func changeOwnerOfTree(_ root: String, uid: UInt32, gid: UInt32) throws(S
     return changed
 }
 
-/// The home directory of `uid` from the password database, or nil.
+/// The entry of `uid` in /etc/passwd: its login name and home directory. Read from the file, not
+/// through getpwuid: NSS in a static executable dlopens the glibc it was linked with, which a host
+/// need not have. Nil when the uid is not there, or the file is unreadable or malformed (a line
+/// that is not `name:password:uid:gid:gecos:home:shell` is skipped; numbers are range-checked).
+public func passwordEntry(uid: UInt32, passwd: String = "/etc/passwd") -> (name: String, home: String)? {
+    guard let text = try? readTextFile(passwd, followSymlinks: true, limit: 8 << 20) else { return nil }
+    for line in text.split(separator: "\n") {
+        let fields = line.split(separator: ":", maxSplits: 6, omittingEmptySubsequences: false)
+        guard fields.count == 7, UInt32(fields[2]) == uid, !fields[0].isEmpty else { continue }
+        return (String(fields[0]), String(fields[5]))
+    }
+    return nil
+}
+
+/// The home directory of `uid` from /etc/passwd (`passwordEntry`), or nil when it is not absolute.
 public func homeDirectory(ofUser uid: UInt32) -> String? {
-    guard let pw = getpwuid(uid_t(uid)), let dir = pw.pointee.pw_dir else { return nil }
-    let home = String(cString: dir)
-    return home.hasPrefix("/") ? home : nil
+    guard let home = passwordEntry(uid: uid)?.home, home.hasPrefix("/") else { return nil }
+    return home
 }

@@ -195,6 +195,8 @@ final class SnapshotStoreTests: SnapshotTestCase {
         XCTAssertEqual(userName(501, passwd: temp.file("passwd")), "alice")
         XCTAssertNil(userName(502, passwd: temp.file("passwd")))
         XCTAssertNil(userName(501, passwd: temp.file("missing")))
+        XCTAssertEqual(passwordEntry(uid: 501, passwd: temp.file("passwd"))?.home, "/Users/alice")
+        XCTAssertNil(passwordEntry(uid: 99, passwd: temp.file("passwd")))
     }
 
     /// Root restoring files other users own: the hints name the owner's uid (a plist owned by
