@@ -1,4 +1,7 @@
 // The one place that imports the C library. Everything above this module sees Swift types only.
+// The launcher's shared definitions (byte views, FileStatus, Clock, the fast path) sit below this module.
+@_exported public import GuardedLaunch
+
 #if canImport(Glibc)
 @_exported import Glibc
 #elseif canImport(Musl)

@@ -1,5 +1,6 @@
 @testable import GuardedCheck
 @testable import GuardedCore
+@testable import GuardedLaunch
 import GuardedSystem
 import TestSupport
 import XCTest

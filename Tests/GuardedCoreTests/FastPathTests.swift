@@ -1,4 +1,5 @@
 @testable import GuardedCore
+@testable import GuardedLaunch
 import GuardedSystem
 import XCTest
 
@@ -112,7 +113,7 @@ final class FastPathTests: XCTestCase {
         }
         XCTAssertTrue(ok)
         XCTAssertTrue(parsed.degraded)
-        XCTAssertEqual(parsed.reasonCount, 2)
+        XCTAssertEqual(parsed.reasons.count, 2)
         // Another venv's cache is not ours.
         bytes = Array(fp.encoded().utf8)
         var other = FastPath.Parsed()
