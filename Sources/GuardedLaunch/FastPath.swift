@@ -116,7 +116,7 @@ public enum FastPath {
             derivedVenv.storage[venvLength] = 0
             line.venv = derivedVenv.bytes
         }
-        guard let venv = line.venv, venv.count > 1, isNormalizedAbsolute(venv) else { return }
+        guard let venv = line.venv, venv.count > 1, isNormalizedAbsolute(venv), isValidUTF8(venv) else { return }
         var observe = line.observe
         if !observe {
             // GUARDED_RUN_OBSERVE: the plain spellings here; any other value (to be warned about)
@@ -126,7 +126,7 @@ public enum FastPath {
         }
         var stateBuffer = ByteBuffer(capacity: stateCapacity(explicit: line.state))
         defer { stateBuffer.free() }
-        guard appendStateDirectory(explicit: line.state, into: &stateBuffer) else { return }
+        guard appendStateDirectory(explicit: line.state, into: &stateBuffer), isValidUTF8(stateBuffer.bytes) else { return }
 
         var agentBuffer = ByteBuffer(capacity: 256)
         defer { agentBuffer.free() }
@@ -161,13 +161,13 @@ public enum FastPath {
             let value = Bytes(cString: v)
             if arg.equals("--venv") {
                 // Absolute and normalized only: anything else is normalized by the general code.
-                guard isNormalizedAbsolute(value) else { break }
+                guard isNormalizedAbsolute(value), isValidUTF8(value) else { break }
                 line.venv = value
             } else if arg.equals("--agent") {
                 guard isValidAgent(value) else { break }
                 line.agent = value
             } else if arg.equals("--state-dir") {
-                guard value.count > 0, value[0] == 0x2f else { break }
+                guard value.count > 0, value[0] == 0x2f, isValidUTF8(value) else { break }
                 line.state = value
             } else if arg.equals("--import") {
                 guard isPlainModule(value), line.imports.append(value) else { break }
@@ -654,6 +654,34 @@ public enum FastPath {
         out.count += Clock.rfc3339Length
         out.storage[out.count] = 0
     }
+}
+
+/// Well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF): what Swift's
+/// String keeps byte for byte. The general code reads paths into Strings, which would replace
+/// anything else; the fast path hands such paths to it rather than read a different path.
+public func isValidUTF8(_ b: Bytes) -> Bool {
+    var i = 0
+    while i < b.count {
+        let c = b[i]
+        if c < 0x80 { i += 1; continue }
+        var need = 0
+        var low: UInt8 = 0x80, high: UInt8 = 0xbf
+        switch c {
+        case 0xc2...0xdf: need = 1
+        case 0xe0: need = 2; low = 0xa0
+        case 0xe1...0xec, 0xee...0xef: need = 2
+        case 0xed: need = 2; high = 0x9f
+        case 0xf0: need = 3; low = 0x90
+        case 0xf1...0xf3: need = 3
+        case 0xf4: need = 3; high = 0x8f
+        default: return false
+        }
+        guard i + need < b.count else { return false }
+        guard b[i + 1] >= low, b[i + 1] <= high else { return false }
+        for k in 2..<(need + 1) where b[i + k] < 0x80 || b[i + k] > 0xbf { return false }
+        i += need + 1
+    }
+    return true
 }
 
 /// ASCII classes on bytes, one definition for every reader.

@@ -233,8 +233,7 @@ final class FleetVenvsTests: XCTestCase {
             chmod(tmp.path, 0o755)
             try makeDirectories(tmp.file("open"), mode: 0o777)
             chmod(tmp.file("open"), 0o777)
-            command = tmp.file("guarded-run")
-            try writeFileAtomically(command, try readFile(guardedRunBinary, followSymlinks: true), mode: 0o755)
+            command = try installGuardedRun(into: tmp.path)
             prefix = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
         } else {
             chmod(root + "/locked", 0)

@@ -1,4 +1,5 @@
 @testable import GuardedCore
+@testable import GuardedLaunch
 
 /// The fingerprint cache, read both ways: `Fingerprint.decode` (the general code) and the byte-level
 /// scanner the launcher's fast path runs (`FastPath.parseAndVerify`, which also lstats each watched
