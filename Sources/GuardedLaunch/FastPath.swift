@@ -251,7 +251,7 @@ public enum FastPath {
         // /var/lib/private); nothing below it is reached through one (openBeneath), and every
         // directory and file read or written below it must be ours alone, or it is a miss.
         // Descriptors are close-on-exec and stay open on the way to execve (closing them would
-        // only cost syscalls); they are closed when the fast path returns.
+        // only cost syscalls); they are closed when the fast path returns (the defers).
         let root = openCloseOnExec(path.cString, O_RDONLY | O_DIRECTORY)
         guard root >= 0 else { return }
         defer { close(root) }
@@ -266,19 +266,18 @@ public enum FastPath {
         let venvDir = openPrivateDirectory(root, path.storage + stateLength + 1, owner: me)
         path.storage[venvDirEnd] = 0x2f
         guard venvDir >= 0 else { return }
+        defer { close(venvDir) }
 
         // The cache: one open, one fstat, one read into a buffer of exactly its size. O_NONBLOCK:
         // a FIFO planted at its name cannot hang the start (it is then not a regular file).
         let fd = openAtCloseOnExec(venvDir, UnsafeRawPointer(path.storage + venvDirEnd + 1).assumingMemoryBound(to: CChar.self),
                                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0)
-        close(venvDir)
         guard fd >= 0 else { return }
+        defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { close(fd); return }
+        guard fstat(fd, &st) == 0 else { return }
         let cache = FileStatus(st)
-        guard cache.isRegularFile, cache.isPrivate(owner: me), cache.size > 0, cache.size < 256 << 10 else {
-            close(fd); return
-        }
+        guard cache.isRegularFile, cache.isPrivate(owner: me), cache.size > 0, cache.size < 256 << 10 else { return }
         let size = Int(cache.size)
         let data = FastMemory.allocate(UInt8.self, capacity: size + 1)
         defer { FastMemory.free(data) }
@@ -289,7 +288,6 @@ public enum FastPath {
             if n <= 0 { break }
             got += n
         }
-        close(fd)
         guard got == size else { return }
 
         var parsed = Parsed()
@@ -299,6 +297,12 @@ public enum FastPath {
         let hit = FastHit(input: input, command: argv, degraded: parsed.degraded, reasons: parsed.reasons,
                           checkMicroseconds: (decidedNs &- startedNs) / 1000)
 
+        // Function scope: closed only when the fast path returns, never on the way to execve.
+        var agentDir: Int32 = -1, log: Int32 = -1
+        defer {
+            if log >= 0 { close(log) }
+            if agentDir >= 0 { close(agentDir) }
+        }
         switch input.log {
         case .alreadyWritten: break
         case .lost: fallback(.logFailed(hit, errno: ENOSPC))
@@ -307,8 +311,8 @@ public enum FastPath {
             path.append("agents/")
             path.append(input.agent)
             guard !path.overflowed else { return }
-            let agentDir = openPrivateDirectory(root, path.storage + stateLength + 1, owner: me)
-            let written = agentDir >= 0 ? appendHealthLine(hit, agentDirectory: agentDir, owner: me) : .notDirect
+            agentDir = openPrivateDirectory(root, path.storage + stateLength + 1, owner: me)
+            let written = agentDir >= 0 ? appendHealthLine(hit, agentDirectory: agentDir, owner: me, log: &log) : .notDirect
             switch written {
             case .written:
                 if input.giveUpAfter { unlinkat(agentDir, cString("failed-closed-streak"), 0) }
@@ -321,7 +325,6 @@ public enum FastPath {
                 // refused path: the general code creates, rotates or refuses; the decision stands.
                 fallback(.logElsewhere(hit))
             }
-            if agentDir >= 0 { close(agentDir) }
         }
         // Same PID, environment as received, descriptors untouched (ours were all O_CLOEXEC).
         var failure: Int32 = ENOENT
@@ -338,7 +341,8 @@ public enum FastPath {
     /// only when the log's last byte is not one (a record cut short by a full disk): read with one
     /// pread, so the descriptor is O_RDWR. `.notDirect` when the log is not ours alone or is due
     /// for rotation (the general code rotates it).
-    static func appendHealthLine(_ hit: FastHit, agentDirectory: Int32, owner: UInt32) -> LineWritten {
+    /// `log` receives the opened descriptor (close-on-exec; the caller closes it if it returns).
+    static func appendHealthLine(_ hit: FastHit, agentDirectory: Int32, owner: UInt32, log: inout Int32) -> LineWritten {
         let input = hit.input
         var reasonBytes = 0
         for r in 0..<hit.reasons.count { reasonBytes += hit.reasons[r].count + 3 }
@@ -348,9 +352,8 @@ public enum FastPath {
         formatHealthLine(hit, into: &line)
         guard !line.overflowed else { return .notDirect }
 
-        let log = openAtCloseOnExec(agentDirectory, cString("health.jsonl"), O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o600)
+        log = openAtCloseOnExec(agentDirectory, cString("health.jsonl"), O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o600)
         guard log >= 0 else { return .notDirect }
-        defer { close(log) }
         var st = stat()
         guard fstat(log, &st) == 0 else { return .notDirect }
         let status = FileStatus(st)
