@@ -102,4 +102,19 @@ final class LauncherPairTests: XCTestCase {
         XCTAssertEqual(fx.start().termination, .exited(0))
         XCTAssertEqual(fx.lastRecord().decision, "checked-ok")
     }
+
+    /// A venv whose path holds a backslash (escaped in the cache) is a cached start like any other;
+    /// on 0.1.0 the fast path left every such start to a full check.
+    func testAPathWithABackslashIsCachedToo() throws {
+        let dir = fx.tmp.file("back\\slash")
+        try makeDirectories(dir)
+        makeVenv(dir + "/venv")
+        let args = ["--agent", "slash", "--state-dir", fx.state, "--", dir + "/venv/bin/python", "-c", "pass"]
+        XCTAssertEqual(runGuarded(args).termination, .exited(0))
+        let second = runGuarded(args)
+        XCTAssertEqual(second.termination, .exited(0), second.errorText)
+        let log = try readTextFile(fx.state + "/agents/slash/health.jsonl")
+        let decisions = log.split(separator: "\n").compactMap { JSONValue.parse(String($0)) }.compactMap { $0["decision"]?.stringValue }
+        XCTAssertEqual(decisions, ["checked-ok", "fast-ok"])
+    }
 }
