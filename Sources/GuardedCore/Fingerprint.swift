@@ -11,14 +11,6 @@ public struct WatchEntry: Equatable, Sendable {
         self.path = path
         self.status = status
     }
-
-    /// Re-stats the path; true only when it is still the same file with the same times (or, for an
-    /// entry recorded absent, still absent).
-    @inline(__always)
-    public func stillMatches() -> Bool {
-        if status.isAbsent { return pathIsAbsent(path) }
-        return fileStatusIfPresent(path)?.sameIdentityAndTimes(as: status) == true
-    }
 }
 
 /// The cached result of the last passing full check of one venv for one set of `--import` modules:
@@ -39,6 +31,13 @@ public struct WatchEntry: Equatable, Sendable {
 /// Fields are separated by one space; paths and reasons come last on their line with `\`, newline and
 /// tab escaped. Anything else (truncated, wrong version, bad checksum, a field that does not parse)
 /// decodes to nil: a cache miss.
+/// What a cache hit would log: the cached status and reasons.
+public struct CachedVerdict: Equatable, Sendable {
+    public var status: String
+    public var reasons: [String]
+    public init(status: String, reasons: [String]) { self.status = status; self.reasons = reasons }
+}
+
 public struct Fingerprint: Equatable, Sendable {
     /// Bumped whenever the format or the meaning of the watch list changes; older caches then miss.
     /// 2: absent entries (the invalidation marker beside the venv) and the base install's lib-dynload.
@@ -60,12 +59,6 @@ public struct Fingerprint: Equatable, Sendable {
         self.checkedAt = checkedAt
         self.reasons = reasons
         self.entries = entries
-    }
-
-    /// True when every watched path still has the recorded identity and times.
-    public func stillMatches() -> Bool {
-        for entry in entries where !entry.stillMatches() { return false }
-        return true
     }
 
     /// The cache file for `venv` and this import set, inside the state directory.
@@ -97,55 +90,36 @@ public struct Fingerprint: Equatable, Sendable {
         return text + "end " + String(repeating: "0", count: 16 - hex.count) + hex + "\n"
     }
 
-    /// Decodes the cache file's bytes; nil for anything that is not exactly what `encoded()` writes.
-    /// (The launcher's fast path reads the same format with `FingerprintScanner`, without Strings.)
-    public static func decode(_ bytes: [UInt8]) -> Fingerprint? {
-        bytes.withUnsafeBufferPointer { b -> Fingerprint? in
-            guard let base = b.baseAddress else { return nil }
-            var fp = Fingerprint(venv: "", imports: [], status: "", checkedAt: "", reasons: [], entries: [])
-            var sawVenv = false
-            let ok = FingerprintScanner.forEachField(base, b.count) { key, value, _ in
-                if key.equals("watch") {
-                    guard let (recorded, pathStart) = FingerprintScanner.parseWatch(value) else { return false }
-                    let path = fieldString(UnsafeBufferPointer(start: value.base + pathStart, count: value.count - pathStart))
-                    fp.entries.append(WatchEntry(path: path, status: recorded))
-                } else if key.equals("venv") {
-                    fp.venv = fieldString(value.buffer)
-                    sawVenv = true
-                } else if key.equals("imports") {
-                    fp.imports = value.count == 0 ? [] : fieldString(value.buffer).split(separator: ",").map(String.init)
-                } else if key.equals("status") {
-                    guard value.equals("healthy") || value.equals("degraded") else { return false }
-                    fp.status = fieldString(value.buffer)
-                } else if key.equals("checked") {
-                    fp.checkedAt = fieldString(value.buffer)
-                } else if key.equals("reason") {
-                    fp.reasons.append(fieldString(value.buffer))
-                } else {
-                    return false
-                }
-                return true
-            }
-            guard ok, sawVenv, !fp.status.isEmpty, !fp.entries.isEmpty else { return nil }
-            return fp
+    /// The launcher's own reading of cache bytes (`FastPath.parseAndVerify`: checksum, header,
+    /// fields, and a fresh `lstat` of every watched path): the cached verdict when the launcher would
+    /// start from it, nil on a miss. The one reader of the format; tools and tests ask it.
+    public static func launcherVerdict(_ bytes: [UInt8], venv: String, imports: [String]) -> CachedVerdict? {
+        guard !bytes.isEmpty else { return nil }
+        let data = UnsafeMutablePointer<UInt8>.allocate(capacity: bytes.count + 1)
+        defer { data.deallocate() }
+        data.initialize(from: bytes, count: bytes.count)
+        return withByteViews([venv] + imports) { views -> CachedVerdict? in
+            var list = BytesList(capacity: max(imports.count, 1))
+            defer { list.free() }
+            for v in views.dropFirst() { guard list.append(v) else { return nil } }
+            var parsed = FastPath.Parsed()
+            defer { parsed.reasons.free() }
+            guard FastPath.parseAndVerify(data, bytes.count, venv: views[0], imports: list, into: &parsed) else { return nil }
+            return CachedVerdict(status: parsed.degraded ? "degraded" : "healthy",
+                                 reasons: (0..<parsed.reasons.count).map { String(decoding: parsed.reasons[$0].buffer, as: UTF8.self) })
         }
     }
 
-    /// Reads the cache; nil for missing, unreadable, a symlink (O_NOFOLLOW), oversized or garbage.
-    public static func load(from path: String) -> Fingerprint? {
-        guard let bytes = readSmallFile(path, limit: 256 << 10) else { return nil }
-        return decode(bytes)
+    /// `launcherVerdict` of the cache for `venv` and `imports` as the launcher reads it: no link
+    /// followed below the state directory, ours alone (`StateDirectory.readFile`).
+    public static func launcherVerdict(state: StateDirectory, venv: String, imports: [String]) -> CachedVerdict? {
+        guard let bytes = state.readFile(["venvs", StateDirectory.key(for: venv)], "fingerprint-" + importsKey(imports), limit: 256 << 10) else { return nil }
+        return launcherVerdict(bytes, venv: venv, imports: imports)
     }
 
     /// Writes the cache atomically (0600) into a 0700 per-venv directory.
     public func save(state: StateDirectory) throws(SystemError) {
         try state.writeFile(["venvs", StateDirectory.key(for: venv)], "fingerprint-" + Fingerprint.importsKey(imports), Array(encoded().utf8))
-    }
-
-    /// The cache for `venv` and `imports` as the launcher would read it: no link followed below
-    /// the state directory, ours alone (`StateDirectory.readFile`), else nil.
-    public static func load(state: StateDirectory, venv: String, imports: [String]) -> Fingerprint? {
-        state.readFile(["venvs", StateDirectory.key(for: venv)], "fingerprint-" + importsKey(imports), limit: 256 << 10).flatMap(decode)
     }
 }
 
@@ -159,34 +133,6 @@ func escapeField(_ s: String) -> String {
         case "\t": out += "\\t"
         case "\r": out += "\\r"
         default: out.unicodeScalars.append(c)
-        }
-    }
-    return out
-}
-
-/// A field's text, unescaped only when it holds a backslash (the common case is one copy).
-func fieldString(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-    let text = String(decoding: bytes, as: UTF8.self)
-    return bytes.contains(0x5c) ? unescapeField(text) : text
-}
-
-func unescapeField(_ s: String) -> String {
-    guard s.contains("\\") else { return s }
-    var out = ""
-    var escaping = false
-    for c in s.unicodeScalars {
-        if escaping {
-            switch c {
-            case "n": out += "\n"
-            case "t": out += "\t"
-            case "r": out += "\r"
-            default: out.unicodeScalars.append(c)
-            }
-            escaping = false
-        } else if c == "\\" {
-            escaping = true
-        } else {
-            out.unicodeScalars.append(c)
         }
     }
     return out

@@ -189,20 +189,26 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
 /// Gives the byte-level fast path views of these Strings for the duration of `body`.
 func withFastPathInput(venv: String, agent: String, state: String, imports: [String], giveUpAfter: Bool,
                        observe: Bool = false, _ body: (FastPathInput) -> Void) {
-    // Copies that live until `body` returns; the views below point into them.
-    let owned = [venv, agent, state].map { Array($0.utf8) } + imports.map { Array($0.utf8) }
-    let buffers = owned.map { bytes -> UnsafeMutableBufferPointer<UInt8> in
-        let b = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(bytes.count, 1))
-        _ = b.initialize(from: bytes)
+    for m in imports where !isValidModuleName(m) || m.utf8.contains(where: { $0 >= 0x80 }) { return }
+    withByteViews([venv, agent, state] + imports) { views in
+        var list = BytesList(capacity: max(imports.count, 1))
+        defer { list.free() }
+        for v in views.dropFirst(3) { _ = list.append(v) }
+        body(FastPathInput(venv: views[0], agent: views[1], state: views[2], imports: list, giveUpAfter: giveUpAfter, observe: observe))
+    }
+}
+
+/// Byte views (`Bytes`, NUL-terminated behind their count) of copies of `strings` that live until
+/// `body` returns.
+func withByteViews<R>(_ strings: [String], _ body: ([Bytes]) -> R) -> R {
+    let buffers = strings.map { s -> UnsafeMutableBufferPointer<UInt8> in
+        let b = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: s.utf8.count + 1)
+        _ = b.initialize(from: s.utf8)
+        b[s.utf8.count] = 0
         return b
     }
     defer { buffers.forEach { $0.deallocate() } }
-    let views = zip(buffers, owned).map { Bytes(UnsafePointer($0.0.baseAddress!), $0.1.count) }
-    for m in imports where !isValidModuleName(m) || m.utf8.contains(where: { $0 >= 0x80 }) { return }
-    var list = BytesList(capacity: max(imports.count, 1))
-    defer { list.free() }
-    for v in views.dropFirst(3) { _ = list.append(v) }
-    body(FastPathInput(venv: views[0], agent: views[1], state: views[2], imports: list, giveUpAfter: giveUpAfter, observe: observe))
+    return body(zip(buffers, strings).map { Bytes(UnsafePointer($0.0.baseAddress!), $0.1.utf8.count) })
 }
 
 /// Logs the start, then replaces this process with COMMAND. Returns only when exec failed.

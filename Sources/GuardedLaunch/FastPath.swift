@@ -415,16 +415,18 @@ public enum FastPath {
         return dir
     }
 
-    struct Parsed {
-        var degraded = false
+    /// What a verified cache says (the reasons point into the cache buffer; free `reasons`).
+    public struct Parsed {
+        public var degraded = false
         // A report has at most one reason per check (about a dozen).
-        var reasons = BytesList(capacity: 32)
+        public var reasons = BytesList(capacity: 32)
+        public init() {}
     }
 
     /// Checks the checksum, the header, the venv and import lines, and re-lstats every watch entry.
     /// Rewrites the buffer in place (each path's newline becomes a NUL for lstat). A path or reason
     /// holding a backslash (an escape) is read unescaped in place: escapes only shorten it.
-    static func parseAndVerify(_ b: UnsafeMutablePointer<UInt8>, _ n: Int, venv: Bytes, imports: BytesList,
+    public static func parseAndVerify(_ b: UnsafeMutablePointer<UInt8>, _ n: Int, venv: Bytes, imports: BytesList,
                                into parsed: inout Parsed) -> Bool {
         var sawVenv = false, sawImports = false, watched = 0
         let ok = FingerprintScanner.forEachField(b, n) { key, value, lineEnd in

@@ -10,7 +10,8 @@ import Darwin
 #endif
 
 /// Reads the fingerprint format at the byte level: checksum, header, then `key value` lines. Shared
-/// by `Fingerprint.decode` and the launcher's fast path, so the format is read in one place.
+/// by the launcher's fast path (`FastPath.parseAndVerify`) and `Fingerprint.launcherVerdict`, so the
+/// format is read in one place.
 public enum FingerprintScanner {
     /// Verifies the trailing `end <checksum>` line and the header, then calls `body(key, value,
     /// lineEnd)` for every line in between (`lineEnd` is the index of that line's newline). False when

@@ -27,7 +27,7 @@ import GuardedSystem
     defer { owned.forEach { $0.deallocate() } }
 
     let general = LaunchRequest.parse(argc: words.count, argv: argv)
-    if var fast = FastPath.parseCommandLine(argc: words.count, argv: argv) {
+    if let fast = FastPath.parseCommandLine(argc: words.count, argv: argv) {
         defer { fast.imports.free() }
         guard case .success(let request) = general, sameMeaning(fast, request) else {
             fatalError("the fast path accepted a command line the general parser reads otherwise")
