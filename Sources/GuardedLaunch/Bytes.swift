@@ -64,14 +64,15 @@ public struct ByteBuffer {
     }
 
     public mutating func appendDecimal(_ value: Int64) {
-        var v = value
-        if v < 0 { append(45); v = -v }
+        if value < 0 { append(45) }
+        var v = value.magnitude // Int64.min has no positive Int64
+
         var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
             (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         var n = 0
         withUnsafeMutableBytes(of: &digits) { d in
-            repeat { d[n] = UInt8(48 + v % 10); v /= 10; n += 1 } while v > 0
+            repeat { d[n] = UInt8(truncatingIfNeeded: 48 + v % 10); v /= 10; n += 1 } while v > 0
             while n > 0 { n -= 1; append(d[n]) }
         }
     }

@@ -122,4 +122,13 @@ final class FastPathTests: XCTestCase {
             withBytes("/w") { FastPath.parseAndVerify(b.baseAddress!, b.count, venv: $0, imports: list, into: &other) }
         })
     }
+
+    func testDecimalsOverTheWholeRange() {
+        for v: Int64 in [0, 7, -7, 1_000_000, Int64.max, Int64.min, Int64.min + 1] {
+            var out = ByteBuffer(capacity: 32)
+            defer { out.free() }
+            out.appendDecimal(v)
+            XCTAssertEqual(string(out), String(v))
+        }
+    }
 }
