@@ -15,13 +15,18 @@ let package = Package(
     name: "guarded-run",
     products: [
         .executable(name: "guarded-run", targets: ["guarded-run"]),
+        .executable(name: "guarded-run-full", targets: ["guarded-run-full"]),
         // Only for the fuzz package (Fuzz/Package.swift, docs/fuzzing.md), which depends on this one by path.
-        .library(name: "GuardedRunModules", targets: ["GuardedSystem", "GuardedCore", "GuardedCheck", "GuardedRepair",
+        .library(name: "GuardedRunModules", targets: ["GuardedLaunch", "GuardedSystem", "GuardedCore", "GuardedCheck", "GuardedRepair",
                                                        "GuardedSnapshot", "GuardedFleet", "GuardedSupervisor", "GuardedCommands"]),
     ],
     targets: [
         .target(name: "CSystemShims"),
-        .target(name: "GuardedSystem", dependencies: ["CSystemShims"]),
+        // The launcher's shared definitions (fast path, option table, state paths, cache reader, health-log
+        // line): compiled here for the full binary and its tests, and, through symlinks in
+        // Sources/guarded-run, into the Embedded Swift launcher. One source, two readers.
+        .target(name: "GuardedLaunch", dependencies: ["CSystemShims"]),
+        .target(name: "GuardedSystem", dependencies: ["CSystemShims", "GuardedLaunch"]),
         .target(name: "GuardedCore", dependencies: ["GuardedSystem"]),
         .target(name: "GuardedCheck", dependencies: ["GuardedSystem", "GuardedCore"]),
         .target(name: "GuardedRepair", dependencies: ["GuardedSystem", "GuardedCore", "GuardedCheck", "GuardedSnapshot"]),
@@ -32,8 +37,24 @@ let package = Package(
             name: "GuardedCommands",
             dependencies: ["GuardedSystem", "GuardedCore", "GuardedCheck", "GuardedRepair",
                            "GuardedSnapshot", "GuardedFleet", "GuardedSupervisor"]),
+        // The launcher units and plists run: Embedded Swift (no runtime start-up before main), static,
+        // the fast path only. Anything else (a cache miss, an unusual command line, every admin
+        // subcommand) it hands to guarded-run-full beside it with one execve (docs/guarded-run.md).
         .executableTarget(
             name: "guarded-run",
+            dependencies: ["CSystemShims"],
+            swiftSettings: [
+                .enableExperimentalFeature("Embedded"),
+                .define("GUARDED_EMBEDDED"),
+                .unsafeFlags(["-wmo", "-Osize"]),
+            ],
+            linkerSettings: [
+                .unsafeFlags(["-static-executable", "-Xlinker", "--gc-sections"], .when(platforms: [.linux])),
+                .unsafeFlags(keepSymbols ? [] : ["-Xlinker", "--strip-all"], .when(platforms: [.linux])),
+            ]),
+        // Everything: the slow path (full check, repair) and every admin subcommand.
+        .executableTarget(
+            name: "guarded-run-full",
             dependencies: ["GuardedCore", "GuardedCommands"],
             linkerSettings: [
                 // Static on Linux: no dynamic loader work on every agent start. macOS has no
@@ -44,7 +65,7 @@ let package = Package(
                 .unsafeFlags(keepSymbols ? [] : ["-Xlinker", "--strip-all"], .when(platforms: [.linux], configuration: .release)),
             ]),
         .target(name: "TestSupport", dependencies: ["GuardedSystem"], path: "Tests/TestSupport"),
-        .testTarget(name: "GuardedCoreTests", dependencies: ["GuardedSystem", "GuardedCore", "GuardedCheck", "TestSupport"]),
+        .testTarget(name: "GuardedCoreTests", dependencies: ["GuardedLaunch", "GuardedSystem", "GuardedCore", "GuardedCheck", "TestSupport"]),
         .testTarget(name: "GuardedSnapshotTests", dependencies: ["GuardedSystem", "GuardedCore", "GuardedSnapshot", "TestSupport"]),
         .testTarget(name: "GuardedSupervisorTests", dependencies: ["GuardedSystem", "GuardedCore", "GuardedSupervisor", "TestSupport"],
                     exclude: ["Fixtures"]),

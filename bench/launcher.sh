@@ -3,6 +3,8 @@
 # usage: bench/launcher.sh GUARDED_RUN_BINARY [RUNS]
 set -euo pipefail
 bin=$(readlink -f "$1"); runs=${2:-400}
+# The full binary beside it: the same fast path under the standard Swift runtime (what 0.1.0 was).
+full="$(dirname "$bin")/guarded-run-full"
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/guarded-run-bench-XXXXXX); trap 'rm -rf "$work"' EXIT
 cc -O2 -o "$work/spawnbench" "$here/spawnbench.c"
@@ -23,20 +25,22 @@ state="$work/state"
 "$bin" --agent bench --state-dir "$state" --venv "$work/venv" -- /bin/true
 grep -q '"decision":"fast-ok"' "$state/agents/bench/health.jsonl"
 : > "$state/agents/bench/health.jsonl"
+"$full" --agent bench --state-dir "$work/state-full" --venv "$work/venv" -- /bin/true
 
 out=$("$work/spawnbench" "$runs" /bin/true "$work/execv-loader /bin/true" "/usr/bin/env /bin/true" \
       "$bin --agent bench --state-dir $state --venv $work/venv -- /bin/true" "$work/minimal-swift-loader /bin/true" \
-      "$work/minimal-embedded-loader /bin/true")
+      "$work/minimal-embedded-loader /bin/true" \
+      "$full --agent bench --state-dir $work/state-full --venv $work/venv -- /bin/true")
 echo "$out"
 if grep -v '"decision":"fast-ok"' "$state/agents/bench/health.jsonl" | grep -q .; then
   echo "bench: a start left the fast path" >&2; exit 1
 fi
 median() { echo "$out" | sed -n "s/^cmd$1 median_us=\([0-9.]*\).*/\1/p"; }
-t1=$(median 0); t2=$(median 1); t3=$(median 2); t4=$(median 3); t5=$(median 4); t6=$(median 5)
-python3 - "$t1" "$t2" "$t3" "$t4" "$t5" "$t6" "$state/agents/bench/health.jsonl" <<'PY'
+t1=$(median 0); t2=$(median 1); t3=$(median 2); t4=$(median 3); t5=$(median 4); t6=$(median 5); t7=$(median 6)
+python3 - "$t1" "$t2" "$t3" "$t4" "$t5" "$t6" "$t7" "$state/agents/bench/health.jsonl" <<'PY'
 import json, sys
-t1, t2, t3, t4, t5, t6 = map(float, sys.argv[1:7])
-us = sorted(json.loads(l)["check_us"] for l in open(sys.argv[7]) if l.strip())
+t1, t2, t3, t4, t5, t6, t7 = map(float, sys.argv[1:8])
+us = sorted(json.loads(l)["check_us"] for l in open(sys.argv[8]) if l.strip())
 pct = lambda p: us[min(len(us) - 1, int(round(p / 100 * (len(us) - 1))))]
 print("added_us: c_loader=%.1f env=%.1f guarded_run=%.1f" % (t2 - t1, t3 - t1, t4 - t1))
 print("overhead_ratio_vs_c_loader: %.2f" % ((t4 - t1) / (t2 - t1)))
@@ -44,6 +48,7 @@ print("overhead_ratio_vs_env: %.2f" % ((t4 - t1) / (t3 - t1)))
 print("reference_minimal_swift_ratio_vs_c_loader: %.2f" % ((t5 - t1) / (t2 - t1)))
 print("reference_minimal_embedded_ratio_vs_c_loader: %.2f" % ((t6 - t1) / (t2 - t1)))
 print("guarded_run_vs_embedded_reference: %.2f" % ((t4 - t1) / (t6 - t1)))
+print("reference_full_binary_ratio_vs_c_loader: %.2f" % ((t7 - t1) / (t2 - t1)))
 print("check_us_p50: %d" % pct(50))
 print("check_us_p99: %d" % pct(99))
 PY

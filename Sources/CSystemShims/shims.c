@@ -242,3 +242,36 @@ int guarded_spawn_as_user(int *pid, const char *path, char *const argv[], char *
     *pid = child;
     return 0;
 }
+
+#include "launch.h"
+#ifdef __APPLE__
+#include <mach-o/dyld.h>
+#include <limits.h>
+#endif
+extern char **environ;
+
+int guarded_errno(void) { return errno; }
+char **guarded_environ(void) { return environ; }
+int guarded_open(const char *path, int flags) { return open(path, flags | O_CLOEXEC); }
+int guarded_openat(int dir, const char *path, int flags, unsigned mode) {
+    return openat(dir, path, flags | O_CLOEXEC, (mode_t)mode);
+}
+
+long guarded_executable_path(char *buffer, unsigned long size) {
+    if (size < 2) return -1;
+#ifdef __APPLE__
+    char raw[PATH_MAX];
+    uint32_t rawSize = sizeof raw;
+    char resolved[PATH_MAX];
+    if (_NSGetExecutablePath(raw, &rawSize) != 0 || realpath(raw, resolved) == NULL) return -1;
+    size_t n = strlen(resolved);
+    if (n + 1 > size) return -1;
+    memcpy(buffer, resolved, n + 1);
+    return (long)n;
+#else
+    ssize_t n = readlink("/proc/self/exe", buffer, size - 1);
+    if (n <= 0 || (unsigned long)n >= size - 1) return -1;
+    buffer[n] = 0;
+    return (long)n;
+#endif
+}

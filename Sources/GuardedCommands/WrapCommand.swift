@@ -116,13 +116,19 @@ func agentOption(_ arguments: ParsedArguments, fileCount: Int) throws -> String?
     return agent
 }
 
-/// `--guarded-run PATH` (absolute), else this executable.
+/// `--guarded-run PATH` (absolute), else the launcher units and plists run: `guarded-run` beside
+/// this executable (guarded-run-full, to which the launcher hands admin commands), else this
+/// executable itself.
 func guardedRunPath(_ arguments: ParsedArguments) throws -> String {
     if let given = arguments.value("--guarded-run") {
         guard given.hasPrefix("/") else { throw UsageError("--guarded-run takes an absolute path") }
         return given
     }
     guard let own = executablePath() else { throw CommandFailure("cannot find this executable's path; pass --guarded-run PATH") }
+    let launcher = parentDirectory(of: own) + "/guarded-run"
+    if baseName(of: own) == "guarded-run-full", let st = fileStatusIfPresent(launcher, followSymlinks: true), st.isRegularFile {
+        return launcher
+    }
     return own
 }
 

@@ -17,6 +17,8 @@ public enum BootNotice {
         case noStateDirectory = "no-state"
         /// A health-log record could not be written (a full disk, a refused path).
         case healthLogNotWritten = "no-log"
+        /// The launcher and the full binary come from different builds (cache formats differ).
+        case versionSkew = "skew"
     }
 
     public static var directory: String {

@@ -1,3 +1,5 @@
+import GuardedSystem
+
 /// The program's one exit-code table (docs/exit-codes.md). Every exit goes through these names.
 public enum ExitCode {
     /// Admin: everything healthy.
@@ -24,8 +26,7 @@ public enum ExitCode {
 public let programName = "guarded-run"
 
 /// The version printed by `--version` and recorded in every health-log line.
-public let guardedRunVersionLiteral: StaticString = "0.1.0"
-public let guardedRunVersion = guardedRunVersionLiteral.description
+public let guardedRunVersion = LaunchFormat.version.description
 
 /// Prints `guarded-run: <message>` on stderr in one write (an error-priority journal entry under systemd).
 public func reportError(_ message: String, event: JournalEvent = JournalEvent(.error)) {

@@ -59,23 +59,9 @@ public enum HealthLog {
     /// overrides (tests use a small cap); out of range, the default.
     public static var maxBytes: Int64 { maxBytesSetting ?? Int64(Setting.logMaxBytes.defaultValue) }
 
-    /// GUARDED_RUN_LOG_MAX_BYTES when unset (the default) or valid; nil when set but out of range, which
-    /// the fast path leaves to the general code (it says so on stderr). Read with getenv and a byte
-    /// loop: the launcher's fast path calls this too.
-    static var maxBytesSetting: Int64? {
-        guard let text = getenv("GUARDED_RUN_LOG_MAX_BYTES"), text[0] != 0 else { return Int64(Setting.logMaxBytes.defaultValue) }
-        var n: Int64 = 0
-        var i = 0
-        while text[i] != 0 {
-            let c = UInt8(bitPattern: text[i])
-            // 14 digits stay far below Int64's limit, so the arithmetic cannot overflow.
-            guard c >= 48, c <= 57, i < 14 else { return nil }
-            n = n * 10 + Int64(c - 48)
-            i += 1
-        }
-        return n >= 1 && n <= Setting.logMaxBytesLimit ? n : nil
-    }
-
+    /// GUARDED_RUN_LOG_MAX_BYTES when unset (the default) or valid; nil when set but out of range
+    /// (`FastPath.logMaxBytesSetting`, which the fast path reads too).
+    static var maxBytesSetting: Int64? { FastPath.logMaxBytesSetting() }
     public static func append(_ record: HealthRecord, state: StateDirectory) throws(SystemError) {
         let path = state.healthLogPath(for: record.agent)
         var line = Array(record.jsonLine().utf8)

@@ -148,3 +148,21 @@ public func autoRepairFromEnvironment() -> (enabled: Bool, note: String?) {
     // The value is the user's own flag, not a secret, but it is not echoed either.
     switchFromEnvironment("ENABLE_AUTO_REPAIR", offMeans: "auto-repair is off")
 }
+
+/// True when the general parser's reading of a command line says what the fast path's did: the same
+/// venv, agent, state directory and `--import` list (byte for byte), `--give-up-after` and
+/// `--observe` given or not alike, and COMMAND at the same index. The fast path must never accept a
+/// command line the general parser refuses or reads otherwise (LaunchOptionsDifferentialTests, and
+/// the `launcher_argv` fuzz target, hold every accepted line to this).
+public func sameMeaning(_ fast: FastCommandLine, _ request: LaunchRequest) -> Bool {
+    func same(_ bytes: Bytes?, _ text: String?) -> Bool {
+        guard let bytes, let text else { return bytes == nil && text == nil }
+        return Array(bytes.buffer) == Array(text.utf8)
+    }
+    guard same(fast.venv, request.venv), same(fast.agent, request.agent), same(fast.state, request.stateDir),
+          fast.imports.count == request.imports.count,
+          fast.giveUpAfter == (request.giveUpAfter != nil), fast.observe == (request.observe == true),
+          fast.commandIndex == request.commandIndex else { return false }
+    for k in 0..<fast.imports.count where !same(fast.imports[k], request.imports[k]) { return false }
+    return true
+}

@@ -1,12 +1,73 @@
 import GuardedSystem
 
-/// The first thing main does: when argv is a launcher command line in its common form, decide from
-/// the cached fingerprint and exec. Returns on a miss, or for anything else (admin commands, unusual
-/// forms), to the general code.
-@inlinable // inlined into main: one code page fewer to fault in on every start
-public func launcherFastPath() {
+/// The first thing the full binary's main does: when argv is a launcher command line in its common
+/// form, decide from the cached fingerprint and exec (the same code the Embedded launcher runs,
+/// GuardedLaunch/FastPath.swift). Returns on a miss, or for anything else (admin commands, unusual
+/// forms), to the general code. `log` is what the launcher that handed the start over did with the
+/// health-log line (`Handover`).
+public func launcherFastPath(log: FastLogMode = .write) {
     let started = Clock.monotonicNanoseconds()
-    FastPath.attempt(argc: ProcessArguments.count, argv: ProcessArguments.vector, startedNs: started)
+    guard let argv = ProcessArguments.vector else { return }
+    FastPath.attempt(argc: ProcessArguments.count, argv: argv, startedNs: started, log: log, fallback: generalFallback)
+}
+
+/// Takes GUARDED_RUN_HANDOVER out of the environment (COMMAND never sees it) and returns what the
+/// Embedded launcher that handed this start over did with its health-log line. A launcher of
+/// another cache format (half an upgrade) is said once per boot; its cache files then never match
+/// (each side reads only its own format), so every start takes this binary's path until both
+/// binaries come from one build.
+public func takeHandover() -> FastLogMode {
+    guard let raw = getenv(cString(LaunchFormat.handoverVariable)) else { return .write }
+    let value = Array(String(cString: raw).utf8)
+    unsetenv(cString(LaunchFormat.handoverVariable))
+    let parsed = value.withUnsafeBufferPointer { b in b.baseAddress.flatMap { Handover.parse(Bytes($0, b.count)) } }
+    if let parsed, parsed.format == LaunchFormat.fingerprintFormat { return parsed.log }
+    let theirs = parsed.map { "cache format \($0.format)" } ?? "an unknown handover"
+    BootNotice.say(.versionSkew, agent: "guarded-run", venv: nil,
+                   reason: "the launcher speaks \(theirs), this full binary format \(LaunchFormat.fingerprintFormat)",
+                   message: "\(programName): warning: the launcher (guarded-run) speaks \(theirs) and this full binary (guarded-run-full) cache format \(LaunchFormat.fingerprintFormat): install both from one build (docs/guarded-run.md); until then every start runs the full binary's path (said once per boot)")
+    return .write
+}
+
+/// What the byte-level decision leaves to the general code after a hit: logging through
+/// `HealthLog` (a first start, a rotation, a refused path), the once-per-boot notice of a lost
+/// record, and running COMMAND when it needs a PATH search or its exec failed (`execCommand`, the
+/// one place that reports an exec failure).
+func generalFallback(_ fallback: FastFallback) {
+    switch fallback {
+    case .logElsewhere(let hit):
+        guard let state = StateDirectory(bytes: hit.input.state) else { return }
+        appendHealthRecord(HealthRecord(hit), state: state)
+        if hit.input.giveUpAfter { FailureStreak.reset(state: state, agent: HealthRecord.text(hit.input.agent)) }
+    case .logFailed(let hit, let errno):
+        healthLogNotWritten(agent: HealthRecord.text(hit.input.agent), venv: HealthRecord.text(hit.input.venv), Errno(rawValue: errno))
+        if hit.input.giveUpAfter, let state = StateDirectory(bytes: hit.input.state) {
+            FailureStreak.reset(state: state, agent: HealthRecord.text(hit.input.agent))
+        }
+    case .execute(let hit, _):
+        exit(execCommand(argv: hit.command, agent: HealthRecord.text(hit.input.agent)))
+    }
+}
+
+extension HealthRecord {
+    /// The fast path's hit as the record `FastPath.formatHealthLine` writes.
+    init(_ hit: FastHit) {
+        self.init(agent: HealthRecord.text(hit.input.agent), venv: HealthRecord.text(hit.input.venv),
+                  status: hit.degraded ? "degraded" : "healthy", decision: .fastOK,
+                  reasons: (0..<hit.reasons.count).map { HealthRecord.text(hit.reasons[$0]) },
+                  checkMicroseconds: hit.checkMicroseconds, extra: hit.input.observe ? [("observe", .bool(true))] : [])
+    }
+
+    static func text(_ bytes: Bytes) -> String { String(decoding: bytes.buffer, as: UTF8.self) }
+}
+
+extension StateDirectory {
+    /// The state directory the fast path resolved (an absolute path).
+    init?(bytes: Bytes) {
+        let path = HealthRecord.text(bytes)
+        guard path.hasPrefix("/") else { return nil }
+        self.init(path: path)
+    }
 }
 
 /// Everything the slow path needs to know about this start.
@@ -81,7 +142,7 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
     // same byte-level decision here, with the values normalized; it execs on a hit.
     withFastPathInput(venv: venv, agent: agent, state: state.path, imports: request.imports,
                       giveUpAfter: request.giveUpAfter != nil, observe: observe) { input in
-        FastPath.decideAndExec(input, argv: argv + request.commandIndex, startedNs: started)
+        FastPath.decideAndExec(input, argv: argv + request.commandIndex, startedNs: started, fallback: generalFallback)
     }
 
     let stateUsable = stateIsUsable(resolved, agent: agent, venv: venv)
@@ -128,20 +189,26 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
 /// Gives the byte-level fast path views of these Strings for the duration of `body`.
 func withFastPathInput(venv: String, agent: String, state: String, imports: [String], giveUpAfter: Bool,
                        observe: Bool = false, _ body: (FastPathInput) -> Void) {
-    // Copies that live until `body` returns; the views below point into them.
-    let owned = [venv, agent, state].map { Array($0.utf8) } + imports.map { Array($0.utf8) }
-    let buffers = owned.map { bytes -> UnsafeMutableBufferPointer<UInt8> in
-        let b = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(bytes.count, 1))
-        _ = b.initialize(from: bytes)
+    for m in imports where !isValidModuleName(m) || m.utf8.contains(where: { $0 >= 0x80 }) { return }
+    withByteViews([venv, agent, state] + imports) { views in
+        var list = BytesList(capacity: max(imports.count, 1))
+        defer { list.free() }
+        for v in views.dropFirst(3) { _ = list.append(v) }
+        body(FastPathInput(venv: views[0], agent: views[1], state: views[2], imports: list, giveUpAfter: giveUpAfter, observe: observe))
+    }
+}
+
+/// Byte views (`Bytes`, NUL-terminated behind their count) of copies of `strings` that live until
+/// `body` returns.
+func withByteViews<R>(_ strings: [String], _ body: ([Bytes]) -> R) -> R {
+    let buffers = strings.map { s -> UnsafeMutableBufferPointer<UInt8> in
+        let b = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: s.utf8.count + 1)
+        _ = b.initialize(from: s.utf8)
+        b[s.utf8.count] = 0
         return b
     }
     defer { buffers.forEach { $0.deallocate() } }
-    let views = zip(buffers, owned).map { Bytes(UnsafePointer($0.0.baseAddress!), $0.1.count) }
-    for m in imports where !isValidModuleName(m) || m.utf8.contains(where: { $0 >= 0x80 }) { return }
-    var list = BytesList(capacity: max(imports.count, 1))
-    defer { list.free() }
-    for v in views.dropFirst(3) { _ = list.append(v) }
-    body(FastPathInput(venv: views[0], agent: views[1], state: views[2], imports: list, giveUpAfter: giveUpAfter, observe: observe))
+    return body(zip(buffers, strings).map { Bytes(UnsafePointer($0.0.baseAddress!), $0.1.utf8.count) })
 }
 
 /// Logs the start, then replaces this process with COMMAND. Returns only when exec failed.

@@ -150,18 +150,16 @@ public struct StateDirectory: Sendable {
 
 /// Agent names become directory names: letters, digits, `.`, `_`, `-`, `@`, 1 to 128 characters,
 /// not starting with a dot.
+/// One definition: the fast path's (`FastPath.isValidAgent`).
 public func isValidAgentName(_ name: String) -> Bool {
-    guard !name.isEmpty, name.utf8.count <= 128, !name.hasPrefix(".") else { return false }
-    return name.utf8.allSatisfy { b in
-        (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 46 || b == 95 || b == 45 || b == 64
-    }
+    var copy = name
+    return copy.withUTF8 { b in b.baseAddress.map { FastPath.isValidAgent(Bytes($0, b.count)) } ?? false }
 }
 
-/// FNV-1a 64-bit: a fast, stable, non-cryptographic hash for file names and cache checksums.
+/// FNV-1a 64-bit (`FNV1a`, the fast path's): a fast, stable, non-cryptographic hash for file names
+/// and cache checksums.
 public func fnv1a64(_ bytes: some Sequence<UInt8>) -> UInt64 {
-    var h: UInt64 = 0xcbf29ce484222325
-    for b in bytes { h = (h ^ UInt64(b)) &* 0x100000001b3 }
-    return h
+    bytes.reduce(FNV1a.offset, FNV1a.add)
 }
 
 public func fnv1a64Hex(_ text: String) -> String {

@@ -8,25 +8,6 @@ internal import CSystemShims
 /// and refuses links at every component (see `guarded_open_beneath` in CSystemShims: openat2 with
 /// RESOLVE_NO_SYMLINKS|RESOLVE_BENEATH on Linux, O_NOFOLLOW_ANY on macOS, an openat walk otherwise).
 
-/// `relative` (plain components, no leading `/`, no `.`/`..`) below the open directory `root`, no
-/// symlink followed. The raw descriptor (close-on-exec) or -1 with errno; for the fast path.
-@inline(__always)
-public func openBeneath(_ root: Int32, _ relative: UnsafePointer<CChar>, _ flags: Int32, mode: UInt32 = 0o600) -> Int32 {
-    guarded_open_beneath(root, relative, flags, mode)
-}
-
-/// Ours alone: owned by `owner` and writable by nobody else (no group or other write bit).
-/// A file or directory below the state directory that is not is treated as absent: whoever can
-/// write it could have put anything there.
-@inline(__always)
-public func isPrivate(mode: UInt32, uid: UInt32, owner: UInt32) -> Bool {
-    uid == owner && (mode & 0o022) == 0
-}
-
-extension FileStatus {
-    public func isPrivate(owner: UInt32) -> Bool { GuardedSystem.isPrivate(mode: mode, uid: uid, owner: owner) }
-}
-
 /// `EACCES` when `status` is not owned by `owner` or is writable by others.
 func refuseUnlessPrivate(_ status: FileStatus, owner: UInt32, path: String) throws(SystemError) {
     guard status.isPrivate(owner: owner) else { throw SystemError("open", path: path, errno: .permissionDenied) }

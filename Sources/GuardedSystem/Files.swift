@@ -8,28 +8,6 @@ public func readFile(_ path: String, followSymlinks: Bool = false, limit: Int = 
     return try fd.readAll(limit: limit, path: path)
 }
 
-/// Reads a small file with one fstat and one read(2) into a buffer of exactly its size (the fast
-/// path's cache: no zero-filled buffer, whose every page would be a page fault). Nil when it cannot be
-/// opened or read, is a symlink (O_NOFOLLOW), is not a regular file, or is larger than `limit`.
-public func readSmallFile(_ path: String, limit: Int) -> [UInt8]? {
-    guard let fd = try? FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW),
-          let st = try? fd.status(), st.isRegularFile, st.size <= Int64(limit) else { return nil }
-    let size = Int(st.size)
-    var failed = false
-    // One byte more than the size, so a file that grew since fstat is seen as changed, not cut.
-    let bytes = [UInt8](unsafeUninitializedCapacity: size + 1) { buffer, count in
-        var total = 0
-        while total < buffer.count {
-            let n = retryingOnInterrupt { read(fd.rawValue, buffer.baseAddress! + total, buffer.count - total) }
-            if n < 0 { failed = true; break }
-            if n == 0 { break }
-            total += n
-        }
-        count = total
-    }
-    return failed || bytes.count != size ? nil : bytes
-}
-
 /// Reads a whole text file; invalid UTF-8 is repaired, never fatal.
 public func readTextFile(_ path: String, followSymlinks: Bool = false, limit: Int = 64 << 20) throws(SystemError) -> String {
     String(decoding: try readFile(path, followSymlinks: followSymlinks, limit: limit), as: UTF8.self)

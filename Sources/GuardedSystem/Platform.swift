@@ -1,4 +1,8 @@
-// The one place that imports the C library. Everything above this module sees Swift types only.
+// The C library and the launcher's shared module, re-exported to every module above this one (which
+// then need no import of their own). Platform differences are listed in docs/portability.md.
+// The launcher's shared definitions (byte views, FileStatus, Clock, the fast path) sit below this module.
+@_exported public import GuardedLaunch
+
 #if canImport(Glibc)
 @_exported import Glibc
 #elseif canImport(Musl)

@@ -15,11 +15,10 @@ public struct Setting: Sendable {
     public static let repairBackoff = Setting("GUARDED_RUN_REPAIR_BACKOFF", default: 60, 0...604_800, unit: "seconds")
     public static let repairBackoffMax = Setting("GUARDED_RUN_REPAIR_BACKOFF_MAX", default: 3600, 0...604_800, unit: "seconds")
     /// The launcher's fast path reads this one byte by byte (`HealthLog.maxBytes`), within the same range.
-    public static let logMaxBytes = Setting("GUARDED_RUN_LOG_MAX_BYTES", default: 1_048_576, 1...1_099_511_627_776,
+    public static let logMaxBytes = Setting("GUARDED_RUN_LOG_MAX_BYTES", default: Double(LaunchFormat.logMaxBytesDefault), 1...Double(LaunchFormat.logMaxBytesLimit),
                                             whole: true, unit: "bytes")
     public static let keepGenerations = Setting("GUARDED_RUN_KEEP_GENERATIONS", default: 2, 0...1000, whole: true, unit: "")
 
-    public static let logMaxBytesLimit: Int64 = 1 << 40
 
     public static let all: [Setting] = [checkTimeout, repairWait, repairTimeout, repairBackoff, repairBackoffMax,
                                         logMaxBytes, keepGenerations]

@@ -288,7 +288,7 @@ final class LauncherCrashTests: XCTestCase {
         let venvState = StateDirectory(path: fx.state).venvDirectory(for: fx.venv)
         let leftovers = ((try? directoryEntries(venvState)) ?? []).filter { $0.hasPrefix(".") }
         XCTAssertEqual(leftovers, [], "no temp files")
-        XCTAssertNil(Fingerprint.load(from: Fingerprint.cachePath(state: StateDirectory(path: fx.state), venv: fx.venv, imports: ["slowmod"])))
+        XCTAssertNil(Fingerprint.launcherVerdict(state: StateDirectory(path: fx.state), venv: fx.venv, imports: ["slowmod"]))
         XCTAssertEqual(fx.agentRuns, 0)
 
         try fx.writeModule("slowmod", "VALUE = 2\n")

@@ -86,7 +86,7 @@ final class TransparencyTests: XCTestCase {
         XCTAssertEqual(malformed, 0)
         XCTAssertEqual(records.count, 24)
         XCTAssertTrue(records.allSatisfy { ["checked-ok", "fast-ok"].contains($0.decision ?? "") })
-        XCTAssertNotNil(Fingerprint.load(from: Fingerprint.cachePath(state: StateDirectory(path: fx.state), venv: fx.venv, imports: [])))
+        XCTAssertNotNil(Fingerprint.launcherVerdict(state: StateDirectory(path: fx.state), venv: fx.venv, imports: []))
     }
 
     func testHealthLogRotatesAtItsCapKeepingOneOldFile() throws {

@@ -1,4 +1,5 @@
 @testable import GuardedCore
+@testable import GuardedLaunch
 import GuardedSystem
 import XCTest
 
@@ -112,7 +113,7 @@ final class FastPathTests: XCTestCase {
         }
         XCTAssertTrue(ok)
         XCTAssertTrue(parsed.degraded)
-        XCTAssertEqual(parsed.reasonCount, 2)
+        XCTAssertEqual(parsed.reasons.count, 2)
         // Another venv's cache is not ours.
         bytes = Array(fp.encoded().utf8)
         var other = FastPath.Parsed()
@@ -120,5 +121,14 @@ final class FastPathTests: XCTestCase {
         XCTAssertFalse(bytes.withUnsafeMutableBufferPointer { b in
             withBytes("/w") { FastPath.parseAndVerify(b.baseAddress!, b.count, venv: $0, imports: list, into: &other) }
         })
+    }
+
+    func testDecimalsOverTheWholeRange() {
+        for v: Int64 in [0, 7, -7, 1_000_000, Int64.max, Int64.min, Int64.min + 1] {
+            var out = ByteBuffer(capacity: 32)
+            defer { out.free() }
+            out.appendDecimal(v)
+            XCTAssertEqual(string(out), String(v))
+        }
     }
 }

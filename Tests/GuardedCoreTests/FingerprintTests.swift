@@ -18,26 +18,31 @@ final class FingerprintTests: XCTestCase {
                            entries: try paths.map { WatchEntry(path: $0, status: try fileStatus($0)) })
     }
 
+    /// What `encoded()` writes, the launcher's reader (`FastPath.parseAndVerify`) reads back: the
+    /// escaped venv and reasons, the imports in any order, the status.
+    func verdict(_ fp: Fingerprint, _ bytes: [UInt8]? = nil) -> CachedVerdict? {
+        Fingerprint.launcherVerdict(bytes ?? Array(fp.encoded().utf8), venv: fp.venv, imports: fp.imports)
+    }
+
     func testRoundTrip() throws {
         let fp = try sample()
-        let decoded = try XCTUnwrap(Fingerprint.decode(Array(fp.encoded().utf8)))
-        XCTAssertEqual(decoded.venv, fp.venv)
-        XCTAssertEqual(decoded.imports, ["a.mod", "b"])
-        XCTAssertEqual(decoded.status, "degraded")
-        XCTAssertEqual(decoded.reasons, fp.reasons)
-        XCTAssertEqual(decoded.entries.map(\.path), fp.entries.map(\.path))
-        XCTAssertTrue(decoded.stillMatches())
+        XCTAssertEqual(verdict(fp), CachedVerdict(status: "degraded", reasons: fp.reasons))
+        XCTAssertEqual(Fingerprint.launcherVerdict(Array(fp.encoded().utf8), venv: fp.venv, imports: ["a.mod", "b", "a.mod"])?.status, "degraded")
+        XCTAssertNil(Fingerprint.launcherVerdict(Array(fp.encoded().utf8), venv: fp.venv, imports: ["b"]), "another import set")
+        XCTAssertNil(Fingerprint.launcherVerdict(Array(fp.encoded().utf8), venv: fp.venv + "x", imports: fp.imports), "another venv")
     }
 
     func testEveryTruncationAndEveryFlippedByteIsAMiss() throws {
-        let bytes = Array(try sample().encoded().utf8)
+        let fp = try sample()
+        let bytes = Array(fp.encoded().utf8)
+        XCTAssertNotNil(verdict(fp, bytes))
         for cut in 0..<bytes.count {
-            XCTAssertNil(Fingerprint.decode(Array(bytes[0..<cut])), "truncated at \(cut)")
+            XCTAssertNil(verdict(fp, Array(bytes[0..<cut])), "truncated at \(cut)")
         }
-        for i in stride(from: 0, to: bytes.count, by: 3) {
+        for i in 0..<bytes.count {
             var damaged = bytes
             damaged[i] ^= 0x20
-            XCTAssertNil(Fingerprint.decode(damaged), "flipped byte \(i)")
+            XCTAssertNil(verdict(fp, damaged), "flipped byte \(i)")
         }
     }
 
@@ -46,7 +51,7 @@ final class FingerprintTests: XCTestCase {
         for length in [0, 1, 25, 100, 4096] {
             for _ in 0..<50 {
                 let junk = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
-                XCTAssertNil(Fingerprint.decode(junk))
+                XCTAssertNil(Fingerprint.launcherVerdict(junk, venv: "/v", imports: []))
             }
         }
     }
@@ -57,47 +62,54 @@ final class FingerprintTests: XCTestCase {
         let body = String(text[..<text.range(of: "end ")!.lowerBound])
         let sum = String(fnv1a64(body.utf8), radix: 16)
         let resigned = body + "end " + String(repeating: "0", count: 16 - sum.count) + sum + "\n"
-        XCTAssertNil(Fingerprint.decode(Array(resigned.utf8)))
+        XCTAssertNotNil(verdict(try sample()), "the original is a hit")
+        XCTAssertNil(verdict(try sample(), Array(resigned.utf8)))
     }
 
     func testAnyChangeToAWatchedPathIsAMiss() throws {
         let fp = try sample()
-        XCTAssertTrue(fp.stillMatches())
+        XCTAssertNotNil(verdict(fp))
         try tmp.write("a.txt", "hellO") // same size, new mtime/ctime
-        XCTAssertFalse(fp.stillMatches())
+        XCTAssertNil(verdict(fp))
         let again = try sample()
-        XCTAssertTrue(again.stillMatches())
+        XCTAssertNotNil(verdict(again))
         chmod(tmp.file("a.txt"), 0o600) // ctime only
-        XCTAssertFalse(again.stillMatches())
+        XCTAssertNil(verdict(again))
         let third = try sample()
         try removeFile(tmp.file("a.txt"))
-        XCTAssertFalse(third.stillMatches())
+        XCTAssertNil(verdict(third))
     }
 
     func testSymlinkWhereAFileWasIsAMiss() throws {
         let fp = try sample()
         try removeFile(tmp.file("a.txt"))
         try makeSymbolicLink(tmp.file("a.txt"), pointingTo: "/etc/passwd")
-        XCTAssertFalse(fp.stillMatches())
+        XCTAssertNil(verdict(fp))
     }
 
-    func testLoadRefusesASymlinkedCacheFile() throws {
+    func testTheLauncherRefusesASymlinkedCacheFile() throws {
+        let state = StateDirectory(path: tmp.file("state"))
+        try makeDirectories(state.path, mode: 0o700) // before the sample watches the directory holding it
         let fp = try sample()
-        try writeFileAtomically(tmp.file("real"), fp.encoded())
-        XCTAssertNotNil(Fingerprint.load(from: tmp.file("real")))
-        try makeSymbolicLink(tmp.file("cache"), pointingTo: tmp.file("real"))
-        XCTAssertNil(Fingerprint.load(from: tmp.file("cache")))
+        try fp.save(state: state)
+        XCTAssertNotNil(Fingerprint.launcherVerdict(state: state, venv: fp.venv, imports: fp.imports))
+        let path = Fingerprint.cachePath(state: state, venv: fp.venv, imports: fp.imports)
+        try writeFileAtomically(tmp.file("real"), fp.encoded(), mode: 0o600)
+        try removeFile(path)
+        try makeSymbolicLink(path, pointingTo: tmp.file("real"))
+        XCTAssertNil(Fingerprint.launcherVerdict(state: state, venv: fp.venv, imports: fp.imports))
     }
 
     func testSaveWritesPrivateFilesAtomically() throws {
         let state = StateDirectory(path: tmp.file("state"))
+        try makeDirectories(state.path, mode: 0o700) // before the sample watches the directory holding it
         let fp = try sample()
         try fp.save(state: state)
         let path = Fingerprint.cachePath(state: state, venv: fp.venv, imports: fp.imports)
         XCTAssertEqual(try fileStatus(path).permissions, 0o600)
         XCTAssertEqual(try fileStatus(tmp.file("state")).permissions, 0o700)
         XCTAssertEqual(try fileStatus(parentDirectory(of: path)).permissions, 0o700)
-        XCTAssertEqual(Fingerprint.load(from: path)?.venv, fp.venv)
+        XCTAssertNotNil(Fingerprint.launcherVerdict(state: state, venv: fp.venv, imports: fp.imports))
         // No temp files left behind.
         XCTAssertEqual(try directoryEntries(parentDirectory(of: path)).filter { $0.hasPrefix(".") }, [])
     }

@@ -17,7 +17,7 @@ final class EndToEndSupervisorTests: XCTestCase {
         temp = try TemporaryDirectory("supervisor")
         binary = temp.file("bin/guarded-run")
         try FileManager.default.createDirectory(atPath: temp.file("bin"), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: guardedRunBinary, toPath: binary)
+        try installGuardedRun(into: temp.file("bin"))
     }
     override func tearDown() { temp.remove() }
 

@@ -37,6 +37,19 @@ public var guardedRunBinary: String {
     return dir + "/guarded-run"
 }
 
+/// The full binary the launcher hands over to, beside it.
+public var guardedRunFullBinary: String { parentDirectory(of: guardedRunBinary) + "/guarded-run-full" }
+
+/// Installs the pair (guarded-run and guarded-run-full beside it) into `directory`, as an operator
+/// would copy them; returns the launcher's path.
+@discardableResult
+public func installGuardedRun(into directory: String) throws -> String {
+    for (source, name) in [(guardedRunBinary, "guarded-run"), (guardedRunFullBinary, "guarded-run-full")] {
+        try writeFileAtomically(directory + "/" + name, try readFile(source, followSymlinks: true), mode: 0o755)
+    }
+    return directory + "/guarded-run"
+}
+
 /// The Python the tests build venvs from (Python 3.11 at /usr/bin/python3 on the CI machine).
 public var testPython: String { Environment.value("GUARDED_RUN_TEST_PYTHON") ?? "/usr/bin/python3" }
 

@@ -1,8 +1,9 @@
 @testable import GuardedCore
+@testable import GuardedLaunch
 
-/// The fingerprint cache, read both ways: `Fingerprint.decode` (the general code) and the byte-level
-/// scanner the launcher's fast path runs (`FastPath.parseAndVerify`, which also lstats each watched
-/// path). Most inputs fail the checksum, so the target also appends the right `end` line to the
+/// The fingerprint cache, read by its one reader: the byte-level scanner the launcher's fast path
+/// runs (`FastPath.parseAndVerify`, which also lstats each watched path), directly and through
+/// `Fingerprint.launcherVerdict`. Most inputs fail the checksum, so the target also appends the right `end` line to the
 /// input and tries that: the fuzzer then reaches the fields.
 @_cdecl("fuzz_fingerprint") public func fuzzFingerprint(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let input = bytes(data, size)
@@ -17,7 +18,7 @@
 }
 
 private func check(_ input: [UInt8]) {
-    _ = Fingerprint.decode(input)
+    _ = Fingerprint.launcherVerdict(input, venv: "/srv/agent/.venv", imports: ["a.b", "c"])
     // parseAndVerify rewrites its buffer in place: give it a copy of exactly the input's size.
     let copy = UnsafeMutablePointer<UInt8>.allocate(capacity: max(input.count, 1))
     defer { copy.deallocate() }

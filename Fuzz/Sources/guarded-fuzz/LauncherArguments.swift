@@ -1,10 +1,14 @@
 @testable import GuardedCore
+@testable import GuardedLaunch
 import GuardedSystem
 
 /// The launcher's command line, split on NUL bytes into argv: the general parser
-/// (`LaunchRequest.parse`) and the fast path's own byte-level parse (`FastPath.attempt`). The fast
-/// path execs only on a fingerprint hit; the scratch state directory has no fingerprints, and
-/// command lines that name another state directory are left to the general parser.
+/// (`LaunchRequest.parse`) and the fast path's own byte-level parse (`FastPath.parseCommandLine`,
+/// then `FastPath.attempt`), differentially: every command line the fast path accepts, the general
+/// parser must accept with the same meaning (`sameMeaning`, LaunchOptionsDifferentialTests), or the
+/// target traps and the fuzzer keeps the input. The fast path execs only on a fingerprint hit; the
+/// scratch state directory has no fingerprints, and command lines that name another state
+/// directory are left to the general parser.
 @_cdecl("fuzz_launcher_argv") public func fuzzLauncherArguments(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let input = bytes(data, size)
     guard input.count < 4096 else { return 0 }
@@ -22,11 +26,17 @@ import GuardedSystem
     argv[words.count] = nil
     defer { owned.forEach { $0.deallocate() } }
 
-    _ = LaunchRequest.parse(argc: words.count, argv: argv)
+    let general = LaunchRequest.parse(argc: words.count, argv: argv)
+    if let fast = FastPath.parseCommandLine(argc: words.count, argv: argv) {
+        defer { fast.imports.free() }
+        guard case .success(let request) = general, sameMeaning(fast, request) else {
+            fatalError("the fast path accepted a command line the general parser reads otherwise")
+        }
+    }
     let namesState = words.contains { $0.starts(with: Array("--state-dir".utf8)) }
     if !namesState {
         setenv("GUARDED_RUN_STATE_DIR", Scratch.root + "/argv-state", 1)
-        FastPath.attempt(argc: words.count, argv: argv, startedNs: 0)
+        FastPath.attempt(argc: words.count, argv: argv, startedNs: 0, log: .write) { _ in }
     }
     return 0
 }

@@ -49,3 +49,4 @@ int guarded_open_beneath_last_method(void);
 /// (the child's exec failure is reported through a close-on-exec pipe).
 int guarded_spawn_as_user(int *pid, const char *path, char *const argv[], char *const envp[],
                           const char *cwd, int in_fd, int out_fd, int err_fd, unsigned int uid, unsigned int gid);
+#include "launch.h"

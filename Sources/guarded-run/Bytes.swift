@@ -1,0 +1,1 @@
+../GuardedLaunch/Bytes.swift
