@@ -77,7 +77,7 @@ public struct BesideVenv: Sendable {
         let generations = parentDirectory(of: real)
         let suffix = ".generations"
         let number = baseName(of: real)
-        if generations.hasSuffix(suffix), !number.isEmpty, number.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
+        if generations.hasSuffix(suffix), !number.isEmpty, number.utf8.allSatisfy(ASCII.isDigit) {
             real = String(generations.dropLast(suffix.count))
         }
         guard real != "/", fileStatusIfPresent(real + "/pyvenv.cfg", followSymlinks: true)?.isRegularFile == true else {

@@ -1,3 +1,5 @@
+import GuardedSystem
+
 /// PEP 440 versions and specifiers, PEP 508 requirements and markers: enough to say what `pip check`
 /// says about an installed set. Written here because the venv cannot be relied on to have
 /// `packaging`, and in Swift rather than in the probe because compiling the same logic as Python
@@ -29,7 +31,7 @@ public struct PackageVersion: Sendable, Equatable {
         if s.first == UInt8(ascii: "v") { s = s.dropFirst() }
         func number() -> Int? {
             var n = 0, any = false
-            while let c = s.first, c >= 0x30, c <= 0x39 {
+            while let c = s.first, ASCII.isDigit(c) {
                 let (m, o1) = n.multipliedReportingOverflow(by: 10)
                 let (a, o2) = m.addingReportingOverflow(Int(c - 0x30))
                 if o1 || o2 { return nil }
@@ -52,7 +54,7 @@ public struct PackageVersion: Sendable, Equatable {
         } else {
             release = [first]
         }
-        while s.first == UInt8(ascii: "."), let c = s.dropFirst().first, c >= 0x30, c <= 0x39 {
+        while s.first == UInt8(ascii: "."), let c = s.dropFirst().first, ASCII.isDigit(c) {
             s = s.dropFirst()
             guard let r = number() else { return nil }
             release.append(r)
@@ -60,7 +62,7 @@ public struct PackageVersion: Sendable, Equatable {
         // Pre-release, post-release, dev-release, each with optional separators; then +local.
         func digitAfterSeparator() -> Bool {
             guard isSeparator(s.first), let c = s.dropFirst().first else { return false }
-            return c >= 0x30 && c <= 0x39
+            return ASCII.isDigit(c)
         }
         let ranks = ["a": 0, "alpha": 0, "b": 1, "beta": 1, "c": 2, "rc": 2, "pre": 2, "preview": 2]
         var save = s
@@ -72,7 +74,7 @@ public struct PackageVersion: Sendable, Equatable {
             s = save
         }
         save = s
-        if s.first == UInt8(ascii: "-"), let c = s.dropFirst().first, c >= 0x30, c <= 0x39 {
+        if s.first == UInt8(ascii: "-"), let c = s.dropFirst().first, ASCII.isDigit(c) {
             s = s.dropFirst()
             post = number()
         } else {
@@ -99,7 +101,7 @@ public struct PackageVersion: Sendable, Equatable {
             var current: [UInt8] = []
             func flush() -> Bool {
                 guard !current.isEmpty else { return false }
-                if current.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+                if current.allSatisfy(ASCII.isDigit) {
                     var n = 0
                     for c in current {
                         let (m, o1) = n.multipliedReportingOverflow(by: 10)
@@ -117,7 +119,7 @@ public struct PackageVersion: Sendable, Equatable {
             while let c = s.first {
                 if isSeparator(c) {
                     guard flush() else { return nil }
-                } else if (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7A) {
+                } else if ASCII.isDigit(c) || (c >= 0x61 && c <= 0x7A) {
                     current.append(c)
                 } else {
                     return nil
@@ -325,7 +327,7 @@ public enum Marker {
         var out: [Token] = []
         var i = 0
         func isWordByte(_ c: UInt8) -> Bool {
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == UInt8(ascii: "_") || c == UInt8(ascii: ".")
+            ASCII.isWordByte(c) || c == UInt8(ascii: ".")
         }
         while i < s.count {
             let c = s[i]
@@ -344,7 +346,7 @@ public enum Marker {
                 i += op.utf8.count
                 continue
             }
-            guard isWordByte(c), !(c >= 0x30 && c <= 0x39), c != UInt8(ascii: ".") else { return nil }
+            guard isWordByte(c), !ASCII.isDigit(c), c != UInt8(ascii: ".") else { return nil }
             var j = i
             while j < s.count, isWordByte(s[j]) { j += 1 }
             let word = String(decoding: s[i..<j], as: UTF8.self)

@@ -41,7 +41,7 @@ public enum BootNotice {
         return "t" + String(tv.tv_sec)
         #else
         guard let bytes = try? readFile("/proc/sys/kernel/random/boot_id", followSymlinks: true, limit: 64) else { return nil }
-        let hex = bytes.filter { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+        let hex = bytes.filter(ASCII.isLowerHexDigit)
         return hex.count == 32 ? String(decoding: hex, as: UTF8.self) : nil
         #endif
     }()

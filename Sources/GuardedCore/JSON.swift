@@ -1,3 +1,5 @@
+import GuardedSystem
+
 /// A JSON value with a parser and a serializer, Foundation-free. Objects keep their key order
 /// (so output is stable and reads in the order we wrote it).
 public enum JSONValue: Equatable, Sendable {
@@ -387,13 +389,8 @@ private struct JSONParser {
         for _ in 0..<4 {
             let c = bytes[index]
             index += 1
-            let d: UInt32
-            switch c {
-            case 48...57: d = UInt32(c - 48)
-            case 97...102: d = UInt32(c - 87)
-            case 65...70: d = UInt32(c - 55)
-            default: return nil
-            }
+            guard let digit = ASCII.hexValue(c) else { return nil }
+            let d = UInt32(digit)
             v = v * 16 + d
         }
         return v
@@ -404,20 +401,20 @@ private struct JSONParser {
         if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
         let first = index
         var digits = 0
-        while index < bytes.count, (48...57).contains(bytes[index]) { index += 1; digits += 1 }
+        while index < bytes.count, ASCII.isDigit(bytes[index]) { index += 1; digits += 1 }
         // RFC 8259: no leading zeros ("012" is not a number, and Python's json refuses it too).
         guard digits > 0, digits == 1 || bytes[first] != UInt8(ascii: "0") else { return nil }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
             var frac = 0
-            while index < bytes.count, (48...57).contains(bytes[index]) { index += 1; frac += 1 }
+            while index < bytes.count, ASCII.isDigit(bytes[index]) { index += 1; frac += 1 }
             guard frac > 0 else { return nil }
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             index += 1
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
             var exp = 0
-            while index < bytes.count, (48...57).contains(bytes[index]) { index += 1; exp += 1 }
+            while index < bytes.count, ASCII.isDigit(bytes[index]) { index += 1; exp += 1 }
             guard exp > 0 else { return nil }
         }
         guard let n = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else { return nil }

@@ -119,8 +119,8 @@ public struct LaunchUsageError: Error, Sendable {
 public func isValidModuleName(_ name: String) -> Bool {
     guard !name.isEmpty else { return false }
     for part in name.split(separator: ".", omittingEmptySubsequences: false) {
-        guard let first = part.utf8.first, !(first >= 48 && first <= 57) else { return false }
-        guard part.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95 || $0 >= 0x80 }) else { return false }
+        guard let first = part.utf8.first, !ASCII.isDigit(first) else { return false }
+        guard part.utf8.allSatisfy({ ASCII.isWordByte($0) || $0 >= 0x80 }) else { return false }
     }
     return true
 }

@@ -80,16 +80,14 @@ public struct StateDirectory: Sendable {
     public func healthLogPath(for agent: String) -> String { agentDirectory(for: agent) + "/health.jsonl" }
 
     /// `home-me-agents-mail-venv-1f2e3d4c5b6a7980`: the last 48 characters of the path's slug, then
-    /// FNV-1a of the whole path.
+    /// FNV-1a of the whole path. One definition: the fast path's (`FastPath.appendVenvKey`).
     public static func key(for venv: String) -> String {
-        var slug: [UInt8] = []
-        for b in venv.utf8 {
-            let ok = (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 46 || b == 95
-            if ok { slug.append(b) } else if slug.last != 45 { slug.append(45) }
+        withByteViews([venv]) { views in
+            var out = ByteBuffer(capacity: 48 + 1 + 16)
+            defer { out.free() }
+            FastPath.appendVenvKey(views[0], into: &out)
+            return String(decoding: out.bytes.buffer, as: UTF8.self)
         }
-        while slug.first == 45 || slug.first == 46 { slug.removeFirst() }
-        if slug.count > 48 { slug = Array(slug.suffix(48)) }
-        return String(decoding: slug, as: UTF8.self) + "-" + fnv1a64Hex(venv)
     }
 
     /// Creates the state directory and `sub` below it, each 0700, never through a symlink below

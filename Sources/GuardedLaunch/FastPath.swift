@@ -695,6 +695,16 @@ public enum ASCII {
     @inline(__always) public static func isLetter(_ c: UInt8) -> Bool { (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a }
     @inline(__always) public static func isAlphanumeric(_ c: UInt8) -> Bool { isDigit(c) || isLetter(c) }
     @inline(__always) public static func isHexDigit(_ c: UInt8) -> Bool { isDigit(c) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66) }
+    /// 0-9 and a-f only (the form this program writes hashes and ids in).
+    @inline(__always) public static func isLowerHexDigit(_ c: UInt8) -> Bool { isDigit(c) || (c >= 0x61 && c <= 0x66) }
+    /// A letter, digit or `_`: a C identifier's (and an environment variable name's) byte.
+    @inline(__always) public static func isWordByte(_ c: UInt8) -> Bool { isAlphanumeric(c) || c == 0x5f }
+    /// The value of a hex digit, either case; nil for anything else.
+    @inline(__always) public static func hexValue(_ c: UInt8) -> UInt8? {
+        if isDigit(c) { return c - 0x30 }
+        let l = c | 0x20
+        return l >= 0x61 && l <= 0x66 ? l - 0x57 : nil
+    }
 }
 
 /// How the Embedded launcher hands a start to the full binary: one execve of `guarded-run-full`

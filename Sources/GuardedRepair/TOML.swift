@@ -1,3 +1,5 @@
+import GuardedSystem
+
 /// A TOML value as the strict reader returns it. Dates and times are kept as their text: the lock
 /// files only carry them as information (upload times), never as something a rebuild depends on.
 public indirect enum TOMLValue: Equatable, Sendable {
@@ -196,7 +198,7 @@ private struct TOMLReader {
     }
 
     func isBareKey(_ b: UInt8) -> Bool {
-        (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == UInt8(ascii: "_") || b == UInt8(ascii: "-")
+        ASCII.isWordByte(b) || b == UInt8(ascii: "-")
     }
 
     mutating func header() throws(TOMLError) -> TableNode {
@@ -348,7 +350,7 @@ private struct TOMLReader {
         while let c = peek, !(c == 0x20 || c == 0x09 || c == UInt8(ascii: ",") || c == UInt8(ascii: "]") || c == UInt8(ascii: "}")
                               || c == UInt8(ascii: "#") || c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r")) { i += 1 }
         // A local date-time may have a space instead of the T: `1979-05-27 07:32:00`.
-        if i - start == 10, peek == 0x20, let d = peek(1), d >= 0x30 && d <= 0x39, let e = peek(2), e >= 0x30 && e <= 0x39, peek(3) == UInt8(ascii: ":") {
+        if i - start == 10, peek == 0x20, let d = peek(1), ASCII.isDigit(d), let e = peek(2), ASCII.isDigit(e), peek(3) == UInt8(ascii: ":") {
             i += 1
             while let c = peek, !(c == 0x20 || c == 0x09 || c == UInt8(ascii: ",") || c == UInt8(ascii: "]") || c == UInt8(ascii: "}")
                                   || c == UInt8(ascii: "#") || c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r")) { i += 1 }
@@ -413,7 +415,7 @@ private struct TOMLReader {
 
     /// RFC 3339 shapes TOML allows: a date, a time, a date and time, with optional fraction and offset.
     func isDateTime(_ t: [UInt8]) -> Bool {
-        func digits(_ s: ArraySlice<UInt8>, _ n: Int) -> Bool { s.count >= n && s.prefix(n).allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
+        func digits(_ s: ArraySlice<UInt8>, _ n: Int) -> Bool { s.count >= n && s.prefix(n).allSatisfy(ASCII.isDigit) }
         var s = t[...]
         var sawDate = false
         if digits(s, 4), s.count >= 10, s[s.startIndex + 4] == UInt8(ascii: "-"), digits(s.dropFirst(5), 2),
@@ -429,7 +431,7 @@ private struct TOMLReader {
         s = s.dropFirst(8)
         if s.first == UInt8(ascii: ".") {
             s = s.dropFirst()
-            let n = s.prefix { $0 >= 0x30 && $0 <= 0x39 }.count
+            let n = s.prefix(while: ASCII.isDigit).count
             guard n > 0 else { return false }
             s = s.dropFirst(n)
         }

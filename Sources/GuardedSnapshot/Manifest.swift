@@ -325,7 +325,7 @@ func isSHA256Hex(_ text: String) -> Bool {
 
 /// Only the digits 0-9 and a-f.
 func isLowerHex(_ bytes: some Sequence<UInt8>) -> Bool {
-    bytes.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+    bytes.allSatisfy(ASCII.isLowerHexDigit)
 }
 
 /// Snapshot ids: `YYYYMMDD-HHMMSS-uuuuuu-rrrr` (UTC time, microseconds, random hex): they sort by
@@ -336,8 +336,8 @@ public func isValidSnapshotID(_ id: String) -> Bool {
     for (i, c) in b.enumerated() {
         switch i {
         case 8, 15, 22: if c != UInt8(ascii: "-") { return false }
-        case 23...26: if !((c >= 48 && c <= 57) || (c >= 97 && c <= 102)) { return false }
-        default: if !(c >= 48 && c <= 57) { return false }
+        case 23...26: if !ASCII.isLowerHexDigit(c) { return false }
+        default: if !ASCII.isDigit(c) { return false }
         }
     }
     return true
@@ -346,7 +346,7 @@ public func isValidSnapshotID(_ id: String) -> Bool {
 func makeSnapshotID() -> String {
     let now = Clock.wallTime()
     let stamp = Clock.rfc3339(seconds: now.seconds, nanoseconds: now.nanoseconds) // 2026-11-25T15:08:30.123456Z
-    let digits = stamp.utf8.filter { $0 >= 48 && $0 <= 57 }.map { Character(Unicode.Scalar($0)) }
+    let digits = stamp.utf8.filter(ASCII.isDigit).map { Character(Unicode.Scalar($0)) }
     let s = String(digits) // 20261125150830123456
     let a = s.prefix(8), b = s.dropFirst(8).prefix(6), c = s.dropFirst(14)
     return "\(a)-\(b)-\(c)-\(randomHex(2))"

@@ -277,11 +277,11 @@ public enum LaunchdConverter {
     }
 
     static func isEnvironmentName(_ name: String) -> Bool {
-        guard let first = name.utf8.first, !(first >= 48 && first <= 57) else { return false }
-        return name.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95 }
+        guard let first = name.utf8.first, !ASCII.isDigit(first) else { return false }
+        return name.utf8.allSatisfy(ASCII.isWordByte)
     }
 
     static func isNameByte(_ c: UInt8) -> Bool {
-        (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 || c == 45 || c == 46
+        ASCII.isWordByte(c) || c == 45 || c == 46
     }
 }

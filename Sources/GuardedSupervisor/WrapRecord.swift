@@ -1,3 +1,4 @@
+import GuardedSystem
 import GuardedSnapshot
 
 /// The record `wrap launchd` leaves in a plist it rewrites, as an XML comment before the
@@ -78,7 +79,7 @@ struct WrapRecord: Equatable {
         let lines = body.split(separator: 10, omittingEmptySubsequences: false).map { Array($0) }
         guard lines.count >= 4, lines[1].starts(with: Array("sha256 ".utf8)) else { return nil }
         let hash = String(decoding: lines[1].dropFirst(7), as: UTF8.self)
-        guard hash.utf8.count == 64, hash.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else { return nil }
+        guard hash.utf8.count == 64, hash.utf8.allSatisfy(ASCII.isLowerHexDigit) else { return nil }
         guard lines[2] == Array("original".utf8), let wroteAt = lines.firstIndex(of: Array("wrote".utf8)), wroteAt > 2 else { return nil }
         guard let original = PlistWriter.decodeBase64(Array(lines[3..<wroteAt].joined())),
               let wroteXML = PlistWriter.decodeBase64(Array(lines[(wroteAt + 1)...].joined())),

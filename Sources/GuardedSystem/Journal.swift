@@ -47,7 +47,7 @@ public enum Journal {
 
     public static func isValidFieldName(_ name: String) -> Bool {
         guard let first = name.utf8.first, first != 0x5f, name.utf8.count <= 64 else { return false }
-        return name.utf8.allSatisfy { ($0 >= 65 && $0 <= 90) || ($0 >= 48 && $0 <= 57) || $0 == 0x5f }
+        return name.utf8.allSatisfy { ($0 >= 65 && $0 <= 90) || ASCII.isDigit($0) || $0 == 0x5f } // upper case only
     }
 
     /// Sends one entry; false when the socket is absent or the send fails (the caller falls back

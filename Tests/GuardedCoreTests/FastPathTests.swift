@@ -16,12 +16,19 @@ final class FastPathTests: XCTestCase {
     let venvs = ["/home/me/agents/mail/.venv", "/srv/venvs/calendar-sync", "/a", "/x/y z/é/venv",
                  "/very/long/path/" + String(repeating: "segment/", count: 12) + "venv", "/-/./venv", "/v.venv/.x"]
 
-    func testVenvKeyMatchesStateDirectoryKey() {
-        for v in venvs {
+    /// The venv key names directories in every existing state directory: it must never change.
+    /// The expected keys were computed by an independent Python reimplementation of the rule.
+    func testVenvKeysStayWhatTheyWere() {
+        let expected = ["home-me-agents-mail-.venv-52c668858caabfb3", "srv-venvs-calendar-sync-46a16a4241005fdf",
+                        "a-07d66707b49cd92d", "x-y-z-venv-ee808b9603f755d7",
+                        "ent-segment-segment-segment-segment-segment-venv-e2523f72deade0e3", "venv-f375fb782efae584",
+                        "v.venv-.x-c06373f8a1dac98a"]
+        for (v, key) in zip(venvs, expected) {
             var out = ByteBuffer(capacity: 4096)
             defer { out.free() }
             withBytes(v) { FastPath.appendVenvKey($0, into: &out) }
-            XCTAssertEqual(string(out), StateDirectory.key(for: v), v)
+            XCTAssertEqual(string(out), key, v)
+            XCTAssertEqual(StateDirectory.key(for: v), key, v)
         }
     }
 
