@@ -71,6 +71,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "GuardedFleetTests", dependencies: ["GuardedSystem", "GuardedCore", "GuardedCheck", "GuardedFleet", "TestSupport"]),
         .testTarget(name: "GuardedRepairTests", dependencies: ["GuardedSystem", "GuardedCore", "GuardedRepair", "TestSupport"]),
+        .testTarget(name: "GuardedCommandsTests", dependencies: ["GuardedCommands"]),
         .testTarget(name: "EndToEndTests", dependencies: ["GuardedSystem", "GuardedCore", "TestSupport"]),
     ]
 )
