@@ -19,7 +19,7 @@ public enum UnwrapCommand: AdminCommand {
         let target = try SupervisorTarget.parse(arguments)
         let force = arguments.has("--force")
         let state = try stateDirectory(arguments)
-        let report: FleetReport
+        let report: WrapReport
         switch target.kind {
         case .systemd: report = SystemdFleet.unwrap(target.files, force: force, state: state)
         case .launchd: report = LaunchdFleet.unwrap(target.files, force: force, state: state)

@@ -91,7 +91,7 @@ public enum VenvsCommand: AdminCommand {
             }
             return withMissing(check.exitCode, fromConfig)
         case "report":
-            let report = GuardedFleet.FleetReport(check: check, state: state, now: Double(Clock.wallTime().seconds))
+            let report = FleetReport(check: check, state: state, now: Double(Clock.wallTime().seconds))
             Output.standardOutput(json ? withMissing(report.json(), fromConfig).serialized(pretty: true) + "\n" : report.text())
             return withMissing(check.exitCode, fromConfig)
         default:

@@ -53,7 +53,7 @@ public enum WrapCommand: AdminCommand {
         let guardedRun = try guardedRunPath(arguments)
         let force = arguments.has("--force")
         let state = try stateDirectory(arguments)
-        let report: FleetReport
+        let report: WrapReport
         switch target.kind {
         case .systemd:
             report = SystemdFleet.wrap(target.files, options: SystemdWrap.Options(
@@ -134,7 +134,7 @@ func guardedRunPath(_ arguments: ParsedArguments) throws -> String {
 
 /// Prints a fleet report (stdout lines, or its JSON, then one stderr line per error) and returns
 /// its exit code.
-func emit(_ report: FleetReport, command: String, json: Bool = false) -> Int32 {
+func emit(_ report: WrapReport, command: String, json: Bool = false) -> Int32 {
     if json {
         Output.standardOutput(report.json().serialized(pretty: true) + "\n")
     } else if !report.lines.isEmpty {

@@ -39,7 +39,7 @@ public struct FileResult: Sendable {
 /// What a wrap, unwrap or convert over many files printed and whether anything went wrong.
 /// Every file gets one result line (a dry run may add the text it would write, indented) and
 /// one `FileResult` (for `--json`).
-public struct FleetReport: Sendable {
+public struct WrapReport: Sendable {
     /// Lines for stdout.
     public var lines: [String] = []
     /// One-line errors for stderr (without the `guarded-run: <cmd>: ` prefix).
@@ -151,7 +151,7 @@ func planEach<Plan>(_ files: [String], _ plan: (String) throws -> Plan) -> [(Str
 /// Takes the snapshot every writing command takes first, of the kind its label's verb names
 /// (`wrap`, `unwrap`, `convert`). Returns its id, or nil (with the error recorded) when it
 /// failed, in which case nothing may be written.
-func takeSnapshot(_ paths: [String], label: String, state: StateDirectory, report: inout FleetReport) -> String? {
+func takeSnapshot(_ paths: [String], label: String, state: StateDirectory, report: inout WrapReport) -> String? {
     do {
         let manifest = try SnapshotStore(state: state).create(paths: paths, label: label, tag: nil, kind: .init(command: label))
         report.lines.append("snapshot \(manifest.id) taken before writing")
@@ -207,8 +207,8 @@ struct ChangedWhileEditing: Error, CustomStringConvertible {
 }
 
 public enum SystemdFleet {
-    public static func wrap(_ files: [String], options: SystemdWrap.Options, force: Bool, state: StateDirectory) -> FleetReport {
-        var report = FleetReport()
+    public static func wrap(_ files: [String], options: SystemdWrap.Options, force: Bool, state: StateDirectory) -> WrapReport {
+        var report = WrapReport()
         // Who owns each unit and its directory, decided now: by the time of writing the
         // directory may be a planted link.
         var units: [String: (owner: (UInt32, UInt32)?, actingAs: (uid: UInt32, gid: UInt32)?)] = [:]
@@ -261,8 +261,8 @@ public enum SystemdFleet {
 
     static let editedWarning = "edited since wrap (it no longer matches its wrap record)"
 
-    public static func unwrap(_ files: [String], force: Bool, state: StateDirectory) -> FleetReport {
-        var report = FleetReport()
+    public static func unwrap(_ files: [String], force: Bool, state: StateDirectory) -> WrapReport {
+        var report = WrapReport()
         let plans = planEach(files) { try SystemdWrap.planUnwrap(unitPath: $0) }
         let removals = plans.compactMap { file, plan -> String? in
             if case .success(.remove) = plan { return SystemdWrap.dropInDirectory(for: file) } else { return nil }
@@ -317,7 +317,7 @@ public enum LaunchdFleet {
         return .success(Job(path: path, status: st, bytes: try readFile(path, limit: 16 << 20), actingAs: actingAs))
     }
 
-    public static func wrap(_ files: [String], options: LaunchdWrap.Options, force: Bool, state: StateDirectory) -> FleetReport {
+    public static func wrap(_ files: [String], options: LaunchdWrap.Options, force: Bool, state: StateDirectory) -> WrapReport {
         edit(files, force: force, state: state, label: "wrap launchd") { bytes in
             var edit = try LaunchdWrap.wrap(bytes, options: options)
             if case .refused = edit.outcome {} else if !options.keepAlive, let root = try? PlistDocument(edit.bytes).root,
@@ -328,13 +328,13 @@ public enum LaunchdFleet {
         }
     }
 
-    public static func unwrap(_ files: [String], force: Bool, state: StateDirectory) -> FleetReport {
+    public static func unwrap(_ files: [String], force: Bool, state: StateDirectory) -> WrapReport {
         edit(files, force: force, state: state, label: "unwrap launchd") { try LaunchdWrap.unwrap($0) }
     }
 
     static func edit(_ files: [String], force: Bool, state: StateDirectory, label: String,
-                     _ change: ([UInt8]) throws -> LaunchdWrap.Edit) -> FleetReport {
-        var report = FleetReport()
+                     _ change: ([UInt8]) throws -> LaunchdWrap.Edit) -> WrapReport {
+        var report = WrapReport()
         enum Step { case failed(Error), refused(String), edited(Job, LaunchdWrap.Edit) }
         var steps: [(String, Step)] = []
         for file in files {
@@ -397,8 +397,8 @@ public enum LaunchdFleet {
 
 public enum ConvertFleet {
     public static func launchdToSystemd(_ files: [String], options: LaunchdConverter.Options, outputDirectory: String?,
-                                        force: Bool, state: StateDirectory) -> FleetReport {
-        var report = FleetReport()
+                                        force: Bool, state: StateDirectory) -> WrapReport {
+        var report = WrapReport()
         var outputs: [(file: String, conversion: LaunchdConverter.Conversion)] = []
         var names: Set<String> = []
         for file in files {

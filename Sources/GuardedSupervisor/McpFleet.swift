@@ -5,7 +5,7 @@ import GuardedSystem
 /// `wrap mcp` and `unwrap mcp` over many config files: each read, edited in memory and shown;
 /// with `force`, one snapshot of every file to be written, then each rewritten atomically.
 public enum McpFleet {
-    public static func wrap(_ files: [String], options: McpWrap.Options, force: Bool, state: StateDirectory) -> FleetReport {
+    public static func wrap(_ files: [String], options: McpWrap.Options, force: Bool, state: StateDirectory) -> WrapReport {
         var taken: Set<String> = []
         return edit(files, force: force, state: state, verb: "wrap") { bytes, client in
             let result = McpWrap.wrap(bytes, client: client, options: options, taken: taken) { command in
@@ -23,7 +23,7 @@ public enum McpFleet {
         }
     }
 
-    public static func unwrap(_ files: [String], force: Bool, state: StateDirectory) -> FleetReport {
+    public static func unwrap(_ files: [String], force: Bool, state: StateDirectory) -> WrapReport {
         edit(files, force: force, state: state, verb: "unwrap") { bytes, client in McpWrap.unwrap(bytes, client: client) }
     }
 
@@ -37,8 +37,8 @@ public enum McpFleet {
     }
 
     static func edit(_ files: [String], force: Bool, state: StateDirectory, verb: String,
-                     _ change: ([UInt8], McpClient) -> Result<McpWrap.Edit, McpConfigError>) -> FleetReport {
-        var report = FleetReport()
+                     _ change: ([UInt8], McpClient) -> Result<McpWrap.Edit, McpConfigError>) -> WrapReport {
+        var report = WrapReport()
         let home = Environment.homeDirectory()
         var loaded: [(String, Result<Loaded, Error>)] = []
         for file in files {
@@ -106,7 +106,7 @@ public enum McpFleet {
         return report
     }
 
-    static func describe(_ e: McpWrap.Entry, key: String, verb: String, force: Bool, into report: inout FleetReport) {
+    static func describe(_ e: McpWrap.Entry, key: String, verb: String, force: Bool, into report: inout WrapReport) {
         let place = "\(printable(key)).\(printable(e.key)) (line \(e.line))"
         func words(_ list: [String]) -> String { JSONValue(list).serialized() }
         switch e.outcome {
