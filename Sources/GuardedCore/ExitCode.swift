@@ -30,5 +30,5 @@ public let guardedRunVersion = LaunchFormat.version.description
 
 /// Prints `guarded-run: <message>` on stderr in one write (an error-priority journal entry under systemd).
 public func reportError(_ message: String, event: JournalEvent = JournalEvent(.error)) {
-    writeStandardError("\(programName): \(message)", priority: 3, event: event)
+    writeStandardError(Diagnostics.line(message), priority: 3, event: event)
 }

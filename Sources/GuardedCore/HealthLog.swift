@@ -148,8 +148,7 @@ public enum HealthLog {
         do throws(SystemError) {
             try HealthCounts.carry(rotatedOut: path, state: state, agent: agent)
         } catch {
-            writeStandardError("\(programName): \(agent): warning: cannot save the health-log counts before rotation (the metrics counters will drop once): \(error)", priority: 4,
-                               event: JournalEvent(.warning, agent: agent))
+            Diagnostics.warning("cannot save the health-log counts before rotation (the metrics counters will drop once): \(error)", agent: agent)
         }
     }
 

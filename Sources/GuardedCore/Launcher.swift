@@ -25,7 +25,7 @@ public func takeHandover() -> FastLogMode {
     let theirs = parsed.map { "cache format \($0.format)" } ?? "an unknown handover"
     BootNotice.say(.versionSkew, agent: "guarded-run", venv: nil,
                    reason: "the launcher speaks \(theirs), this full binary format \(LaunchFormat.fingerprintFormat)",
-                   message: "\(programName): warning: the launcher (guarded-run) speaks \(theirs) and this full binary (guarded-run-full) cache format \(LaunchFormat.fingerprintFormat): install both from one build (docs/guarded-run.md); until then every start runs the full binary's path (said once per boot)")
+                   message: Diagnostics.line("warning: the launcher (guarded-run) speaks \(theirs) and this full binary (guarded-run-full) cache format \(LaunchFormat.fingerprintFormat): install both from one build (docs/guarded-run.md); until then every start runs the full binary's path (said once per boot)"))
     return .write
 }
 
@@ -130,12 +130,12 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
     let agent = request.agent ?? defaultAgentName(venv: venv)
     let observeSetting = request.observe.map { (enabled: $0, note: String?.none) } ?? observeFromEnvironment()
     if let note = observeSetting.note {
-        writeStandardError("\(programName): \(agent): warning: \(note)", priority: 4, event: JournalEvent(.warning, agent: agent, venv: venv))
+        Diagnostics.warning(note, agent: agent, venv: venv)
     }
     let observe = observeSetting.enabled
     for setting in Setting.all {
         guard let problem = setting.problem else { continue }
-        writeStandardError("\(programName): \(agent): warning: \(problem); using the default, \(Setting.text(setting.defaultValue))", priority: 4, event: JournalEvent(.warning, agent: agent, venv: venv))
+        Diagnostics.warning("\(problem); using the default, \(Setting.text(setting.defaultValue))", agent: agent, venv: venv)
     }
 
     // Unusual command lines (relative paths, --name=value, names that need cleaning) reach the
@@ -161,7 +161,7 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
         let would = record.decision
         record.decision = .observed
         record.extra.insert(contentsOf: observeExtra + [("would", .string(would.rawValue))], at: 0)
-        let prefix = "\(programName): \(agent): "
+        let prefix = Diagnostics.line("", agent: agent)
         let what = message.hasPrefix(prefix) ? String(message.dropFirst(prefix.count)) : message
         writeStandardError("\(prefix)observe mode: would refuse the start (\(would.rawValue), exit \(exitCode)); starting it anyway: \(what)", priority: 4,
                            event: JournalEvent(.observed, agent: agent, venv: venv, decision: record.decision.rawValue, would: would.rawValue))
@@ -180,7 +180,7 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
             writeStandardError(message, priority: 3, event: JournalEvent(.error, agent: agent, venv: venv))
         }
         guard givingUp, let limit = request.giveUpAfter else { return exitCode }
-        writeStandardError("\(programName): \(agent): GIVING UP: \(limit) consecutive failed-closed starts; exiting 0 so the supervisor stops restarting (fix the venv, then start the agent by hand)", priority: 2,
+        writeStandardError(Diagnostics.line("GIVING UP: \(limit) consecutive failed-closed starts; exiting 0 so the supervisor stops restarting (fix the venv, then start the agent by hand)", agent: agent), priority: 2,
                            event: JournalEvent(.gaveUp, agent: agent, venv: venv, decision: Decision.failedClosed.rawValue))
         return ExitCode.success
     }
@@ -234,7 +234,7 @@ func appendHealthRecord(_ record: HealthRecord, state: StateDirectory) {
 /// The once-per-boot line for a start whose health-log record was lost (both paths use it).
 func healthLogNotWritten(agent: String, venv: String, _ errno: Errno) {
     BootNotice.say(.healthLogNotWritten, agent: agent, venv: venv, reason: "cannot write the health log: \(errno)",
-                   message: "\(programName): \(agent): warning: cannot write the health log: \(errno); starts are not logged (said once per boot)")
+                   message: Diagnostics.line("warning: cannot write the health log: \(errno); starts are not logged (said once per boot)", agent: agent))
 }
 
 /// Whether the chosen state directory can hold this agent's state (made 0700 when missing, ours).
@@ -253,7 +253,7 @@ func stateIsUsable(_ state: StateDirectory?, agent: String, venv: String) -> Boo
         failure = "no state directory (HOME is not set)"
     }
     BootNotice.say(.noStateDirectory, agent: agent, venv: venv, reason: failure,
-                   message: "\(programName): \(agent): warning: \(failure); every start runs the full check and none is logged; give the unit a StateDirectory= or pass --state-dir DIR (said once per boot)")
+                   message: Diagnostics.line("warning: \(failure); every start runs the full check and none is logged; give the unit a StateDirectory= or pass --state-dir DIR (said once per boot)", agent: agent))
     return false
 }
 

@@ -61,6 +61,23 @@ public struct JournalEvent: Sendable {
 /// (when a priority is given) so the journal still files it at the right level. Elsewhere lines
 /// are plain. Every line passes the redaction (Redaction.swift): no environment value that could be
 /// a secret, in the journal or on stderr.
+/// The one shape of every message the program prints about itself: `guarded-run: [AGENT: ]TEXT`,
+/// warnings `guarded-run: [AGENT: ]warning: TEXT`, with the journal priority and event fields.
+public enum Diagnostics {
+    public static func warning(_ text: String, agent: String? = nil, venv: String? = nil) {
+        writeStandardError(line("warning: " + text, agent: agent), priority: 4, event: JournalEvent(.warning, agent: agent, venv: venv))
+    }
+
+    public static func error(_ text: String, agent: String? = nil, venv: String? = nil, event kind: JournalEvent.Kind = .error) {
+        writeStandardError(line(text, agent: agent), priority: 3, event: JournalEvent(kind, agent: agent, venv: venv))
+    }
+
+    /// The line without writing it (for messages handed to a caller, or given another priority).
+    public static func line(_ text: String, agent: String? = nil) -> String {
+        programName + ": " + (agent.map { $0 + ": " } ?? "") + text
+    }
+}
+
 public func writeStandardError(_ line: String, priority: Int? = nil, event: JournalEvent = JournalEvent(.message)) {
     let line = Redaction.apply(line)
     guard stderrIsJournal() else { Output.standardError(line); return }
