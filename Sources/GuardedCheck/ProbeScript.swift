@@ -1,5 +1,6 @@
-/// The Python side of the full check: one process, run as `<venv>/bin/python -I -c <script> <venv> <module>...`
-/// with cwd `/` and a timeout. It prints one JSON object after a marker line, so anything an imported
+/// The Python side of the full check: one process, run as `<venv>/bin/python -I -c <script> <venv> <module>...
+/// [--deep] [--cwd=DIR --path=DIR...]` with cwd `/` and a timeout (the `--import` checks then move to
+/// the agent's working directory and search path, `AgentStart`). It prints one JSON object after a marker line, so anything an imported
 /// module prints cannot be mistaken for the result. Kept to the standard library of Python 3.8+.
 /// `probeLibrary` (ProbeLibrary.swift: redaction, dependencies, --deep) is defined first.
 let probeMarker = "@@guarded-run-probe@@"
@@ -69,6 +70,15 @@ try:
     check("ssl", True)
 except BaseException as e:
     check("ssl", False, "ssl-broken: " + describe(e))
+# The --import checks run where the agent would (AgentStart.swift): its working directory and the
+# head of its sys.path, applied only now, after the standard library's checks above.
+agent_cwd = [a[len("--cwd="):] for a in sys.argv[2:] if a.startswith("--cwd=")]
+if wanted and agent_cwd:
+    try:
+        os.chdir(agent_cwd[0])
+    except OSError as e:
+        check("working-directory", False, "working-directory-unusable: %s: %s" % (agent_cwd[0], e.strerror))
+    sys.path[0:0] = [a[len("--path="):] for a in sys.argv[2:] if a.startswith("--path=")]
 for name in wanted:
     try:
         __import__(name)
