@@ -316,17 +316,22 @@ public struct KnownGood: Sendable, Equatable {
         public var note: String?
     }
 
-    /// Records the report's set unless the check missed a module some agent on this venv imports
+    /// Records the report's set when the venv is healthy, unless the check missed a module some agent on this venv imports
     /// (the union of the profiles' `--import`s): a check with fewer imports never replaces the set
     /// (an agent's missing package would otherwise vanish from what repair rebuilds).
     static func record(_ report: CheckReport, state: StateDirectory) throws(SystemError) -> Outcome {
         let old = load(state: state, venv: report.venv)
         let covered = Set(report.imports)
         let missing = AgentProfile.importsUnion(state: state, venv: report.venv).filter { !covered.contains($0) }
+        let what = old.map { "kept the known-good set \($0.summary)" } ?? "no known-good set recorded"
         if !missing.isEmpty {
-            let what = old.map { "kept the known-good set \($0.summary)" } ?? "no known-good set recorded"
             return Outcome(recorded: false, inEffect: old,
                            note: "\(what): this check did not import \(missing.joined(separator: ", ")), which an agent on this venv imports (check --agent NAME covers it)")
+        }
+        // A degraded venv (an interrupted install's leftovers, a dist-info without RECORD) runs,
+        // but is not a set to rebuild from.
+        if report.status != .healthy {
+            return Outcome(recorded: false, inEffect: old, note: "\(what): this check found the venv \(report.status.rawValue)")
         }
         var new = KnownGood(report: report)
         if let old {

@@ -139,7 +139,7 @@ extension Repairer {
     /// What `repair` would do. Runs the full check and asks the candidate interpreters their
     /// version; changes nothing.
     public func plan(venv: String, options: RepairOptions) -> RepairPlan {
-        let report = FullCheck.run(venv: venv, imports: options.imports, context: options.context)
+        let report = FullCheck.run(venv: venv, imports: options.imports, context: options.context, start: options.start)
         let layout = GenerationLayout(venv: venv)
         var plan = RepairPlan(venv: venv, status: report.status, reasons: report.reasons,
                               needed: report.status == .broken || options.rebuild, layout: "", currentGeneration: layout.currentGeneration)

@@ -31,6 +31,9 @@ public struct RepairOptions: Sendable {
     /// How the agent starts (its profile, or the launcher's own start): the `--import` checks before
     /// and after the rebuild run as the agent would (`AgentStart`), and write the cache it reads.
     public var context: AgentContext?
+    /// Where the imports are looked for when that is not one agent's context (`venvs repair`:
+    /// every agent on the venv, `AgentStart.merged`); nil: from `context`.
+    public var start: AgentStart?
 
     /// The names `--from` takes.
     public static var fromNames: [String] { SourceFinder.fromNames }
@@ -155,7 +158,7 @@ public struct Repairer: Sendable {
         if let checked, recovered.isEmpty, sameIdentity(checked.identity, fileStatusIfPresent(venv)) {
             report = checked.report
         } else {
-            report = FullCheck.run(venv: venv, imports: options.imports, context: options.context)
+            report = FullCheck.run(venv: venv, imports: options.imports, context: options.context, start: options.start)
         }
         if report.transient {
             return transient("interrupted: the check of \(venv) did not finish: \(report.reasons.first ?? "")")
@@ -389,7 +392,7 @@ public struct Repairer: Sendable {
         TestHooks.reached("rewrite")
         if let signal = StopSignals.received { return discard(RepairStepError("interrupted: signal \(signal)")) }
 
-        let verify = FullCheck.run(venv: buildPath, imports: options.imports, context: options.context)
+        let verify = FullCheck.run(venv: buildPath, imports: options.imports, context: options.context, start: options.start)
         TestHooks.reached("verify")
         if verify.status == .broken || verify.transient {
             return discard(RepairStepError("verification of the new venv failed: \(verify.reasons.first ?? "unknown")"))
@@ -515,7 +518,7 @@ public struct Repairer: Sendable {
             if let signal = StopSignals.received { return .failure(RepairStepError("interrupted: signal \(signal)")) }
             let path = layout.path(of: n)
             guard isDirectory(path) else { notes.append("generation \(n): \(Errno.noSuchFileOrDirectory)"); continue }
-            let check = FullCheck.run(venv: path, imports: options.imports, context: options.context)
+            let check = FullCheck.run(venv: path, imports: options.imports, context: options.context, start: options.start)
             if check.status == .broken || check.transient {
                 notes.append("generation \(n) is broken: \(check.reasons.first ?? "unknown")")
                 continue

@@ -55,4 +55,35 @@ final class AgentProfileUnitTests: XCTestCase {
             XCTAssertNil(AgentProfile.decode(Array(garbage.utf8)), garbage.prefix(80).description)
         }
     }
+
+    /// Only a healthy check that imported every profile's modules replaces the set; 5 are kept.
+    func testKnownGoodNeedsCoveringHealthyCheckAndKeepsHistory() throws {
+        let tmp = try TemporaryDirectory("knowngood")
+        defer { tmp.remove() }
+        let state = StateDirectory(path: tmp.file("state"))
+        let context = AgentContext(workingDirectory: "/", pythonPath: nil, command: ["/v/bin/python", "-m", "agent"])
+        try AgentProfile(agent: "a", venv: "/v", imports: ["attrs"], requirements: nil, findLinks: [], python: nil,
+                         giveUpAfter: nil, context: context).record(state: state)
+        func report(_ n: Int, imports: [String], degraded: Bool = false) -> CheckReport {
+            var r = CheckReport(venv: "/v", imports: imports)
+            r.checkedAt = "2026-01-0\(n)T00:00:00Z"
+            r.distributions = [Distribution(name: "attrs", version: "\(n).0")]
+            r.add("ssl", ok: true)
+            if degraded { r.add("install-leftovers", ok: false, "install-leftovers: x", severity: .degraded) }
+            return r
+        }
+        XCTAssertTrue(try KnownGood.record(report(1, imports: ["attrs"]), state: state).recorded)
+        let smaller = try KnownGood.record(report(2, imports: []), state: state)
+        XCTAssertFalse(smaller.recorded)
+        XCTAssertEqual(smaller.inEffect?.checkedAt, "2026-01-01T00:00:00Z")
+        XCTAssertTrue(smaller.note?.contains("did not import attrs") == true, smaller.note ?? "")
+        XCTAssertFalse(try KnownGood.record(report(3, imports: ["attrs"], degraded: true), state: state).recorded)
+        XCTAssertEqual(KnownGood.load(state: state, venv: "/v")?.checkedAt, "2026-01-01T00:00:00Z")
+        for n in 4...9 { XCTAssertTrue(try KnownGood.record(report(n, imports: ["attrs", "more"]), state: state).recorded) }
+        let kept = try XCTUnwrap(KnownGood.load(state: state, venv: "/v"))
+        XCTAssertEqual(kept.checkedAt, "2026-01-09T00:00:00Z")
+        XCTAssertEqual(kept.recordedBy, "check")
+        XCTAssertEqual(kept.imports, ["attrs", "more"])
+        XCTAssertEqual(kept.history.map(\.checkedAt), (5...8).reversed().map { "2026-01-0\($0)T00:00:00Z" })
+    }
 }
