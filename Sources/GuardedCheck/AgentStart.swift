@@ -76,8 +76,12 @@ public struct AgentStart: Sendable, Equatable {
         return merged
     }
 
-    /// The probe's arguments after the module names (ProbeScript reads them).
-    var probeArguments: [String] {
-        ["--cwd=" + workingDirectory] + pathHead.map { "--path=" + $0 }
+    /// How the probe is told (ProbeScript reads it): the working directory then each path-head
+    /// entry, hex-encoded UTF-8 joined by `:`, in an environment variable rather than argv, which
+    /// every user can read in the process list (PYTHONPATH's entries are among them).
+    static let probeVariable = "GUARDED_RUN_PROBE_START"
+
+    var probeEnvironmentEntry: String {
+        AgentStart.probeVariable + "=" + ([workingDirectory] + pathHead).map { hexString($0.utf8) }.joined(separator: ":")
     }
 }

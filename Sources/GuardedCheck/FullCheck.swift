@@ -133,10 +133,10 @@ public enum FullCheck {
         // One probe process, isolated from the caller's Python settings.
         let result: SubprocessResult
         do {
-            var arguments = ["-I", "-c", probeSource(deep: report.deep), venv] + report.imports + (report.deep ? ["--deep"] : [])
-            if !report.imports.isEmpty, let start = report.start { arguments += start.probeArguments }
-            result = try Subprocess.run(start, arguments,
-                                        environment: probeEnvironment(), workingDirectory: "/",
+            var environment = probeEnvironment()
+            if !report.imports.isEmpty, let start = report.start { environment.append(start.probeEnvironmentEntry) }
+            result = try Subprocess.run(start, ["-I", "-c", probeSource(deep: report.deep), venv] + report.imports + (report.deep ? ["--deep"] : []),
+                                        environment: environment, workingDirectory: "/",
                                         timeoutSeconds: timeoutSeconds)
         } catch {
             report.add("interpreter", ok: false, "interpreter-failed: \(shown): \(error)")
@@ -231,7 +231,8 @@ public enum FullCheck {
     /// with -I, which ignores PYTHON*; this covers interpreters and wrappers that do not).
     static func probeEnvironment() -> [String] {
         Environment.all().filter { entry in
-            !(entry.hasPrefix("PYTHON") || entry.hasPrefix("__PYVENV_LAUNCHER__=") || entry.hasPrefix("VIRTUAL_ENV="))
+            !(entry.hasPrefix("PYTHON") || entry.hasPrefix("__PYVENV_LAUNCHER__=") || entry.hasPrefix("VIRTUAL_ENV=")
+              || entry.hasPrefix(AgentStart.probeVariable + "="))
         }
     }
 

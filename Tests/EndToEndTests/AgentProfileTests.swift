@@ -167,4 +167,20 @@ final class AgentProfileTests: XCTestCase {
         XCTAssertEqual(broken.termination, .exited(78), broken.outputText + broken.errorText)
         XCTAssertTrue((broken.outputText + broken.errorText).contains("import-failed: helper"), broken.outputText + broken.errorText)
     }
+
+    /// PYTHONPATH as COMMAND inherits it counts for the import check, unless COMMAND's -E drops it.
+    func testPythonPathAndDashEMirrorTheAgent() throws {
+        let fx = try AgentFixture()
+        defer { fx.remove() }
+        try fx.tmp.write("lib/libmod.py", "")
+        let env = environment(["PYTHONPATH": fx.tmp.file("lib")])
+        let ok = runGuarded(["--agent", fx.agent, "--state-dir", fx.state, "--import", "libmod", "--", fx.python, fx.agentScript],
+                            environment: env, cwd: "/")
+        XCTAssertEqual(ok.termination, .exited(0), ok.errorText)
+        let dashE = runGuarded(["--agent", fx.agent, "--state-dir", fx.state, "--import", "libmod", "--", fx.python, "-E", fx.agentScript],
+                               environment: env, cwd: "/")
+        XCTAssertEqual(dashE.termination, .exited(78), dashE.errorText)
+        XCTAssertTrue(dashE.errorText.contains("import-failed: libmod"), dashE.errorText)
+        XCTAssertFalse(dashE.errorText.contains(fx.tmp.file("lib")), "PYTHONPATH is not printed")
+    }
 }
