@@ -314,6 +314,12 @@ public struct KnownGood: Sendable, Equatable {
         public var inEffect: KnownGood?
         /// Why this check's set was not recorded.
         public var note: String?
+
+        public init(recorded: Bool, inEffect: KnownGood?, note: String?) {
+            self.recorded = recorded
+            self.inEffect = inEffect
+            self.note = note
+        }
     }
 
     /// Records the report's set when the venv is healthy, unless the check missed a module some agent on this venv imports

@@ -34,6 +34,10 @@ public enum CheckCommand: AdminCommand {
             if let error = cached.error { reportError("check: warning: cannot write the cache: \(error)") }
         }
         if let note = report.knownGood?.note, !arguments.has("--json") { reportError("check: note: \(note)") }
+        // Nothing cached (broken, or still moving): --json still says which set a repair would use.
+        if report.knownGood == nil, let state {
+            report.knownGood = KnownGood.Outcome(recorded: false, inEffect: KnownGood.load(state: state, venv: venv), note: nil)
+        }
         // What this check refused, no launcher may start from a cache (in any state directory).
         if let warning = report.invalidateCachedFingerprints() { reportError("check: warning: \(warning)") }
         Output.standardOutput(arguments.has("--json") ? report.json().serialized(pretty: true) + "\n" : report.table())

@@ -37,6 +37,9 @@ final class AgentProfileTests: XCTestCase {
         let agentCheck = fx.admin(["check", "--agent", "demo"])
         XCTAssertEqual(agentCheck.termination, .exited(78), agentCheck.outputText + agentCheck.errorText)
         XCTAssertTrue(agentCheck.outputText.contains("import-failed: alpha"), agentCheck.outputText)
+        let brokenJSON = try XCTUnwrap(JSONValue.parse(fx.admin(["check", "--agent", "demo", "--json"]).outputText))
+        XCTAssertEqual(brokenJSON["status"], .string("broken"))
+        XCTAssertEqual(brokenJSON["known_good"]?["in_effect"]?["imports"], .array([.string("alpha")]), "the set a repair would use")
 
         // An ad-hoc check without --import passes, and says it kept the set it could not vouch for.
         let adHoc = fx.admin(["check", "--venv", fx.venv, "--json"])
