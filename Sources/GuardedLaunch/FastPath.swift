@@ -262,7 +262,7 @@ public enum FastPath {
         path.append("/fingerprint-")
         // With imports, the agent's context is in the key too (Fingerprint.importsKey); a
         // working directory getcwd cannot name in PATH_MAX is a miss.
-        var cwd = ByteBuffer(capacity: input.imports.count > 0 ? 4096 : 0)
+        let cwd = ByteBuffer(capacity: input.imports.count > 0 ? 4096 : 0)
         defer { cwd.free() }
         if input.imports.count > 0 {
             guard getcwd(UnsafeMutableRawPointer(cwd.storage).assumingMemoryBound(to: CChar.self), 4097) != nil else { return }
