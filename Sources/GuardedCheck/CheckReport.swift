@@ -30,6 +30,11 @@ public struct CheckReport: Sendable {
 
     public var venv: String
     public var imports: [String]
+    /// How the agent starts (a launcher's start, `check --agent`): the `--import` checks mirror it
+    /// and it is part of the cache key. nil for an ad-hoc check.
+    public var context: AgentContext?
+    /// Where the probe's import checks run (from `context`, or merged from several agents').
+    public var start: AgentStart?
     public var checks: [CheckResult] = []
     public var distributions: [Distribution] = []
     public var pythonVersion: String?
@@ -49,6 +54,10 @@ public struct CheckReport: Sendable {
     /// The entries known before the probe ran, as lstat saw them just before it (absent when
     /// missing): they must be unchanged when the fingerprint is taken.
     public var baseline: [WatchEntry] = []
+    /// What ran this check, for the known-good set's history: `launcher`, `check`, `repair`, `venvs check`.
+    public var origin = "check"
+    /// What `saveCache` did with the known-good set (nil: it did not get that far).
+    public var knownGood: KnownGood.Outcome?
 
     public init(venv: String, imports: [String]) {
         self.venv = venv
@@ -92,7 +101,19 @@ public struct CheckReport: Sendable {
             ("deep", .bool(deep)),
             ("duration_ms", .number(Double(durationNanoseconds / 1_000_000))),
             ("checked", .string(checkedAt)),
+            ("known_good", knownGoodJSON()),
         ])
+    }
+
+    /// Which known-good set a repair would use after this check, and whether this check recorded it.
+    func knownGoodJSON() -> JSONValue {
+        guard let outcome = knownGood else { return .null }
+        return .object([("recorded", .bool(outcome.recorded)),
+                        ("in_effect", outcome.inEffect.map { .object([("checked", .string($0.checkedAt)),
+                                                                      ("recorded_by", .string($0.recordedBy)),
+                                                                      ("imports", .array($0.imports.map { .string($0) })),
+                                                                      ("packages", .number(Double($0.distributions.count)))]) } ?? .null),
+                        ("note", .optional(outcome.note))])
     }
 
     /// The human table: one line per check, then the verdict.
@@ -106,9 +127,12 @@ public struct CheckReport: Sendable {
     }
 
     /// The one-line refusal the launcher prints when it fails closed.
-    public func failClosedLine(agent: String) -> String {
+    /// The launcher's refusal; its hint, `check --agent NAME`, checks as this start did (the
+    /// agent's profile) and so reproduces the verdict. `stateDir`: the launcher's `--state-dir`.
+    public func failClosedLine(agent: String, stateDir: String? = nil) -> String {
         let rs = reasons
-        let more = rs.count > 1 ? " (+\(rs.count - 1) more; see \(programName) check --venv \(venv))" : " (see \(programName) check --venv \(venv))"
+        let hint = "\(programName) check --agent \(agent)" + (stateDir.map { " --state-dir \($0)" } ?? "")
+        let more = rs.count > 1 ? " (+\(rs.count - 1) more; see \(hint))" : " (see \(hint))"
         return "\(programName): \(agent): venv \(venv) is broken: \(rs.first ?? "unknown")" + more
     }
 
@@ -174,8 +198,10 @@ public struct CheckReport: Sendable {
             entries.append(WatchEntry(path: path, status: st))
         }
         if let latest { return .failure(.changed(path: latest.path, settledAtWallNs: latest.settles)) }
-        return .success(Fingerprint(venv: venv, imports: imports, status: status.rawValue, checkedAt: checkedAt,
-                                    reasons: reasons, entries: entries))
+        var fingerprint = Fingerprint(venv: venv, imports: imports, status: status.rawValue, checkedAt: checkedAt,
+                                      reasons: reasons, entries: entries)
+        fingerprint.context = context
+        return .success(fingerprint)
     }
 
     /// How coarse this entry's timestamps may be. Linux stamps inodes from its coarse clock, up to
@@ -207,20 +233,21 @@ public struct CheckReport: Sendable {
     /// still (`cacheableFingerprint`); returns why nothing was written otherwise. `FullCheck.cache`
     /// adds the bounded second check.
     @discardableResult
-    public func saveCache(state: StateDirectory) throws(SystemError) -> CacheRefusal? {
+    public mutating func saveCache(state: StateDirectory) throws(SystemError) -> CacheRefusal? {
         let fp: Fingerprint
         switch cacheableFingerprint() {
         case .success(let f): fp = f
         case .failure(let refusal): return refusal
         }
         try fp.save(state: state)
-        try KnownGood(report: self).save(state: state)
+        knownGood = try KnownGood.record(self, state: state)
         return nil
     }
 }
 
-/// What the last passing full check saw: the interpreter and the exact distributions. Repair
-/// rebuilds from it. Stored as `venvs/<key>/known-good.json` (atomic, 0600).
+/// What the last passing full check that covered every agent's imports saw: the interpreter and
+/// the exact distributions. Repair rebuilds from it. Stored as `venvs/<key>/known-good.json`
+/// (atomic, 0600), with the sets it replaced (`history`, newest first, `keptSets` in all).
 public struct KnownGood: Sendable, Equatable {
     public var venv: String
     public var checkedAt: String
@@ -228,6 +255,15 @@ public struct KnownGood: Sendable, Equatable {
     public var interpreter: String
     public var home: String?
     public var distributions: [Distribution]
+    /// What recorded it: `launcher`, `check`, `repair`, `venvs check`.
+    public var recordedBy: String = ""
+    /// The `--import` modules that check imported.
+    public var imports: [String] = []
+    /// The sets this one replaced, newest first (without their own history).
+    public var history: [KnownGood] = []
+
+    /// The current set and up to four it replaced.
+    public static let keptSets = 5
 
     public init(venv: String, checkedAt: String, pythonVersion: String, interpreter: String, home: String?, distributions: [Distribution]) {
         self.venv = venv
@@ -242,37 +278,101 @@ public struct KnownGood: Sendable, Equatable {
         self.init(venv: report.venv, checkedAt: report.checkedAt, pythonVersion: report.pythonVersion ?? "",
                   interpreter: report.interpreter?.target ?? "", home: report.home,
                   distributions: report.distributions)
+        recordedBy = report.origin
+        imports = Array(Set(report.imports)).sorted()
     }
 
     public static func path(state: StateDirectory, venv: String) -> String {
         state.venvDirectory(for: venv) + "/known-good.json"
     }
 
+    /// `by launcher, --import a,b at <time>`: which set, for check --json and the repair plan.
+    public var summary: String {
+        "recorded at \(checkedAt) by \(recordedBy.isEmpty ? "an earlier version" : recordedBy)"
+            + (imports.isEmpty ? " (no --import)" : " (--import \(imports.joined(separator: ",")))")
+    }
+
+    func entryJSON() -> [(String, JSONValue)] {
+        [("venv", .string(venv)), ("checked", .string(checkedAt)), ("recorded_by", .string(recordedBy)),
+         ("imports", .array(imports.map { .string($0) })), ("python_version", .string(pythonVersion)),
+         ("interpreter", .string(interpreter)), ("home", .optional(home)),
+         ("distributions", .array(distributions.map { .object([("name", .string($0.name)), ("version", .string($0.version))]) }))]
+    }
+
     public func json() -> JSONValue {
-        .object([
-            ("venv", .string(venv)), ("checked", .string(checkedAt)), ("python_version", .string(pythonVersion)),
-            ("interpreter", .string(interpreter)), ("home", .optional(home)),
-            ("distributions", .array(distributions.map { .object([("name", .string($0.name)), ("version", .string($0.version))]) })),
-        ])
+        .object(entryJSON() + [("history", .array(history.map { .object($0.entryJSON()) }))])
     }
 
     public func save(state: StateDirectory) throws(SystemError) {
         try state.writeFile(["venvs", StateDirectory.key(for: venv)], "known-good.json", Array((json().serialized(pretty: true) + "\n").utf8))
     }
 
+    /// What a passing check did with the known-good set: recorded it, or kept the one there.
+    public struct Outcome: Sendable {
+        public var recorded: Bool
+        /// The set a repair would use now (nil: none recorded).
+        public var inEffect: KnownGood?
+        /// Why this check's set was not recorded.
+        public var note: String?
+
+        public init(recorded: Bool, inEffect: KnownGood?, note: String?) {
+            self.recorded = recorded
+            self.inEffect = inEffect
+            self.note = note
+        }
+    }
+
+    /// Records the report's set when the venv is healthy, unless the check missed a module some agent on this venv imports
+    /// (the union of the profiles' `--import`s): a check with fewer imports never replaces the set
+    /// (an agent's missing package would otherwise vanish from what repair rebuilds).
+    static func record(_ report: CheckReport, state: StateDirectory) throws(SystemError) -> Outcome {
+        let old = load(state: state, venv: report.venv)
+        let covered = Set(report.imports)
+        let missing = AgentProfile.importsUnion(state: state, venv: report.venv).filter { !covered.contains($0) }
+        let what = old.map { "kept the known-good set \($0.summary)" } ?? "no known-good set recorded"
+        if !missing.isEmpty {
+            return Outcome(recorded: false, inEffect: old,
+                           note: "\(what): this check did not import \(missing.joined(separator: ", ")), which an agent on this venv imports (check --agent NAME covers it)")
+        }
+        // A degraded venv (an interrupted install's leftovers, a dist-info without RECORD) runs,
+        // but is not a set to rebuild from.
+        if report.status != .healthy {
+            return Outcome(recorded: false, inEffect: old, note: "\(what): this check found the venv \(report.status.rawValue)")
+        }
+        var new = KnownGood(report: report)
+        if let old {
+            var previous = old
+            previous.history = []
+            new.history = Array(([previous] + old.history.map { var h = $0; h.history = []; return h }).prefix(keptSets - 1))
+        }
+        try new.save(state: state)
+        return Outcome(recorded: true, inEffect: new, note: nil)
+    }
+
     /// Nil when missing or garbage.
     public static func load(state: StateDirectory, venv: String) -> KnownGood? {
         guard let bytes = state.readFile(["venvs", StateDirectory.key(for: venv)], "known-good.json", limit: 8 << 20),
-              let json = JSONValue.parse(bytes: bytes),
-              let v = json["venv"]?.stringValue, let dists = json["distributions"]?.arrayValue else { return nil }
+              let json = JSONValue.parse(bytes: bytes), var current = entry(json) else { return nil }
+        for h in (json["history"]?.arrayValue ?? []).prefix(keptSets - 1) {
+            guard let old = entry(h) else { continue }
+            current.history.append(old)
+        }
+        return current
+    }
+
+    static func entry(_ json: JSONValue) -> KnownGood? {
+        guard let v = json["venv"]?.stringValue, let dists = json["distributions"]?.arrayValue else { return nil }
         var list: [Distribution] = []
         for d in dists {
             guard let n = d["name"]?.stringValue, let ver = d["version"]?.stringValue else { return nil }
             list.append(Distribution(name: n, version: ver))
         }
-        return KnownGood(venv: v, checkedAt: json["checked"]?.stringValue ?? "",
-                         pythonVersion: json["python_version"]?.stringValue ?? "",
-                         interpreter: json["interpreter"]?.stringValue ?? "",
-                         home: json["home"]?.stringValue, distributions: list)
+        var kg = KnownGood(venv: v, checkedAt: json["checked"]?.stringValue ?? "",
+                           pythonVersion: json["python_version"]?.stringValue ?? "",
+                           interpreter: json["interpreter"]?.stringValue ?? "",
+                           home: json["home"]?.stringValue, distributions: list)
+        kg.recordedBy = json["recorded_by"]?.stringValue ?? ""
+        kg.imports = (json["imports"]?.arrayValue ?? []).compactMap(\.stringValue).filter(isValidModuleName)
+        return kg
     }
 }

@@ -41,7 +41,9 @@ public enum FullCheck {
                 usleep(UInt32(min(wait / 1000 + 1, 500_000)))
                 wait = settles - Clock.wallNanoseconds()
             }
-            current = run(venv: current.venv, imports: current.imports, deep: current.deep, timeoutSeconds: timeoutSeconds)
+            current = run(venv: current.venv, imports: current.imports, context: current.context, start: current.start, deep: current.deep,
+                          timeoutSeconds: timeoutSeconds)
+            current.origin = report.origin
             if current.status == .broken { return CachedCheck(report: current, skipped: nil, error: nil) }
         }
         return CachedCheck(report: current, skipped: nil, error: nil)
@@ -53,9 +55,15 @@ public enum FullCheck {
     static let maxSettleWait: Int64 = 2_500_000_000
 
     /// `deep`: also verify every installed file against its distribution's RECORD (`check --deep`).
-    public static func run(venv: String, imports: [String], deep: Bool = false, timeoutSeconds: Double = defaultTimeout) -> CheckReport {
+    /// `context`: how the agent starts; its `--import` checks then run where the agent would (`AgentStart`).
+    /// `start`: where the imports are looked for when that is not one agent's context (`venvs check`
+    /// checks the imports of every agent on a venv at once, `AgentStart.merged`).
+    public static func run(venv: String, imports: [String], context: AgentContext? = nil, start: AgentStart? = nil,
+                           deep: Bool = false, timeoutSeconds: Double = defaultTimeout) -> CheckReport {
         let started = Clock.monotonicNanoseconds()
         var report = CheckReport(venv: venv, imports: imports)
+        report.context = context
+        report.start = start ?? context.map(AgentStart.init)
         report.deep = deep
         defer { report.durationNanoseconds = Clock.monotonicNanoseconds() - started }
         inspect(&report, timeoutSeconds: timeoutSeconds)
@@ -125,8 +133,10 @@ public enum FullCheck {
         // One probe process, isolated from the caller's Python settings.
         let result: SubprocessResult
         do {
+            var environment = probeEnvironment()
+            if !report.imports.isEmpty, let start = report.start { environment.append(start.probeEnvironmentEntry) }
             result = try Subprocess.run(start, ["-I", "-c", probeSource(deep: report.deep), venv] + report.imports + (report.deep ? ["--deep"] : []),
-                                        environment: probeEnvironment(), workingDirectory: "/",
+                                        environment: environment, workingDirectory: "/",
                                         timeoutSeconds: timeoutSeconds)
         } catch {
             report.add("interpreter", ok: false, "interpreter-failed: \(shown): \(error)")
@@ -221,7 +231,8 @@ public enum FullCheck {
     /// with -I, which ignores PYTHON*; this covers interpreters and wrappers that do not).
     static func probeEnvironment() -> [String] {
         Environment.all().filter { entry in
-            !(entry.hasPrefix("PYTHON") || entry.hasPrefix("__PYVENV_LAUNCHER__=") || entry.hasPrefix("VIRTUAL_ENV="))
+            !(entry.hasPrefix("PYTHON") || entry.hasPrefix("__PYVENV_LAUNCHER__=") || entry.hasPrefix("VIRTUAL_ENV=")
+              || entry.hasPrefix(AgentStart.probeVariable + "="))
         }
     }
 

@@ -1,5 +1,6 @@
-/// The Python side of the full check: one process, run as `<venv>/bin/python -I -c <script> <venv> <module>...`
-/// with cwd `/` and a timeout. It prints one JSON object after a marker line, so anything an imported
+/// The Python side of the full check: one process, run as `<venv>/bin/python -I -c <script> <venv> <module>...
+/// [--deep]` with cwd `/` and a timeout (the `--import` checks then move to the agent's working
+/// directory and search path, from GUARDED_RUN_PROBE_START: `AgentStart`). It prints one JSON object after a marker line, so anything an imported
 /// module prints cannot be mistaken for the result. Kept to the standard library of Python 3.8+.
 /// `probeLibrary` (ProbeLibrary.swift: redaction, dependencies, --deep) is defined first.
 let probeMarker = "@@guarded-run-probe@@"
@@ -69,6 +70,16 @@ try:
     check("ssl", True)
 except BaseException as e:
     check("ssl", False, "ssl-broken: " + describe(e))
+# The --import checks run where the agent would (AgentStart.swift): its working directory and the
+# head of its sys.path, applied only now, after the standard library's checks above.
+agent_start = os.environ.pop("GUARDED_RUN_PROBE_START", "")
+if wanted and agent_start:
+    agent_start = [bytes.fromhex(x).decode("utf-8", "surrogateescape") for x in agent_start.split(":")]
+    try:
+        os.chdir(agent_start[0])
+    except OSError as e:
+        check("working-directory", False, "working-directory-unusable: %s: %s" % (agent_start[0], e.strerror))
+    sys.path[0:0] = agent_start[1:]
 for name in wanted:
     try:
         __import__(name)

@@ -2,15 +2,18 @@ import GuardedCheck
 import GuardedCore
 import GuardedSystem
 
-/// `guarded-run check --venv DIR [--import MODULE]... [--deep] [--json]`: the full check on demand.
+/// `guarded-run check (--venv DIR | --agent NAME) [--import MODULE]... [--deep] [--json]`: the full
+/// check on demand. With `--agent`, as that agent's launcher checks (its profile: venv, imports,
+/// working directory, COMMAND), so it reproduces the launcher's verdict and writes the cache it reads.
 /// Exit 0 healthy, 1 degraded, 78 broken, 75 when the probe timed out. A passing check refreshes the cache.
 public enum CheckCommand: AdminCommand {
     public static let name = "check"
     public static let summary = "run the full health check of a venv"
     public static let spec = CommandSpec(
-        usage: "check --venv DIR [--import MODULE]... [--deep] [--json] [--state-dir DIR]",
+        usage: "check (--venv DIR | --agent NAME) [--import MODULE]... [--deep] [--json] [--state-dir DIR]",
         options: [
             .value("--venv", help: "the venv to check"),
+            agentOption,
             .repeated("--import", help: "a module that must import (repeatable)"),
             .flag("--deep", help: "also verify every installed file against its distribution's RECORD"),
             jsonOption,
@@ -18,16 +21,22 @@ public enum CheckCommand: AdminCommand {
         ])
 
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
-        guard let given = arguments.value("--venv") else { throw UsageError("--venv DIR is required") }
-        let imports = arguments.all("--import")
-        if let bad = imports.first(where: { !isValidModuleName($0) }) { throw UsageError("--import '\(bad)' is not a module name") }
-        let venv = normalizedPath(absolutePath(given, relativeTo: currentDirectory()))
-        var report = FullCheck.run(venv: venv, imports: imports, deep: arguments.has("--deep"))
         let state = StateDirectory.resolve(explicit: arguments.value("--state-dir"))
+        let selection = try selectAgent(arguments, state: state)
+        let imports = try selection.imports(arguments)
+        let venv = selection.venv
+        // The agent's context only for its own import set (a different set has another cache key anyway).
+        let context = arguments.all("--import").isEmpty ? selection.profile?.context : nil
+        var report = FullCheck.run(venv: venv, imports: imports, context: context, deep: arguments.has("--deep"))
         if report.status != .broken, let state {
             let cached = FullCheck.cache(report, state: state)
             report = cached.report
             if let error = cached.error { reportError("check: warning: cannot write the cache: \(error)") }
+        }
+        if let note = report.knownGood?.note, !arguments.has("--json") { reportError("check: note: \(note)") }
+        // Nothing cached (broken, or still moving): --json still says which set a repair would use.
+        if report.knownGood == nil, let state {
+            report.knownGood = KnownGood.Outcome(recorded: false, inEffect: KnownGood.load(state: state, venv: venv), note: nil)
         }
         // What this check refused, no launcher may start from a cache (in any state directory).
         if let warning = report.invalidateCachedFingerprints() { reportError("check: warning: \(warning)") }

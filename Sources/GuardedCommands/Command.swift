@@ -1,4 +1,5 @@
 import GuardedCore
+import GuardedRepair
 import GuardedSystem
 
 /// An admin subcommand: a thin shell that validates its command line and hands off to library code.
@@ -78,3 +79,51 @@ public func stateDirectory(_ arguments: ParsedArguments) throws -> StateDirector
 /// The `--state-dir DIR` option every subcommand that reads or writes state takes.
 public let stateDirOption = OptionSpec.value("--state-dir", help: "state directory (default: see docs/guarded-run.md)")
 public let jsonOption = OptionSpec.flag("--json", help: "print JSON instead of a table")
+
+/// The `--agent NAME` option of check, repair, rollback and generations: act as that agent's
+/// launcher did, from its recorded profile (`AgentProfile`); options given on the command line win.
+public let agentOption = OptionSpec.value("--agent", help: "use the options the launcher recorded for this agent (its profile)")
+
+/// What `--venv` / `--agent` select: the venv, and the agent's profile when `--agent` was given.
+struct AgentSelection {
+    var venv: String
+    var profile: AgentProfile?
+
+    /// `--import` modules: the command line's, else the profile's.
+    func imports(_ arguments: ParsedArguments) throws -> [String] {
+        let given = arguments.all("--import")
+        if let bad = given.first(where: { !isValidModuleName($0) }) { throw UsageError("--import '\(bad)' is not a module name") }
+        return given.isEmpty ? profile?.imports ?? [] : given
+    }
+
+    /// The repairer's options from the command line, each missing one from the profile.
+    func repairOptions(_ arguments: ParsedArguments) throws -> RepairOptions {
+        var options = RepairOptions(requirements: arguments.value("--requirements") ?? profile?.requirements,
+                                    python: arguments.value("--python") ?? profile?.python,
+                                    findLinks: arguments.all("--find-links").isEmpty ? profile?.findLinks ?? [] : arguments.all("--find-links"),
+                                    imports: try imports(arguments))
+        options.workingDirectory = profile?.context.workingDirectory
+        // The profile's context only with its own imports: other modules were never checked that way.
+        if arguments.all("--import").isEmpty { options.context = profile?.context }
+        return options
+    }
+}
+
+/// `--venv DIR` and/or `--agent NAME`; a named agent without a recorded profile is a usage error
+/// (exit 64) that says how one gets recorded.
+func selectAgent(_ arguments: ParsedArguments, state: StateDirectory?) throws -> AgentSelection {
+    var profile: AgentProfile? = nil
+    if let agent = arguments.value("--agent") {
+        guard isValidAgentName(agent) else { throw UsageError("--agent '\(agent)': not an agent name") }
+        guard let state else { throw UsageError("--agent \(agent): no state directory (HOME is not set); pass --state-dir DIR") }
+        guard let found = AgentProfile.load(state: state, agent: agent) else {
+            throw CommandFailure("--agent \(agent): no profile recorded in the state directory (from \(state.source.rawValue)); the launcher records it when it checks the agent's venv (pass its --state-dir), or name the venv with --venv DIR", exitCode: ExitCode.usage)
+        }
+        profile = found
+    }
+    if let given = arguments.value("--venv") {
+        return AgentSelection(venv: normalizedPath(absolutePath(given, relativeTo: currentDirectory())), profile: profile)
+    }
+    guard let profile else { throw UsageError("--venv DIR or --agent NAME is required") }
+    return AgentSelection(venv: profile.venv, profile: profile)
+}

@@ -9,9 +9,10 @@ public enum GenerationsCommand: AdminCommand {
     public static let name = "generations"
     public static let summary = "list (or prune) the generations of a repaired venv"
     public static let spec = CommandSpec(
-        usage: "generations --venv DIR [--json] [--prune [--keep N] | --restore-plain] [--force] [--state-dir DIR]",
+        usage: "generations (--venv DIR | --agent NAME) [--json] [--prune [--keep N] | --restore-plain] [--force] [--state-dir DIR]",
         options: [
             .value("--venv", help: "the venv"),
+            agentOption,
             jsonOption,
             .flag("--prune", help: "delete generations beyond --keep besides the current one"),
             .value("--keep", help: "generations to keep besides the current one (default 2)"),
@@ -21,11 +22,11 @@ public enum GenerationsCommand: AdminCommand {
         ])
 
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
-        guard let given = arguments.value("--venv") else { throw UsageError("--venv DIR is required") }
-        let venv = normalizedPath(absolutePath(given, relativeTo: currentDirectory()))
+        let state = try stateDirectory(arguments)
+        let venv = try selectAgent(arguments, state: state).venv
         let keep = try arguments.integer("--keep", default: RepairOptions.defaultKeepGenerations, range: 0...1000)
         if arguments.has("--prune") && arguments.has("--restore-plain") { throw UsageError("--prune and --restore-plain do not go together") }
-        let repairer = Repairer(state: try stateDirectory(arguments))
+        let repairer = Repairer(state: state)
         let listing = repairer.generations(venv: venv)
 
         if arguments.has("--prune") || arguments.has("--restore-plain") {

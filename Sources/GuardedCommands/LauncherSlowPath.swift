@@ -19,12 +19,13 @@ public func launcherSlowPath(_ context: LaunchContext) -> SlowPathOutcome {
     var identity: FileStatus? = nil
     if flag.enabled {
         let repairer = Repairer(state: context.state)
-        if let held = repairer.backoffInEffect(venv: context.venv, options: repairOptions(context.request)) {
+        if let held = repairer.backoffInEffect(venv: context.venv, options: repairOptions(context)) {
             return refuseAfterRepair(context, held, extra: [])
         }
         identity = fileStatusIfPresent(context.venv)
     }
-    var report = FullCheck.run(venv: context.venv, imports: context.request.imports)
+    var report = FullCheck.run(venv: context.venv, imports: context.request.imports, context: context.agentContext)
+    report.origin = "launcher"
     // Cached only when nothing moved under the probe; else checked once more (FullCheck.cache).
     // Without a usable state directory nothing is cached (said once per boot by the launcher).
     var cacheNote: String? = nil
@@ -61,7 +62,7 @@ public func launcherSlowPath(_ context: LaunchContext) -> SlowPathOutcome {
     }
     return .refuse(HealthRecord(agent: context.agent, venv: context.venv, status: "broken", decision: .failedClosed,
                                 reasons: report.reasons, checkMicroseconds: context.elapsedMicroseconds, extra: extra),
-                   exitCode: ExitCode.broken, message: report.failClosedLine(agent: context.agent))
+                   exitCode: ExitCode.broken, message: report.failClosedLine(agent: context.agent, stateDir: context.request.stateDir == nil ? nil : context.state.path))
 }
 
 /// The venv is broken and auto-repair is on: repair or roll back under the venv's lock, then start
@@ -70,7 +71,7 @@ public func launcherSlowPath(_ context: LaunchContext) -> SlowPathOutcome {
 func repairAndStart(_ context: LaunchContext, report: CheckReport, identity: FileStatus?,
                     extra: [(String, JSONValue)]) -> SlowPathOutcome {
     let repairer = Repairer(state: context.state)
-    let attempt = repairer.attempt(venv: context.venv, options: repairOptions(context.request),
+    let attempt = repairer.attempt(venv: context.venv, options: repairOptions(context),
                                    checked: (report, identity))
     if let signal = StopSignals.received, attempt.result != .failed {
         // Asked to stop: whatever was done is complete (a swap is one rename); do not start the agent.
@@ -114,12 +115,14 @@ func refuseAfterRepair(_ context: LaunchContext, _ attempt: RepairAttempt, extra
 }
 
 /// The launcher's options as the repairer takes them.
-func repairOptions(_ request: LaunchRequest) -> RepairOptions {
+func repairOptions(_ context: LaunchContext) -> RepairOptions {
+    let request = context.request
     var options = RepairOptions(requirements: request.requirements, python: request.python, findLinks: request.findLinks,
                                 imports: request.imports)
     // Nobody watches a launcher's repair: never from an unpinned source.
     options.unattended = true
     options.workingDirectory = currentDirectory()
+    options.context = context.agentContext
     return options
 }
 

@@ -9,9 +9,10 @@ public enum RepairCommand: AdminCommand {
     public static let name = "repair"
     public static let summary = "rebuild a broken venv beside it and swap it in (dry run unless --force)"
     public static let spec = CommandSpec(
-        usage: "repair --venv DIR [--requirements FILE | --from SOURCE] [--allow-unpinned] [--python PATH] [--find-links DIR]... [--import MODULE]... [--rebuild] [--force] [--json] [--state-dir DIR]",
+        usage: "repair (--venv DIR | --agent NAME) [--requirements FILE | --from SOURCE] [--allow-unpinned] [--python PATH] [--find-links DIR]... [--import MODULE]... [--rebuild] [--force] [--json] [--state-dir DIR]",
         options: [
             .value("--venv", help: "the venv to repair"),
+            agentOption,
             .value("--requirements", help: "rebuild from this file (requirements.txt, uv.lock, pylock.toml, Pipfile.lock, pyproject.toml)"),
             .value("--from", help: "rebuild from this source: known-good, uv.lock, pylock.toml, requirements.txt, requirements.lock, requirements-lock.txt, Pipfile.lock, dist-info, pyproject.toml"),
             .flag("--allow-unpinned", help: "let pyproject.toml and unpinned requirements files join the automatic order"),
@@ -25,18 +26,16 @@ public enum RepairCommand: AdminCommand {
         ])
 
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
-        guard let given = arguments.value("--venv") else { throw UsageError("--venv DIR is required") }
-        let imports = arguments.all("--import")
-        if let bad = imports.first(where: { !isValidModuleName($0) }) { throw UsageError("--import '\(bad)' is not a module name") }
         if let problem = RepairSlots.settingProblem { throw UsageError(problem) }
-        let venv = normalizedPath(absolutePath(given, relativeTo: currentDirectory()))
-        var options = RepairOptions(requirements: arguments.value("--requirements"), python: arguments.value("--python"),
-                                    findLinks: arguments.all("--find-links"), imports: imports)
+        let state = try stateDirectory(arguments)
+        let selection = try selectAgent(arguments, state: state)
+        let venv = selection.venv
+        var options = try selection.repairOptions(arguments)
         options.rebuild = arguments.has("--rebuild")
         options.allowUnpinned = arguments.has("--allow-unpinned")
         options.from = try fromSource(arguments)
         options.ignoreBackoff = true
-        let repairer = Repairer(state: try stateDirectory(arguments))
+        let repairer = Repairer(state: state)
         if arguments.has("--json") { return try json(repairer: repairer, venv: venv, options: options, force: arguments.has("--force")) }
         guard arguments.has("--force") else {
             Output.standardOutput(repairer.plan(venv: venv, options: options).lines().joined(separator: "\n") + "\n(dry run: nothing changed; --force does it)\n")

@@ -9,9 +9,10 @@ public enum RollbackCommand: AdminCommand {
     public static let name = "rollback"
     public static let summary = "point a venv back at an earlier generation (dry run unless --force)"
     public static let spec = CommandSpec(
-        usage: "rollback --venv DIR [--to GENERATION] [--import MODULE]... [--force] [--json] [--state-dir DIR]",
+        usage: "rollback (--venv DIR | --agent NAME) [--to GENERATION] [--import MODULE]... [--force] [--json] [--state-dir DIR]",
         options: [
             .value("--venv", help: "the venv to roll back"),
+            agentOption,
             .value("--to", help: "the generation to go back to (default: the newest earlier one that passes)"),
             .repeated("--import", help: "a module that must import in the target (repeatable)"),
             .flag("--force", help: "do it (default: print the plan)"),
@@ -47,13 +48,13 @@ public enum RollbackCommand: AdminCommand {
     }
 
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
-        guard let given = arguments.value("--venv") else { throw UsageError("--venv DIR is required") }
-        let venv = normalizedPath(absolutePath(given, relativeTo: currentDirectory()))
+        let state = try stateDirectory(arguments)
+        let selection = try selectAgent(arguments, state: state)
+        let venv = selection.venv
         let target: Int? = arguments.value("--to") == nil ? nil : try arguments.integer("--to", default: 0)
-        let imports = arguments.all("--import")
-        if let bad = imports.first(where: { !isValidModuleName($0) }) { throw UsageError("--import '\(bad)' is not a module name") }
+        let options = try selection.repairOptions(arguments)
         let json = arguments.has("--json"), force = arguments.has("--force")
-        let repairer = Repairer(state: try stateDirectory(arguments))
+        let repairer = Repairer(state: state)
         let listing = repairer.generations(venv: venv)
         var report = Report(venv: venv, dryRun: !force, from: nil, to: target, result: force ? "failed" : "dry-run", action: "")
 
@@ -89,7 +90,7 @@ public enum RollbackCommand: AdminCommand {
                                        : "venv \(venv) -> generation \(current.generation)\nwould point it at \(what), after checking it\n(dry run: nothing changed; --force does it)\n")
             return ExitCode.success
         }
-        let outcome = repairer.rollback(venv: venv, to: target, options: RepairOptions(imports: imports))
+        let outcome = repairer.rollback(venv: venv, to: target, options: options)
         switch outcome {
         case .repaired(let summary, let details), .rolledBack(let summary, let details):
             let done = details.first { $0.0 == "repair" }?.1

@@ -51,6 +51,8 @@ public struct Fingerprint: Equatable, Sendable {
     public var checkedAt: String
     public var reasons: [String]
     public var entries: [WatchEntry]
+    /// The agent's context the check ran in: part of the file's name (`importsKey`), not its text.
+    public var context: AgentContext? = nil
 
     public init(venv: String, imports: [String], status: String, checkedAt: String, reasons: [String], entries: [WatchEntry]) {
         self.venv = venv
@@ -62,14 +64,20 @@ public struct Fingerprint: Equatable, Sendable {
     }
 
     /// The cache file for `venv` and this import set, inside the state directory.
-    public static func cachePath(state: StateDirectory, venv: String, imports: [String]) -> String {
-        state.venvDirectory(for: venv) + "/fingerprint-" + importsKey(imports)
+    public static func cachePath(state: StateDirectory, venv: String, imports: [String], context: AgentContext? = nil) -> String {
+        state.venvDirectory(for: venv) + "/fingerprint-" + importsKey(imports, context: context)
     }
 
-    /// `none`, or a hash of the sorted, de-duplicated module list.
-    public static func importsKey(_ imports: [String]) -> String {
+    /// `none`, or the first 12 hex digits of FNV-1a 64 of the sorted, de-duplicated module list
+    /// joined by commas, followed by the agent's context (`AgentContext.keyBytes`) when there is
+    /// one: an import can depend on the working directory, PYTHONPATH and how COMMAND starts
+    /// Python, so a change of any of them is a miss. Without imports nothing depends on them.
+    public static func importsKey(_ imports: [String], context: AgentContext? = nil) -> String {
         let set = Array(Set(imports)).sorted()
-        return set.isEmpty ? "none" : String(fnv1a64Hex(set.joined(separator: ",")).prefix(12))
+        if set.isEmpty { return "none" }
+        let bytes = Array(set.joined(separator: ",").utf8) + (context?.keyBytes ?? [])
+        let s = String(fnv1a64(bytes), radix: 16)
+        return String((String(repeating: "0", count: 16 - s.count) + s).prefix(12))
     }
 
     // MARK: encoding
@@ -112,14 +120,15 @@ public struct Fingerprint: Equatable, Sendable {
 
     /// `launcherVerdict` of the cache for `venv` and `imports` as the launcher reads it: no link
     /// followed below the state directory, ours alone (`StateDirectory.readFile`).
-    public static func launcherVerdict(state: StateDirectory, venv: String, imports: [String]) -> CachedVerdict? {
-        guard let bytes = state.readFile(["venvs", StateDirectory.key(for: venv)], "fingerprint-" + importsKey(imports), limit: 256 << 10) else { return nil }
+    public static func launcherVerdict(state: StateDirectory, venv: String, imports: [String], context: AgentContext? = nil) -> CachedVerdict? {
+        guard let bytes = state.readFile(["venvs", StateDirectory.key(for: venv)], "fingerprint-" + importsKey(imports, context: context),
+                                         limit: 256 << 10) else { return nil }
         return launcherVerdict(bytes, venv: venv, imports: imports)
     }
 
     /// Writes the cache atomically (0600) into a 0700 per-venv directory.
     public func save(state: StateDirectory) throws(SystemError) {
-        try state.writeFile(["venvs", StateDirectory.key(for: venv)], "fingerprint-" + Fingerprint.importsKey(imports), Array(encoded().utf8))
+        try state.writeFile(["venvs", StateDirectory.key(for: venv)], "fingerprint-" + Fingerprint.importsKey(imports, context: context), Array(encoded().utf8))
     }
 }
 

@@ -83,6 +83,9 @@ public struct LaunchContext: Sendable {
     public let stateUsable: Bool
     /// CLOCK_MONOTONIC at the start of launcher mode: `check_us` is measured from here.
     public let startedNs: Int64
+    /// How COMMAND starts the agent (its working directory, PYTHONPATH, argv): in the cache key
+    /// with `--import`, and mirrored by the probe's import checks.
+    public var agentContext: AgentContext? = nil
 
     public var elapsedMicroseconds: Int64 { (Clock.monotonicNanoseconds() - startedNs) / 1000 }
 }
@@ -149,6 +152,18 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
     var context = LaunchContext(request: request, agent: agent, venv: venv, state: state,
                                 stateUsable: stateUsable, startedNs: started)
     context.observe = observe
+    // Off the fast path's line: only a miss gets here. The profile lets `check --agent` and the
+    // other admin commands act as this start would.
+    let agentContext = AgentContext.launcher(argv: argv, commandIndex: request.commandIndex)
+    context.agentContext = agentContext
+    if stateUsable {
+        do {
+            try AgentProfile(agent: agent, venv: venv, request: request, context: agentContext).record(state: state)
+        } catch {
+            writeStandardError("\(programName): \(agent): warning: cannot record the agent's profile: \(error.errno)", priority: 4,
+                               event: JournalEvent(.warning, agent: agent, venv: venv))
+        }
+    }
     var observeExtra: [(String, JSONValue)] = observe ? [("observe", .bool(true))] : []
     if let note = observeSetting.note { observeExtra.append(("observe_note", .string(note))) }
     switch slowPath(context) {

@@ -7,9 +7,10 @@ import GuardedSystem
 /// `~/Library/Application Support/guarded-run` on macOS.
 ///
 /// Layout:
-///   venvs/<venv-key>/fingerprint-<imports-key>   the fast path's cache (one per import set)
-///   venvs/<venv-key>/known-good.json             distributions and interpreter of the last passing check
+///   venvs/<venv-key>/fingerprint-<imports-key>   the fast path's cache (one per import set and agent context)
+///   venvs/<venv-key>/known-good.json             distributions and interpreter of the last covering passing check
 ///   agents/<agent>/health.jsonl (+ .1)           the per-agent health log
+///   agents/<agent>/profile.json                  the agent's launcher options (AgentProfile)
 ///   snapshots/                                   the snapshot store
 ///
 /// The directory itself may sit behind a symlink (macOS /var, DynamicUser's /var/lib/private);

@@ -44,13 +44,20 @@ public struct FleetCheck: Sendable {
         }
     }
 
-    /// Checks every venv of `discovery` on up to `workers` threads. A check that passes (healthy or
+    /// Checks every venv of `discovery` on up to `workers` threads, with the `--import` modules of
+    /// the agent profiles on it (`AgentProfile`). A check that passes (healthy or
     /// degraded) refreshes that venv's fingerprint cache in `state`, as `guarded-run check` does.
     public static func run(_ discovery: Discovery, state: StateDirectory?, workers: Int = WorkerPool.processorCount,
                            deep: Bool = false, progress: (@Sendable (Int, Int) -> Void)? = nil) -> FleetCheck {
         let started = Clock.monotonicNanoseconds()
+        // Each venv is checked with the imports of every agent profile on it, each looked for where
+        // that agent would find it: the check that may record its known-good set (KnownGood.record).
+        let profiles = state.map { $0.fleet().flatMap { AgentProfile.all(state: $0) } } ?? []
         let entries = WorkerPool.map(discovery.venvs, workers: workers, progress: progress) { venv -> FleetEntry in
-            var report = FullCheck.run(venv: venv, imports: [], deep: deep)
+            let using = profiles.filter { $0.venv == venv && !$0.imports.isEmpty }
+            var report = FullCheck.run(venv: venv, imports: Array(Set(using.flatMap(\.imports))).sorted(),
+                                       start: AgentStart.merged(using.map { AgentStart($0.context) }), deep: deep)
+            report.origin = "venvs check"
             var warning: String? = nil
             if report.status != .broken, let state {
                 // As `check` does: a venv that changed while it was checked (one made a moment ago)

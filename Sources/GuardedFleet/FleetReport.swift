@@ -109,6 +109,15 @@ public struct FleetRepair {
         self.options = options
     }
 
+    /// The options for one venv: its check's `--import` modules (the agent profiles' on it, looked
+    /// for where those agents find them) must import in the rebuilt venv too.
+    func options(for entry: FleetEntry) -> RepairOptions {
+        var options = self.options
+        options.imports = entry.report.imports
+        options.start = entry.report.start
+        return options
+    }
+
     /// The dry run: each broken venv, why, and the repair module's plan for it.
     public func planText() -> String {
         let broken = check.broken
@@ -116,7 +125,7 @@ public struct FleetRepair {
         var out = "would repair \(broken.count) broken venv\(broken.count == 1 ? "" : "s") (dry run; --force to repair):\n"
         for e in broken {
             out += "\(e.venv): \(firstReason(e.report.reasons))\n"
-            for (i, step) in repairer.plan(venv: e.venv, options: options).lines().enumerated() { out += "  \(i + 1). \(step)\n" }
+            for (i, step) in repairer.plan(venv: e.venv, options: options(for: e)).lines().enumerated() { out += "  \(i + 1). \(step)\n" }
         }
         return out + check.summaryLine + "\n"
     }
@@ -127,7 +136,7 @@ public struct FleetRepair {
             ("dry_run", .bool(true)),
             ("venvs", .array(check.broken.map { e in
                 .object([("venv", .string(e.venv)), ("reasons", JSONValue(e.report.reasons)),
-                         ("plan", repairer.plan(venv: e.venv, options: options).json())])
+                         ("plan", repairer.plan(venv: e.venv, options: options(for: e)).json())])
             })),
             ("summary", check.summaryJSON()),
         ])
@@ -138,7 +147,7 @@ public struct FleetRepair {
         var results: [Result] = []
         for e in check.broken {
             let result: Result
-            switch repairer.repair(venv: e.venv, options: options) {
+            switch repairer.repair(venv: e.venv, options: options(for: e)) {
             case .repaired(let summary, _): result = .repaired(venv: e.venv, summary: summary)
             case .rolledBack(let summary, _): result = .rolledBack(venv: e.venv, summary: summary)
             case .failed(let reasons): result = .failed(venv: e.venv, reasons: reasons)

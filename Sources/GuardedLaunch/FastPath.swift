@@ -260,7 +260,15 @@ public enum FastPath {
         appendVenvKey(input.venv, into: &path)
         let venvDirEnd = path.count
         path.append("/fingerprint-")
-        appendImportsKey(input.imports, into: &path)
+        // With imports, the agent's context is in the key too (Fingerprint.importsKey); a
+        // working directory getcwd cannot name in PATH_MAX is a miss.
+        let cwd = ByteBuffer(capacity: input.imports.count > 0 ? 4096 : 0)
+        defer { cwd.free() }
+        if input.imports.count > 0 {
+            guard getcwd(UnsafeMutableRawPointer(cwd.storage).assumingMemoryBound(to: CChar.self), 4097) != nil else { return }
+        }
+        appendImportsKey(input.imports, cwd: input.imports.count > 0 ? cwd.cString : nil, pythonPath: getenv(cString("PYTHONPATH")),
+                         command: argv, into: &path)
         guard !path.overflowed else { return }
         path.storage[venvDirEnd] = 0
         let venvDir = openPrivateDirectory(root, path.storage + stateLength + 1, owner: me)
@@ -535,8 +543,10 @@ public enum FastPath {
         return r < 0 || (r == 0 && a.count < b.count)
     }
 
-    /// `Fingerprint.importsKey`: `none`, or the first 12 hex digits of FNV-1a of the sorted list.
-    public static func appendImportsKey(_ imports: BytesList, into out: inout ByteBuffer) {
+    /// `Fingerprint.importsKey`: `none`, or the first 12 hex digits of FNV-1a of the sorted list,
+    /// followed by the agent's context when `cwd` is given (`hashContext`).
+    public static func appendImportsKey(_ imports: BytesList, cwd: UnsafePointer<CChar>? = nil, pythonPath: UnsafePointer<CChar>? = nil,
+                                        command: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = nil, into out: inout ByteBuffer) {
         let list = sortedUnique(imports)
         defer { list.free() }
         if list.count == 0 { out.append("none"); return }
@@ -545,7 +555,23 @@ public enum FastPath {
             if k > 0 { h = FNV1a.add(h, 0x2c) }
             h = FNV1a.add(h, list[k].base, list[k].count)
         }
+        if let cwd, let command { h = hashContext(h, cwd: cwd, pythonPath: pythonPath, command: command) }
         out.appendHex(h, digits: 12)
+    }
+
+    /// `AgentContext.keyBytes` folded into `h`: 0x00 + cwd, 0x00 + ("=" + PYTHONPATH, or "-" when
+    /// unset), then 0x00 + each element of COMMAND's NULL-terminated argv.
+    public static func hashContext(_ h: UInt64, cwd: UnsafePointer<CChar>, pythonPath: UnsafePointer<CChar>?,
+                                   command: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> UInt64 {
+        func fold(_ h: UInt64, _ separator: UInt8, _ s: UnsafePointer<CChar>) -> UInt64 {
+            FNV1a.add(FNV1a.add(h, separator), UnsafeRawPointer(s).assumingMemoryBound(to: UInt8.self), strlen(s))
+        }
+        var h = fold(h, 0, cwd)
+        h = FNV1a.add(h, 0)
+        if let pythonPath { h = fold(h, 0x3d, pythonPath) } else { h = FNV1a.add(h, 0x2d) }
+        var i = 0
+        while let arg = command[i] { h = fold(h, 0, arg); i += 1 }
+        return h
     }
 
     /// `StateDirectory.key(for:)`: slug of the path (last 48 bytes) + "-" + FNV-1a hex.

@@ -36,6 +36,8 @@ struct RebuildSource: Sendable {
     var records: [OldRecord] = []
     /// When the known-good set was recorded (the plan shows it).
     var recordedAt: String?
+    /// Which known-good set: when, by what and with which imports it was recorded (`KnownGood.summary`).
+    var knownGoodSummary: String?
 
     /// `uv.lock /srv/mail/uv.lock`, `known-good`: the health log's and generation record's `source`.
     var description: String {
@@ -276,7 +278,7 @@ struct SourceFinder {
                                       requirements: kg.distributions.map {
                                           PinnedRequirement(name: normalizedProjectName($0.name), requirement: "\($0.name)==\($0.version)")
                                       },
-                                      pinned: true, withPip: kg.distributions.contains { $0.name.lowercased() == "pip" }, recordedAt: kg.checkedAt))
+                                      pinned: true, withPip: kg.distributions.contains { $0.name.lowercased() == "pip" }, recordedAt: kg.checkedAt, knownGoodSummary: kg.summary))
     }
 
     func pyproject(_ path: String, why: String) -> Result<RebuildSource, RepairStepError> {

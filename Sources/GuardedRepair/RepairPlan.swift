@@ -38,7 +38,7 @@ public struct RepairPlan: Sendable {
         let shown = list.prefix(8).map { $0.line(withHashes: false) }.joined(separator: " ") + (list.count > 8 ? " …" : "")
         var what: String
         switch source.kind {
-        case .knownGood: what = "the known-good set of \(source.recordedAt ?? "?")"
+        case .knownGood: what = "the known-good set " + (source.knownGoodSummary ?? "of \(source.recordedAt ?? "?")")
         case .distInfo: what = "the broken venv's own dist-info in \(source.path ?? "?")"
         default: what = source.description
         }
@@ -117,7 +117,7 @@ public struct RepairPlan: Sendable {
         let sourceJSON: JSONValue = source.map { s in
             .object([("kind", .string(s.kind.rawValue)), ("path", .optional(s.path)), ("why", .string(s.why)),
                      ("pinned", .bool(s.pinned)), ("packages", .number(Double(s.requirements.count))),
-                     ("recorded_at", .optional(s.recordedAt))])
+                     ("recorded_at", .optional(s.recordedAt)), ("known_good", .optional(s.knownGoodSummary))])
         } ?? .null
         return .object([
             ("status", .string(status.rawValue)), ("reasons", JSONValue(reasons)), ("needed", .bool(needed)),
@@ -139,7 +139,7 @@ extension Repairer {
     /// What `repair` would do. Runs the full check and asks the candidate interpreters their
     /// version; changes nothing.
     public func plan(venv: String, options: RepairOptions) -> RepairPlan {
-        let report = FullCheck.run(venv: venv, imports: options.imports)
+        let report = FullCheck.run(venv: venv, imports: options.imports, context: options.context, start: options.start)
         let layout = GenerationLayout(venv: venv)
         var plan = RepairPlan(venv: venv, status: report.status, reasons: report.reasons,
                               needed: report.status == .broken || options.rebuild, layout: "", currentGeneration: layout.currentGeneration)

@@ -28,6 +28,12 @@ public struct RepairOptions: Sendable {
     public var unattended = false
     /// The agent's working directory, when known: its project files are looked for there too.
     public var workingDirectory: String?
+    /// How the agent starts (its profile, or the launcher's own start): the `--import` checks before
+    /// and after the rebuild run as the agent would (`AgentStart`), and write the cache it reads.
+    public var context: AgentContext?
+    /// Where the imports are looked for when that is not one agent's context (`venvs repair`:
+    /// every agent on the venv, `AgentStart.merged`); nil: from `context`.
+    public var start: AgentStart?
 
     /// The names `--from` takes.
     public static var fromNames: [String] { SourceFinder.fromNames }
@@ -152,13 +158,14 @@ public struct Repairer: Sendable {
         if let checked, recovered.isEmpty, sameIdentity(checked.identity, fileStatusIfPresent(venv)) {
             report = checked.report
         } else {
-            report = FullCheck.run(venv: venv, imports: options.imports)
+            report = FullCheck.run(venv: venv, imports: options.imports, context: options.context, start: options.start)
         }
         if report.transient {
             return transient("interrupted: the check of \(venv) did not finish: \(report.reasons.first ?? "")")
         }
         if report.status != .broken && !options.rebuild {
             RepairInProgress.end(venv: venv)
+            report.origin = "repair"
             _ = try? report.saveCache(state: state)
             return RepairAttempt(result: .healthy, summary: "venv \(venv) is \(report.status.rawValue): nothing to repair",
                                  reasons: report.reasons, details: [("repair_wait", .object([("result", .string("healthy"))]))],
@@ -385,7 +392,7 @@ public struct Repairer: Sendable {
         TestHooks.reached("rewrite")
         if let signal = StopSignals.received { return discard(RepairStepError("interrupted: signal \(signal)")) }
 
-        let verify = FullCheck.run(venv: buildPath, imports: options.imports)
+        let verify = FullCheck.run(venv: buildPath, imports: options.imports, context: options.context, start: options.start)
         TestHooks.reached("verify")
         if verify.status == .broken || verify.transient {
             return discard(RepairStepError("verification of the new venv failed: \(verify.reasons.first ?? "unknown")"))
@@ -467,6 +474,8 @@ public struct Repairer: Sendable {
         // passing check tidies what the crash left (`tidy`).
         // The verification ran at the build's path and the swap came after it, so its watch list did
         // not hold still for the caching rule: the live venv is checked once more (FullCheck.cache).
+        var report = report
+        report.origin = "repair"
         if let error = FullCheck.cache(report, state: state).error {
             writeStandardError("\(programName): warning: cannot write the fingerprint cache: \(error)", priority: 4)
         }
@@ -509,7 +518,7 @@ public struct Repairer: Sendable {
             if let signal = StopSignals.received { return .failure(RepairStepError("interrupted: signal \(signal)")) }
             let path = layout.path(of: n)
             guard isDirectory(path) else { notes.append("generation \(n): \(Errno.noSuchFileOrDirectory)"); continue }
-            let check = FullCheck.run(venv: path, imports: options.imports)
+            let check = FullCheck.run(venv: path, imports: options.imports, context: options.context, start: options.start)
             if check.status == .broken || check.transient {
                 notes.append("generation \(n) is broken: \(check.reasons.first ?? "unknown")")
                 continue
@@ -545,7 +554,9 @@ public struct Repairer: Sendable {
         let from = layout.currentGeneration
         switch rollback(layout: layout, options: options, to: target) {
         case .success(let back):
-            _ = FullCheck.cache(back.report, state: state)
+            var checked = back.report
+            checked.origin = "repair"
+            _ = FullCheck.cache(checked, state: state)
             RepairFailure.clear(venv: venv)
             return .rolledBack(summary: "rolled \(venv) back from generation \(from.map(String.init) ?? "?") to \(back.generation)",
                                details: [("repair", .object([("result", .string("rolled-back")),

@@ -17,7 +17,7 @@ final class LauncherTests: XCTestCase {
         XCTAssertEqual(lines.count, 1, "one line on stderr: \(r.errorText)", file: file, line: line)
         XCTAssertTrue(r.errorText.hasPrefix("guarded-run: demo: venv \(fx.venv) is broken: "), r.errorText, file: file, line: line)
         XCTAssertTrue(r.errorText.contains(reason), "stderr names \(reason): \(r.errorText)", file: file, line: line)
-        XCTAssertTrue(r.errorText.contains("see guarded-run check --venv \(fx.venv)"), file: file, line: line)
+        XCTAssertTrue(r.errorText.contains("see guarded-run check --agent demo --state-dir \(fx.state))"), r.errorText, file: file, line: line)
         let rec = fx.lastRecord(file: file, line: line)
         XCTAssertEqual(rec.decision, "failed-closed", file: file, line: line)
         XCTAssertEqual(rec["status"], .string("broken"), file: file, line: line)
@@ -45,7 +45,7 @@ final class LauncherTests: XCTestCase {
         XCTAssertFalse(fileExists(tmp.file("ran")))
         XCTAssertEqual(r.errorText.split(separator: "\n").count, 1)
         XCTAssertTrue(r.errorText.contains("is broken: interpreter-missing: bin/python -> \(tmp.file("Cellar/python/3.11/bin/python3.11")): No such file or directory"), r.errorText)
-        XCTAssertTrue(r.errorText.contains("(+1 more; see guarded-run check --venv \(tmp.file("venv")))"), r.errorText)
+        XCTAssertTrue(r.errorText.contains("(+1 more; see guarded-run check --agent \(defaultAgentName(venv: tmp.file("venv"))) --state-dir \(tmp.file("state")))"), r.errorText)
     }
 
     func testImportModuleDeleted() throws {

@@ -95,7 +95,9 @@ final class RepairJSONTests: XCTestCase {
         XCTAssertEqual(entry.objectValue?.map(\.0), ["venv", "reasons", "plan"])
         XCTAssertEqual(entry["venv"], .string(fx.venv))
         XCTAssertEqual(entry["reasons"], p["reasons"])
-        XCTAssertEqual(entry["plan"], p, "one renderer for both commands")
+        // venvs verifies the imports of the agent profiles on the venv, as `repair --agent` does.
+        let (_, agentPlan) = try repair(fx, ["--agent", fx.agent])
+        XCTAssertEqual(entry["plan"], agentPlan["plan"], "one renderer for both commands")
 
         let (forced, done) = try repair(fx, ["--force"])
         XCTAssertEqual(forced.termination, .exited(0), forced.errorText)

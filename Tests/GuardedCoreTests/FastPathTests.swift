@@ -49,6 +49,40 @@ final class FastPathTests: XCTestCase {
         }
     }
 
+    func testImportsKeyWithContextMatchesFingerprintImportsKey() {
+        let contexts = [AgentContext(workingDirectory: "/srv/mail", pythonPath: nil, command: ["/v/bin/python", "-m", "mail_agent"]),
+                        AgentContext(workingDirectory: "/srv/mail", pythonPath: "", command: ["/v/bin/python", "-m", "mail_agent"]),
+                        AgentContext(workingDirectory: "/srv/mail", pythonPath: "/x:/y", command: ["/v/bin/agent"]),
+                        AgentContext(workingDirectory: "/", pythonPath: "-", command: ["/v/bin/python", "", "é"])]
+        var keys = Set<String>()
+        for imports in [["a"], ["pkg.mod", "attrs", "pkg.mod"]] {
+            let owned = imports.map { Array($0.utf8) }
+            var list = BytesList(capacity: 32)
+            defer { list.free() }
+            owned.forEach { a in _ = a.withUnsafeBufferPointer { list.append(Bytes($0.baseAddress!, $0.count)) } }
+            for context in contexts {
+                var argv: [UnsafeMutablePointer<CChar>?] = context.command.map { strdup($0) } + [nil]
+                defer { argv.forEach { free($0) } }
+                var out = ByteBuffer(capacity: 64)
+                defer { out.free() }
+                argv.withUnsafeMutableBufferPointer { a in
+                    context.workingDirectory.withCString { cwd in
+                        if let pp = context.pythonPath {
+                            pp.withCString { FastPath.appendImportsKey(list, cwd: cwd, pythonPath: $0, command: a.baseAddress!, into: &out) }
+                        } else {
+                            FastPath.appendImportsKey(list, cwd: cwd, pythonPath: nil, command: a.baseAddress!, into: &out)
+                        }
+                    }
+                }
+                XCTAssertEqual(string(out), Fingerprint.importsKey(imports, context: context), "\(imports) \(context)")
+                keys.insert(string(out))
+            }
+            XCTAssertFalse(keys.contains(Fingerprint.importsKey(imports)), "the context changes the key")
+        }
+        XCTAssertEqual(keys.count, 2 * contexts.count, "every context gives its own key")
+        XCTAssertEqual(Fingerprint.importsKey([], context: contexts[0]), "none")
+    }
+
     func testDefaultAgentMatchesOrDefers() {
         for v in venvs + ["/srv/My Agent/venv", "/.venv"] {
             var out = ByteBuffer(capacity: 256)
