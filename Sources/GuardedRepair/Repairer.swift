@@ -547,8 +547,10 @@ public struct Repairer: Sendable {
         case .success(let back):
             _ = FullCheck.cache(back.report, state: state)
             RepairFailure.clear(venv: venv)
-            return .rolledBack(summary: "rolled \(venv) back from generation \(from.map(String.init) ?? "?") to \(back.generation)",
-                               details: [("repair", .object([("result", .string("rolled-back")),
+            // `--to` a newer generation than the current one goes forward, and says so.
+            let forward = from.map { back.generation > $0 } ?? false
+            return .rolledBack(summary: "rolled \(venv) \(forward ? "forward" : "back") from generation \(from.map(String.init) ?? "?") to \(forward ? "newer generation " : "")\(back.generation)",
+                               details: [("repair", .object([("result", .string(forward ? "rolled-forward" : "rolled-back")),
                                                              ("generation", .number(Double(back.generation))),
                                                              ("from_generation", from.map { .number(Double($0)) } ?? .null),
                                                              ("skipped", JSONValue(back.skipped))]))])
