@@ -48,6 +48,8 @@ final class RepairTests: XCTestCase {
         XCTAssertEqual(repair["source"], .string("known-good"))
         XCTAssertEqual(repair["generation"], .number(1))
         XCTAssertEqual(repair["adopted"], .bool(true))
+        XCTAssertEqual(repair["by"], .string("launcher"))
+        XCTAssertEqual(repair["cache_probes"], .number(0), "the repaired venv is cached without a second probe")
         XCTAssertEqual(repair["installer"]?.stringValue?.hasPrefix(mode.rawValue), true, "\(repair)")
         XCTAssertEqual(repair["interpreter"], .string(testPythonHome + "/python3.11"))
         XCTAssertTrue(repair["interpreter_reason"]?.stringValue?.contains("still works") == true)
@@ -291,6 +293,9 @@ final class RepairTests: XCTestCase {
         XCTAssertEqual(repairs.count, 1, "exactly one repair in the logs")
         XCTAssertEqual(fx.repairAttempts.count, 1)
         XCTAssertEqual(fx.records().count, 33, "the priming start and 32")
+        // Those that waited for the lock saw the repair's fingerprint, not a probe of their own.
+        let waited = fx.records().filter { $0["repair_wait"] != nil }
+        XCTAssertEqual(waited.filter { $0["repair_wait"]?["checked_by"] != .string("fingerprint") }, [], "\(waited)")
         let runs = fx.agentRuns
         XCTAssertEqual(runs.count, 32, "32 of 32 agents ran")
         XCTAssertEqual(Set(runs.map { $0[2] }), [try resolvedPath(fx.generationsDirectory + "/1")], "all on the same new venv")
