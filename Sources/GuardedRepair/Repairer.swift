@@ -149,14 +149,14 @@ public struct Repairer: Sendable {
 
         // Re-check under the lock: another launcher may have repaired it while we waited. The
         // launcher's check stands when the venv path has not moved; when it has (a new generation
-        // linked in), the fingerprint the other repair cached for these imports decides, when it
-        // matches the venv as it is now: no second probe. Only a miss runs the full check.
+        // linked in), the fingerprint the other repair cached for these imports decides, read as the
+        // launcher reads it (it matches the venv as it is now): no second probe. Only a miss runs
+        // the full check.
         var report: CheckReport
         if let checked, recovered.isEmpty, sameIdentity(checked.identity, fileStatusIfPresent(venv)) {
             report = checked.report
         } else if checked != nil, recovered.isEmpty, !options.rebuild,
-                  let cached = Fingerprint.load(state: state, venv: venv, imports: options.imports),
-                  cached.status == CheckReport.Status.healthy.rawValue, cached.stillMatches() {
+                  Fingerprint.launcherVerdict(state: state, venv: venv, imports: options.imports)?.status == CheckReport.Status.healthy.rawValue {
             RepairInProgress.end(venv: venv)
             return RepairAttempt(result: .healthy, summary: "venv \(venv) is healthy: nothing to repair", reasons: [],
                                  details: [("repair_wait", .object([("result", .string("healthy")), ("checked_by", .string("fingerprint"))]))],
