@@ -78,7 +78,7 @@ public struct ActionRecord: Sendable {
             do throws(SystemError) {
                 try HealthLog.append(line: jsonLine(agent: agent, id: id), state: state, agent: agent)
             } catch {
-                writeStandardError("\(programName): warning: cannot record the \(action.rawValue) of \(venv) in the health log: \(error)", priority: 4)
+                Diagnostics.warning("cannot record the \(action.rawValue) of \(venv) in the health log: \(error)", agent: agent, venv: venv)
             }
         }
     }
