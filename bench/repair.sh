@@ -1,75 +1,92 @@
 #!/usr/bin/env bash
-# Repair of a venv with 5 packages from a local wheelhouse: guarded-run's repair (lock, check,
-# build beside, verify, swap) against the bare installer doing the same build, alternated in one run.
+# The launcher's own repair path against the bare installer (docs/performance.md, "Repair").
 # usage: bench/repair.sh GUARDED_RUN_BINARY [RUNS]
-# Prints raw medians and `repair_ratio_vs_installer: X` for the installer guarded-run picks (uv when
-# it is on PATH, else pip); with uv on PATH, also the pip figures (`..._pip`).
+#
+# The source: requests and its dependencies as real wheels (5: requests, urllib3, idna,
+# charset_normalizer, certifi), from REPAIR_BENCH_WHEELS (a directory of wheels) or else fetched once
+# with `pip download` (PyPI is reached by this bench only, never by the tests).
+#
+# Each run, for each installer (uv when on PATH, and pip): a fresh venv made from a Homebrew-style
+# interpreter (a directory whose bin/python3.11 links to /usr/bin/python3.11), its packages installed,
+# one start through guarded-run (the known-good set), then that directory removed: the base
+# interpreter is gone, which the full check sees without running Python. Timed, alternately:
+#   repair: `ENABLE_AUTO_REPAIR=true guarded-run --venv V --import requests -- /bin/true`
+#           (cache miss, full check, lock, build beside, verify, swap, cache, exec);
+#   bare:   the installer alone creating a venv and installing the same pinned requirements;
+#   check:  one `guarded-run check --venv V --import requests` of the repaired venv (its probe).
+# Prints the medians and repair_overhead_vs_check = (repair - bare) / check, per installer.
 set -euo pipefail
 bin=$(readlink -f "$1"); runs=${2:-7}
 work=$(mktemp -d /tmp/guarded-run-bench-repair-XXXXXX); trap 'rm -rf "$work"' EXIT
-py=/usr/bin/python3
-export PIP_NO_INDEX=1 PIP_DISABLE_PIP_VERSION_CHECK=1 UV_OFFLINE=1 UV_CACHE_DIR="$work/uv-cache" UV_LINK_MODE=copy
+py=/usr/bin/python3.11
+export PIP_DISABLE_PIP_VERSION_CHECK=1 UV_CACHE_DIR="$work/uv-cache" UV_LINK_MODE=copy
 unset ENABLE_AUTO_REPAIR VIRTUAL_ENV
-pkgs=(alpha==1.0 beta==2.0 gamma==0.3 delta==4.0 epsilon==5.0)
 
-"$py" - "$work/wheels" "${pkgs[@]}" <<'PY'
-import sys, os, zipfile, hashlib, base64
-out = sys.argv[1]; os.makedirs(out, exist_ok=True)
-for spec in sys.argv[2:]:
-    name, version = spec.split("==")
-    dist = "%s-%s.dist-info" % (name, version)
-    files = {"%s/__init__.py" % name: "VERSION = %r\ndef main():\n    print(VERSION)\n" % version,
-             dist + "/METADATA": "Metadata-Version: 2.1\nName: %s\nVersion: %s\n\n" % (name, version),
-             dist + "/WHEEL": "Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-             dist + "/entry_points.txt": "[console_scripts]\n%s-tool = %s:main\n" % (name, name)}
-    rec = ["%s,sha256=%s,%d" % (p, base64.urlsafe_b64encode(hashlib.sha256(t.encode()).digest()).rstrip(b"=").decode(), len(t.encode())) for p, t in files.items()]
-    files[dist + "/RECORD"] = "\n".join(rec + [dist + "/RECORD,,"]) + "\n"
-    with zipfile.ZipFile(os.path.join(out, "%s-%s-py3-none-any.whl" % (name, version)), "w") as z:
-        for p, t in files.items(): z.writestr(p, t)
-PY
+wheels="$work/wheels"
+if [ -n "${REPAIR_BENCH_WHEELS:-}" ]; then
+  cp "$REPAIR_BENCH_WHEELS"/*.whl "$work/" 2>/dev/null; mkdir -p "$wheels"; mv "$work"/*.whl "$wheels/"
+else
+  "$py" -m pip download -q --only-binary=:all: -d "$wheels" requests
+fi
+# The pinned requirements, from the wheel file names (name-version-...).
+ls "$wheels"/*.whl | sed -E 's#.*/([^-]+)-([^-]+)-.*#\1==\2#' | sort > "$work/requirements.txt"
+[ "$(wc -l < "$work/requirements.txt")" -ge 5 ] || { echo "need at least 5 wheels in $wheels" >&2; exit 1; }
+grep -q '^requests==' "$work/requirements.txt" || { echo "no requests wheel in $wheels" >&2; exit 1; }
+# Offline from here on.
+export PIP_NO_INDEX=1 UV_OFFLINE=1 UV_NO_INDEX=1
 
 now() { date +%s%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+ms() { awk -v v="$1" 'BEGIN {printf "%.1f", v / 1000}'; }
 
-# One installer: PATH decides which one guarded-run uses (uv first on PATH, or none).
 bench() {
-  local label=$1 path=$2
-  local dir="$work/$label"; mkdir -p "$dir"
-  local venv="$dir/agent/.venv" state="$dir/state"
-  "$py" -m venv --without-pip "$venv"
-  PATH=$path "$py" -m pip --python "$venv/bin/python" install -q --find-links "$work/wheels" "${pkgs[@]}"
-  PATH=$path "$bin" --agent bench --state-dir "$state" --import alpha -- "$venv/bin/python" -c pass
-  : > "$dir/guarded"; : > "$dir/bare"
+  local label=$1 path=$2 suffix=$3
+  local dir="$work/$label"
+  local base="$dir/homebrew" venv="$dir/agent/.venv" state="$dir/state"
+  : > "$dir.repair"; : > "$dir.bare"; : > "$dir.check"
   for i in $(seq "$runs"); do
-    rm -rf "$venv/lib/python3.11/site-packages/alpha"
-    t0=$(now)
-    PATH=$path "$bin" repair --venv "$venv" --state-dir "$state" --find-links "$work/wheels" --import alpha --force >/dev/null
-    t1=$(now); echo $(( (t1 - t0) / 1000 )) >> "$dir/guarded"
-    "$venv/bin/python" -c 'import alpha, beta, gamma, delta, epsilon'
+    rm -rf "$dir"; mkdir -p "$base/bin" "$dir/agent"
+    ln -s "$py" "$base/bin/python3.11"; ln -s python3.11 "$base/bin/python3"
+    "$base/bin/python3" -m venv --without-pip "$venv"
+    "$py" -m pip --python "$venv/bin/python" install -q --no-index --find-links "$wheels" -r "$work/requirements.txt"
+    PATH=$path "$bin" --agent bench --state-dir "$state" --venv "$venv" --import requests -- /bin/true
+    rm -rf "$base"
+    sync
 
-    rm -rf "$dir/bare-venv"
+    t0=$(now)
+    ENABLE_AUTO_REPAIR=true PATH=$path "$bin" --agent bench --state-dir "$state" --venv "$venv" --find-links "$wheels" \
+      --import requests -- /bin/true
+    t1=$(now); echo $(( (t1 - t0) / 1000 )) >> "$dir.repair"
+    grep -q '"decision":"repaired"' "$state/agents/bench/health.jsonl" || { echo "$label: not repaired" >&2; tail -1 "$state/agents/bench/health.jsonl" >&2; exit 1; }
+    "$venv/bin/python" -c 'import requests'
+
+    rm -rf "$dir/bare"
     t0=$(now)
     if [ "$label" = uv ]; then
-      PATH=$path uv venv --quiet --python "$py" "$dir/bare-venv"
-      PATH=$path uv pip install --quiet --python "$dir/bare-venv/bin/python" --find-links "$work/wheels" "${pkgs[@]}"
+      PATH=$path uv venv --quiet --no-python-downloads --python "$py" "$dir/bare"
+      PATH=$path uv pip install --quiet --python "$dir/bare/bin/python" --no-index --find-links "$wheels" -r "$work/requirements.txt"
     else
-      "$py" -m venv --without-pip "$dir/bare-venv"
-      "$py" -m pip --python "$dir/bare-venv/bin/python" install -q --find-links "$work/wheels" "${pkgs[@]}"
+      "$py" -m venv --without-pip "$dir/bare"
+      "$py" -m pip --python "$dir/bare/bin/python" install -q --disable-pip-version-check --no-input --no-index \
+        --find-links "$wheels" -r "$work/requirements.txt"
     fi
-    t1=$(now); echo $(( (t1 - t0) / 1000 )) >> "$dir/bare"
+    t1=$(now); echo $(( (t1 - t0) / 1000 )) >> "$dir.bare"
+
+    t0=$(now)
+    "$bin" check --venv "$venv" --state-dir "$state" --import requests >/dev/null
+    t1=$(now); echo $(( (t1 - t0) / 1000 )) >> "$dir.check"
   done
-  g=$(median < "$dir/guarded"); b=$(median < "$dir/bare")
-  suffix=$3
-  echo "repair_median_ms${suffix}: $(awk -v v="$g" 'BEGIN {printf "%.1f", v / 1000}') (guarded-run repair, $label, $runs runs)"
-  echo "installer_median_ms${suffix}: $(awk -v v="$b" 'BEGIN {printf "%.1f", v / 1000}') (bare $label: venv + install)"
-  echo "repair_ratio_vs_installer${suffix}: $(awk -v g="$g" -v b="$b" 'BEGIN {printf "%.2f", g / b}')"
+  local r b c
+  r=$(median < "$dir.repair"); b=$(median < "$dir.bare"); c=$(median < "$dir.check")
+  echo "repair_median_ms${suffix}: $(ms "$r") (launcher start with ENABLE_AUTO_REPAIR=true, base interpreter gone, $label, $runs runs)"
+  echo "installer_median_ms${suffix}: $(ms "$b") (bare $label: venv + install of $(wc -l < "$work/requirements.txt") wheels)"
+  echo "check_median_ms${suffix}: $(ms "$c") (one full check of the repaired venv)"
+  echo "repair_ratio_vs_installer${suffix}: $(awk -v r="$r" -v b="$b" 'BEGIN {printf "%.2f", r / b}')"
+  echo "repair_overhead_vs_check${suffix}: $(awk -v r="$r" -v b="$b" -v c="$c" 'BEGIN {printf "%.2f", (r - b) / c}')"
 }
 
-mkdir -p "$work/nouv"
 nouv_path=$(echo "$PATH" | tr ':' '\n' | while read -r d; do [ -n "$d" ] && [ ! -x "$d/uv" ] && echo "$d"; done | paste -sd: -)
 if uv=$(command -v uv); then
-  bench uv "$(dirname "$uv"):$nouv_path" ""
-  bench pip "$nouv_path" "_pip"
-else
-  bench pip "$nouv_path" ""
+  bench uv "$(dirname "$uv"):$nouv_path" "_uv"
 fi
+bench pip "$nouv_path" "_pip"

@@ -58,6 +58,13 @@ public struct CheckReport: Sendable {
     public var origin = "check"
     /// What `saveCache` did with the known-good set (nil: it did not get that far).
     public var knownGood: KnownGood.Outcome?
+    /// A repair's verification, moved to the venv path after the swap: the venv path and
+    /// everything below it were written only by that repair, under the venv's lock, since the check
+    /// began (built in a private `.build-*`, renamed into place, the link swapped). Changes there
+    /// are the repair's own, not someone else's the probe may have missed: they only need to be
+    /// older than the timestamp granularity when the fingerprint is taken, not older than the
+    /// check's start, so the live venv needs no second probe (docs/auto-repair.md).
+    public var writtenByRepair = false
 
     public init(venv: String, imports: [String]) {
         self.venv = venv
@@ -177,6 +184,9 @@ public struct CheckReport: Sendable {
         func changed(_ path: String, settles: Int64) {
             if latest == nil || settles > latest!.settles { latest = (path, settles) }
         }
+        // The repair's own changes (`writtenByRepair`): reported only when nothing else changed,
+        // so that `FullCheck.cache` can wait them out without a probe.
+        var latestOwn: (path: String, settles: Int64)? = nil
         for path in watchPaths + [marker] where seen.insert(path).inserted {
             let st: FileStatus
             if let present = fileStatusIfPresent(path) {
@@ -189,6 +199,14 @@ public struct CheckReport: Sendable {
                 return .failure(.vanished(path))
             }
             let margin = CheckReport.timestampGranularity(st)
+            if writtenByRepair && isWrittenByRepair(path) {
+                if !st.isAbsent, let settles = CheckReport.changeTime(st, since: now, now: now, margin: margin),
+                   latestOwn == nil || settles > latestOwn!.settles {
+                    latestOwn = (path, settles)
+                }
+                entries.append(WatchEntry(path: path, status: st))
+                continue
+            }
             if let old = before[path], old.isAbsent ? !st.isAbsent : !old.sameIdentityAndTimes(as: st) {
                 changed(path, settles: now.addingReportingOverflow(margin).partialValue)
             }
@@ -198,10 +216,16 @@ public struct CheckReport: Sendable {
             entries.append(WatchEntry(path: path, status: st))
         }
         if let latest { return .failure(.changed(path: latest.path, settledAtWallNs: latest.settles)) }
+        if let latestOwn { return .failure(.changed(path: latestOwn.path, settledAtWallNs: latestOwn.settles)) }
         var fingerprint = Fingerprint(venv: venv, imports: imports, status: status.rawValue, checkedAt: checkedAt,
                                       reasons: reasons, entries: entries)
         fingerprint.context = context
         return .success(fingerprint)
+    }
+
+    /// The venv path or a path below it: what a repair's swap put there (`writtenByRepair`).
+    public func isWrittenByRepair(_ path: String) -> Bool {
+        path == venv || path.hasPrefix(venv + "/")
     }
 
     /// How coarse this entry's timestamps may be. Linux stamps inodes from its coarse clock, up to

@@ -48,7 +48,7 @@ public enum GenerationsCommand: AdminCommand {
                     Output.standardOutput("would move generation \(current.generation) back to \(venv) as a plain directory (the other generations stay in \(venv).generations)\n(dry run: nothing changed; --force does it)\n")
                     return ExitCode.success
                 }
-                result = repairer.restorePlain(venv: venv, waitSeconds: RepairOptions.defaultWaitSeconds)
+                result = repairer.restorePlainByHand(venv: venv, waitSeconds: RepairOptions.defaultWaitSeconds)
                     .map { "moved generation \($0) back to \(venv)" }
             }
             switch result {

@@ -71,8 +71,13 @@ public func launcherSlowPath(_ context: LaunchContext) -> SlowPathOutcome {
 func repairAndStart(_ context: LaunchContext, report: CheckReport, identity: FileStatus?,
                     extra: [(String, JSONValue)]) -> SlowPathOutcome {
     let repairer = Repairer(state: context.state)
-    let attempt = repairer.attempt(venv: context.venv, options: repairOptions(context),
+    var attempt = repairer.attempt(venv: context.venv, options: repairOptions(context),
                                    checked: (report, identity))
+    // Who did it, as in a CLI action's record (ActionRecord): the start's `repair` object says `by`.
+    attempt.details = attempt.details.map { key, value in
+        guard key == "repair", case .object(let fields) = value else { return (key, value) }
+        return (key, .object(fields + [("by", .string("launcher"))]))
+    }
     if let signal = StopSignals.received, attempt.result != .failed {
         // Asked to stop: whatever was done is complete (a swap is one rename); do not start the agent.
         return .refuse(HealthRecord(agent: context.agent, venv: context.venv, status: "unknown", decision: .transient,

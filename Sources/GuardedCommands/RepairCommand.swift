@@ -41,7 +41,7 @@ public enum RepairCommand: AdminCommand {
             Output.standardOutput(repairer.plan(venv: venv, options: options).lines().joined(separator: "\n") + "\n(dry run: nothing changed; --force does it)\n")
             return ExitCode.success
         }
-        let outcome = repairer.repair(venv: venv, options: options)
+        let outcome = repairer.repairByHand(venv: venv, options: options).outcome
         switch outcome {
         case .repaired(let summary, _), .rolledBack(let summary, _):
             Output.standardOutput(summary + "\n")
@@ -61,7 +61,7 @@ public enum RepairCommand: AdminCommand {
         var exitCode = ExitCode.success
         if let impossible = plan.impossible { warnings.append("repair impossible: \(impossible)") }
         if force {
-            let attempt = repairer.attempt(venv: venv, options: options)
+            let attempt = repairer.repairByHand(venv: venv, options: options)
             let done = attempt.details.first { $0.0 == "repair" }?.1
             summary = attempt.summary.split(separator: "\n").first.map(String.init) ?? ""
             exitCode = attempt.outcome.exitCode

@@ -25,11 +25,11 @@ public enum RollbackCommand: AdminCommand {
         var venv: String
         var dryRun: Bool
         var from: Int?
-        /// Dry run: the `--to` target (nil: the check decides); done: the generation now current.
+        /// Dry run: the generation `--force` would pick (checked just now; nil: none passes); done: the generation now current.
         var to: Int?
         /// The generations `--force` tries (dry run) or tried (done), in that order.
         var candidates: [Int] = []
-        /// "dry-run", "rolled-back", "failed" or "busy" (exit 75: try again).
+        /// "dry-run", "rolled-back", "rolled-forward" (`--to` a newer generation), "failed" or "busy" (exit 75: try again).
         var result: String
         /// One sentence: what --force will do, or what it did.
         var action: String
@@ -84,17 +84,30 @@ public enum RollbackCommand: AdminCommand {
         if target == nil && others.isEmpty { report.warnings.append("no earlier generation: --force fails") }
 
         guard force else {
-            let what = target.map { "generation \($0)" } ?? (others.isEmpty ? "nothing (no earlier generation)" : "the newest of generation \(others.map(String.init).joined(separator: ", ")) that passes the full check")
-            report.action = "would point \(venv) at \(what), after checking it"
+            // The dry run checks the candidates as --force will (without the lock), so it can say
+            // which generation --force picks, or that it will fail.
+            let preview = repairer.previewRollback(venv: venv, candidates: report.candidates, imports: options.imports)
+            report.warnings += preview.skipped
+            if let n = preview.generation {
+                report.to = n
+                let direction = n > current.generation ? "forward to newer generation" : n == current.generation ? "at generation" : "back to generation"
+                report.action = n == current.generation ? "would only check generation \(n) (already current; it is \(preview.status ?? "healthy"))"
+                    : "would point \(venv) \(direction) \(n) (checked just now: \(preview.status ?? "healthy"))"
+            } else {
+                report.to = nil
+                report.action = report.candidates.isEmpty ? "would fail: no earlier generation"
+                    : "would fail: no candidate passes the full check; nothing would change"
+            }
             Output.standardOutput(json ? report.json().serialized(pretty: true) + "\n"
-                                       : "venv \(venv) -> generation \(current.generation)\nwould point it at \(what), after checking it\n(dry run: nothing changed; --force does it)\n")
+                                       : "venv \(venv) -> generation \(current.generation)\n" + preview.skipped.map { "  \($0)\n" }.joined()
+                                         + "\(report.action)\n(dry run: nothing changed; --force does it)\n")
             return ExitCode.success
         }
-        let outcome = repairer.rollback(venv: venv, to: target, options: options)
+        let outcome = repairer.rollbackByHand(venv: venv, to: target, options: options)
         switch outcome {
         case .repaired(let summary, let details), .rolledBack(let summary, let details):
             let done = details.first { $0.0 == "repair" }?.1
-            report.result = "rolled-back"
+            report.result = done?["result"]?.stringValue ?? "rolled-back"
             report.to = done?["generation"]?.intValue
             report.warnings += done?["skipped"]?.arrayValue?.compactMap(\.stringValue) ?? []
             report.action = summary

@@ -5,7 +5,8 @@ import GuardedSystem
 /// added to `agents/<agent>/health-counts` (written atomically), so every counter stays monotonic:
 /// metrics = the carried counts + the tally of the lines still in the log.
 ///
-/// Keys, one per series: `decision:<decision>`, `would:<decision>` (observe mode), `gave_up`, `fast_le:<µs>`
+/// Keys, one per series: `decision:<decision>`, `would:<decision>` (observe mode), `gave_up`,
+/// `cli:<result>` (a CLI action's record, `ActionRecord`), `fast_le:<µs>`
 /// (fast-ok starts decided within that bound, cumulative like a Prometheus bucket), `fast_count`,
 /// `fast_sum_us`. Values saturate instead of overflowing.
 public struct HealthCounts: Sendable, Equatable {
@@ -37,6 +38,17 @@ public struct HealthCounts: Sendable, Equatable {
         values[key] = overflow ? Int.max : sum
     }
 
+    /// Repairs: starts the launcher repaired on, and CLI repairs that rebuilt the venv.
+    public var repairs: Int { sum(["decision:" + Decision.repaired.rawValue, "cli:repaired"]) }
+    /// Rollbacks: starts rolled back on, and CLI repairs or rollbacks that switched generation.
+    public var rollbacks: Int { sum(["decision:" + Decision.rolledBack.rawValue, "cli:rolled-back", "cli:rolled-forward"]) }
+
+    func sum(_ keys: [String]) -> Int {
+        var total = HealthCounts()
+        for k in keys { total.add("t", self[k]) }
+        return total["t"]
+    }
+
     public mutating func add(_ other: HealthCounts) {
         for (k, v) in other.values { add(k, v) }
     }
@@ -44,6 +56,11 @@ public struct HealthCounts: Sendable, Equatable {
     /// The tally of some health-log records.
     public init(records: some Sequence<JSONValue>) {
         for record in records {
+            // A CLI action is not a start: it counts under `cli:<result>` only.
+            if ActionRecord.isAction(record) {
+                if let result = record["result"]?.stringValue, HealthCounts.isValidKey(result) { add("cli:" + result, 1) }
+                continue
+            }
             let decision = record["decision"]?.stringValue ?? "unknown"
             guard HealthCounts.isValidKey(decision) else { continue }
             add("decision:" + decision, 1)

@@ -63,23 +63,31 @@ public enum HealthLog {
     /// (`FastPath.logMaxBytesSetting`, which the fast path reads too).
     static var maxBytesSetting: Int64? { FastPath.logMaxBytesSetting() }
     public static func append(_ record: HealthRecord, state: StateDirectory) throws(SystemError) {
-        let path = state.healthLogPath(for: record.agent)
-        var line = Array(record.jsonLine().utf8)
+        try append(line: record.jsonLine(), state: state, agent: record.agent)
+    }
+
+    /// Appends one JSON line to an agent's health log or, with `agent` nil, to the log of CLI
+    /// actions on venvs no agent's log names (`<state>/venvs/actions.jsonl`, `ActionRecord`).
+    static func append(line text: String, state: StateDirectory, agent: String?) throws(SystemError) {
+        let components = agent.map { ["agents", $0] } ?? ["venvs"]
+        let name = agent == nil ? ActionRecord.unattachedLogName : "health.jsonl"
+        let path = state.path + "/" + (components + [name]).joined(separator: "/")
+        var line = Array(text.utf8)
         // agents/<agent> is reached without following a link (a planted one would carry our
         // writes out of the state directory) and must be ours alone.
-        let dir = try state.openDirectory(["agents", record.agent], create: true)
-        var fd = try openForAppend(dir, path)
+        let dir = try state.openDirectory(components, create: true)
+        var fd = try openForAppend(dir, name, path)
         var st = try fd.status()
         if st.size > 0 && st.size + Int64(line.count) > maxBytes {
             // One rotator at a time: the flock on the old file. A launcher that loses the race
             // writes into the file being rotated, which becomes health.jsonl.1: nothing is lost.
             if try fd.lock(nonBlocking: true, path: path),
-               let current = try? fileStatus(in: dir.rawValue, "health.jsonl"), current.inode == st.inode {
-                carryCounts(rotatedOut: path + ".1", state: state, agent: record.agent)
-                if renameat(dir.rawValue, "health.jsonl", dir.rawValue, "health.jsonl.1") != 0 {
+               let current = try? fileStatus(in: dir.rawValue, name), current.inode == st.inode {
+                if let agent { carryCounts(rotatedOut: path + ".1", state: state, agent: agent) }
+                if renameat(dir.rawValue, name, dir.rawValue, name + ".1") != 0 {
                     throw SystemError("rename", path: path)
                 }
-                fd = try openForAppend(dir, path)
+                fd = try openForAppend(dir, name, path)
                 st = try fd.status()
             }
         }
@@ -97,11 +105,11 @@ public enum HealthLog {
         return pread(fd.rawValue, &last, 1, off_t(size - 1)) != 1 || last == 0x0a
     }
 
-    private static func openForAppend(_ dir: borrowing FileDescriptor, _ path: String) throws(SystemError) -> FileDescriptor {
+    private static func openForAppend(_ dir: borrowing FileDescriptor, _ name: String, _ path: String) throws(SystemError) -> FileDescriptor {
         // O_NOFOLLOW: a symlink planted at the log's name is refused, never written through;
         // O_NONBLOCK: a FIFO planted there cannot hang the start (it is then refused as not a file).
         // O_RDWR: `endsWithNewline` reads the last byte.
-        let fd = try dir.openAt("health.jsonl", O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, mode: 0o600)
+        let fd = try dir.openAt(name, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, mode: 0o600)
         let st = try fd.status()
         guard st.isRegularFile, st.isPrivate(owner: UInt32(geteuid())) else {
             throw SystemError("open", path: path, errno: .permissionDenied)
@@ -112,12 +120,21 @@ public enum HealthLog {
     /// Reads an agent's log (the rotated file first, so oldest first). Lines that are not JSON
     /// objects are skipped and counted, never fatal.
     public static func read(state: StateDirectory, agent: String) -> (records: [JSONValue], malformed: Int) {
+        read(state: state, components: ["agents", agent], name: "health.jsonl")
+    }
+
+    /// The records of the log of CLI actions on venvs no agent's log names (`ActionRecord`).
+    public static func readUnattachedActions(state: StateDirectory) -> [JSONValue] {
+        read(state: state, components: ["venvs"], name: ActionRecord.unattachedLogName).records
+    }
+
+    static func read(state: StateDirectory, components: [String], name file: String) -> (records: [JSONValue], malformed: Int) {
         var records: [JSONValue] = []
         var malformed = 0
         let owner = state.owner
-        guard let dir = try? state.openDirectory(["agents", agent], owner: owner) else { return ([], 0) }
-        let path = state.healthLogPath(for: agent)
-        for name in ["health.jsonl.1", "health.jsonl"] {
+        guard let dir = try? state.openDirectory(components, owner: owner) else { return ([], 0) }
+        let path = state.path + "/" + (components + [file]).joined(separator: "/")
+        for name in [file + ".1", file] {
             guard let bytes = try? dir.readPrivateFile(name, owner: owner, limit: 64 << 20, path: path) else { continue }
             let parsed = parseLines(bytes)
             records += parsed.records

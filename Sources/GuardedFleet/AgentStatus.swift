@@ -30,6 +30,15 @@ public struct AgentStatus: Sendable {
     public var gaveUp = false
     /// Consecutive failed-closed starts as of the last start, when it failed closed under `--give-up-after`.
     public var failedClosedStreak: Int?
+    /// The newest CLI action on the agent's venv (`ActionRecord`): time, action, result, generation after it.
+    public var lastAction: (time: String, action: String, result: String, generation: Int?)?
+    /// A CLI repair, rollback or restore fixed the venv after the last start: a refused last start
+    /// no longer says the agent is broken (its next start checks the venv anew).
+    public var fixedSinceLastStart = false
+    /// The last start was refused (failed closed or transient) and nothing has fixed the venv since.
+    public var failingNow: Bool {
+        lastDecision.map(AgentStatus.failureDecisions.contains) == true && !fixedSinceLastStart
+    }
     public var records = 0
     public var malformed = 0
     /// The log read (agents may live in several state directories).
@@ -48,8 +57,24 @@ public struct AgentStatus: Sendable {
         totals = carried
         totals.add(HealthCounts(records: records.dropFirst(alreadyCarried)))
         for record in records {
-            let decision = record["decision"]?.stringValue ?? "unknown"
             let time = record["time"]?.stringValue
+            // A CLI action (ActionRecord) is not a start: it leaves the last start as it was and
+            // counts as a repair or rollback of the window; one that fixed the venv after a refused
+            // start means that refusal is not the agent's state any more.
+            if ActionRecord.isAction(record) {
+                let result = record["result"]?.stringValue ?? "unknown"
+                lastAction = (time ?? "", record["action"]?.stringValue ?? "unknown", result, record["generation"]?.intValue)
+                if ActionRecord.fixingResults.contains(result) { fixedSinceLastStart = true }
+                guard let t = time.flatMap(Clock.parseRFC3339), now - t <= window else { continue }
+                switch result {
+                case "repaired": repairsInWindow += 1
+                case "rolled-back", "rolled-forward": rollbacksInWindow += 1
+                default: break
+                }
+                continue
+            }
+            fixedSinceLastStart = false
+            let decision = record["decision"]?.stringValue ?? "unknown"
             venv = record["venv"]?.stringValue ?? venv
             lastStart = time
             lastDecision = decision
@@ -103,6 +128,11 @@ public struct AgentStatus: Sendable {
             } ?? .null),
             ("mode", .string(lastObserved ? "observe" : "enforce")), ("would", .optional(lastWould)),
             ("gave_up", .bool(gaveUp)), ("failed_closed_streak", failedClosedStreak.map { JSONValue($0) } ?? .null),
+            ("last_action", lastAction.map { a in
+                .object([("time", .string(a.time)), ("action", .string(a.action)), ("result", .string(a.result)),
+                         ("generation", a.generation.map { JSONValue($0) } ?? .null), ("by", .string("cli"))])
+            } ?? .null),
+            ("fixed_since_last_start", .bool(fixedSinceLastStart)),
             ("records", JSONValue(records)), ("malformed_lines", JSONValue(malformed)),
         ])
     }
@@ -113,6 +143,9 @@ public struct AgentStatus: Sendable {
         if let lastWould { text += " (would \(lastWould))" }
         if gaveUp { text += ", gave up" + (failedClosedStreak.map { " after \($0)" } ?? "") }
         else if let failedClosedStreak { text += " (streak \(failedClosedStreak))" }
+        if fixedSinceLastStart, let a = lastAction {
+            text += ", then \(a.result) by cli" + (a.generation.map { " (generation \($0))" } ?? "")
+        }
         return text
     }
 }
@@ -131,13 +164,17 @@ public struct FleetStatus: Sendable {
 
     public var malformed: Int { agents.reduce(0) { $0 + $1.malformed } }
 
-    /// 78 when an agent's last start failed closed, else 1 when one's last start was degraded,
-    /// transient, or would have been refused in observe mode, or an agent runs without a state
-    /// directory, else 0.
+    /// 78 when an agent's last start failed closed and nothing fixed its venv since, else 1 when
+    /// one's last start was degraded, transient, or would have been refused in observe mode, or one
+    /// gave up and was fixed since (its supervisor stopped restarting it: start it by hand), or an
+    /// agent runs without a state directory, else 0. A CLI repair, rollback or restore that fixed
+    /// the venv after a refused start clears that start (`AgentStatus.fixedSinceLastStart`).
     public var exitCode: Int32 {
-        if agents.contains(where: { $0.lastDecision == Decision.failedClosed.rawValue }) { return ExitCode.broken }
-        if !withoutState.isEmpty || agents.contains(where: { $0.lastDecision == Decision.transient.rawValue || $0.lastDecision == Decision.observed.rawValue
-                                    || $0.lastStatus == "degraded" }) {
+        if agents.contains(where: { $0.failingNow && $0.lastDecision == Decision.failedClosed.rawValue }) { return ExitCode.broken }
+        if !withoutState.isEmpty || agents.contains(where: { ($0.failingNow && $0.lastDecision == Decision.transient.rawValue)
+                                    || $0.lastDecision == Decision.observed.rawValue
+                                    || ($0.lastStatus == "degraded" && !$0.fixedSinceLastStart)
+                                    || ($0.gaveUp && $0.fixedSinceLastStart) }) {
             return ExitCode.degraded
         }
         return ExitCode.success
@@ -168,8 +205,10 @@ public struct FleetStatus: Sendable {
         var out = formatColumns(rows)
         let n = agents.count
         out += "\(n) agent\(n == 1 ? "" : "s")"
-        let failing = agents.filter { $0.lastDecision.map(AgentStatus.failureDecisions.contains) == true }.count
+        let failing = agents.filter(\.failingNow).count
         if failing > 0 { out += ", \(failing) not running on their last start" }
+        let fixed = agents.filter { $0.fixedSinceLastStart && $0.lastDecision.map(AgentStatus.failureDecisions.contains) == true }.count
+        if fixed > 0 { out += ", \(fixed) refused on their last start and fixed by cli since" }
         let gaveUp = agents.filter(\.gaveUp).count
         if gaveUp > 0 { out += ", \(gaveUp) gave up (restarts stopped)" }
         let observing = agents.filter(\.lastObserved).count

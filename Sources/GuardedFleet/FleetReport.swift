@@ -13,10 +13,15 @@ public struct FleetReport: Sendable {
         public var decision: String
         public var venv: String
         public var reason: String
+        /// `launcher` (a start) or `cli` (`ActionRecord`).
+        public var by = "launcher"
     }
 
     public static let window: Double = 86400
     public static let eventDecisions: [String] = [Decision.repaired, .rolledBack, .failedClosed, .transient].map(\.rawValue)
+    /// The event a CLI action's result counts as.
+    static let actionDecisions: [String: String] = ["repaired": Decision.repaired.rawValue, "rolled-back": Decision.rolledBack.rawValue,
+                                                    "rolled-forward": Decision.rolledBack.rawValue]
     /// Events listed one per line; older ones are only counted.
     public static let listedEvents = 20
 
@@ -30,16 +35,31 @@ public struct FleetReport: Sendable {
         var events: [Event] = []
         let states = state?.fleet() ?? []
         agentCount = states.reduce(0) { $0 + HealthLog.agents(state: $1).count }
+        // A CLI action is written to every agent on its venv under one `action_id`: counted once.
+        var seenActions = Set<String>()
+        func add(_ r: JSONValue, agent: String, state: StateDirectory) {
+            guard let time = r["time"]?.stringValue, let t = Clock.parseRFC3339(time), now - t <= FleetReport.window else { return }
+            let venv = r["venv"]?.stringValue ?? ""
+            if ActionRecord.isAction(r) {
+                // Repairs and generation switches by hand; a failed one changed nothing.
+                guard let result = r["result"]?.stringValue, let decision = FleetReport.actionDecisions[result] else { return }
+                let id = r["action_id"]?.stringValue ?? "\(time) \(venv)"
+                guard seenActions.insert(state.path + "\n" + id).inserted else { return }
+                var reason = "\(r["action"]?.stringValue ?? "action") by cli"
+                if let g = r["generation"]?.intValue { reason += ": generation \(g)" }
+                if let source = r["source"]?.stringValue { reason += " from \(source)" }
+                events.append(Event(agent: agent, time: time, decision: decision, venv: venv, reason: reason, by: "cli"))
+                return
+            }
+            guard let decision = r["decision"]?.stringValue, FleetReport.eventDecisions.contains(decision) else { return }
+            events.append(Event(agent: agent, time: time, decision: decision, venv: venv,
+                                reason: r["reasons"]?.arrayValue?.first?.stringValue ?? ""))
+        }
         for state in states {
             for agent in HealthLog.agents(state: state) {
-                for r in HealthLog.read(state: state, agent: agent).records {
-                    guard let decision = r["decision"]?.stringValue, FleetReport.eventDecisions.contains(decision),
-                          let time = r["time"]?.stringValue, let t = Clock.parseRFC3339(time),
-                          now - t <= FleetReport.window else { continue }
-                    events.append(Event(agent: agent, time: time, decision: decision, venv: r["venv"]?.stringValue ?? "",
-                                        reason: r["reasons"]?.arrayValue?.first?.stringValue ?? ""))
-                }
+                for r in HealthLog.read(state: state, agent: agent).records { add(r, agent: agent, state: state) }
             }
+            for r in HealthLog.readUnattachedActions(state: state) { add(r, agent: "-", state: state) }
         }
         self.events = events.sorted { ($0.time, $0.agent) < ($1.time, $1.agent) }
     }
@@ -71,7 +91,7 @@ public struct FleetReport: Sendable {
             ("last_24h", .object(FleetReport.eventDecisions.map { d in (d, JSONValue(events.filter { $0.decision == d }.count)) })),
             ("events", .array(events.map { e in
                 .object([("time", .string(e.time)), ("agent", .string(e.agent)), ("decision", .string(e.decision)),
-                         ("venv", .string(e.venv)), ("reason", .string(e.reason))])
+                         ("venv", .string(e.venv)), ("reason", .string(e.reason)), ("by", .string(e.by))])
             })),
         ])
     }
@@ -147,7 +167,7 @@ public struct FleetRepair {
         var results: [Result] = []
         for e in check.broken {
             let result: Result
-            switch repairer.repair(venv: e.venv, options: options(for: e)) {
+            switch repairer.repairByHand(venv: e.venv, options: options(for: e)).outcome {
             case .repaired(let summary, _): result = .repaired(venv: e.venv, summary: summary)
             case .rolledBack(let summary, _): result = .rolledBack(venv: e.venv, summary: summary)
             case .failed(let reasons): result = .failed(venv: e.venv, reasons: reasons)

@@ -33,6 +33,21 @@ public struct HealthLogView: Sendable {
         var rows: [[String]] = []
         var reasons: [[String]] = []
         for r in records {
+            if ActionRecord.isAction(r) {
+                // A CLI action (ActionRecord): what was done and how it ended, in place of a decision.
+                rows.append([
+                    r["time"]?.stringValue.map(shortTime) ?? "?",
+                    "cli \(r["action"]?.stringValue ?? "?")", r["result"]?.stringValue ?? "?", "-", r["venv"]?.stringValue ?? "?",
+                ])
+                var lines: [String] = []
+                if let g = r["generation"]?.intValue {
+                    lines.append("generation: " + (r["from_generation"]?.intValue.map { "\($0) -> " } ?? "") + String(g))
+                }
+                if let source = r["source"]?.stringValue { lines.append("source: \(source)") }
+                lines += (r["reasons"]?.arrayValue ?? []).compactMap(\.stringValue)
+                reasons.append(lines)
+                continue
+            }
             rows.append([
                 r["time"]?.stringValue.map(shortTime) ?? "?",
                 (r["decision"]?.stringValue ?? "?") + (r["observe"] == .bool(true) ? " [observe]" : ""),

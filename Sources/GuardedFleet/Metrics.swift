@@ -79,14 +79,16 @@ public struct MetricsExposition {
             }
         }
 
-        out.family("guarded_run_agent_repairs_total", .counter, "Starts on which auto-repair rebuilt the venv.")
+        out.family("guarded_run_agent_repairs_total", .counter,
+                   "Rebuilds of the agent's venv: starts on which auto-repair rebuilt it, and CLI repairs of it.")
         for a in agents {
-            out.sample("guarded_run_agent_repairs_total", [("agent", a.agent)], Double(a.totals["decision:" + Decision.repaired.rawValue]))
+            out.sample("guarded_run_agent_repairs_total", [("agent", a.agent)], Double(a.totals.repairs))
         }
 
-        out.family("guarded_run_agent_rollbacks_total", .counter, "Starts on which the venv was rolled back to an earlier generation.")
+        out.family("guarded_run_agent_rollbacks_total", .counter,
+                   "Generation switches of the agent's venv: starts on which it was rolled back, and CLI repairs or rollbacks that switched it.")
         for a in agents {
-            out.sample("guarded_run_agent_rollbacks_total", [("agent", a.agent)], Double(a.totals["decision:" + Decision.rolledBack.rawValue]))
+            out.sample("guarded_run_agent_rollbacks_total", [("agent", a.agent)], Double(a.totals.rollbacks))
         }
 
         out.family("guarded_run_agent_give_ups_total", .counter, "Starts on which --give-up-after gave up (exit 0 after N failed-closed starts).")

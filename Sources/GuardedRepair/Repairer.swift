@@ -153,10 +153,20 @@ public struct Repairer: Sendable {
         let layout = GenerationLayout(venv: venv)
         let recovered = layout.recover(current: nil)
 
-        // Re-check under the lock: another launcher may have repaired it while we waited.
+        // Re-check under the lock: another launcher may have repaired it while we waited. The
+        // launcher's check stands when the venv path has not moved; when it has (a new generation
+        // linked in), the fingerprint the other repair cached for these imports decides, read as the
+        // launcher reads it (it matches the venv as it is now): no second probe. Only a miss runs
+        // the full check.
         var report: CheckReport
         if let checked, recovered.isEmpty, sameIdentity(checked.identity, fileStatusIfPresent(venv)) {
             report = checked.report
+        } else if checked != nil, recovered.isEmpty, !options.rebuild,
+                  Fingerprint.launcherVerdict(state: state, venv: venv, imports: options.imports)?.status == CheckReport.Status.healthy.rawValue {
+            RepairInProgress.end(venv: venv)
+            return RepairAttempt(result: .healthy, summary: "venv \(venv) is healthy: nothing to repair", reasons: [],
+                                 details: [("repair_wait", .object([("result", .string("healthy")), ("checked_by", .string("fingerprint"))]))],
+                                 report: nil)
         } else {
             report = FullCheck.run(venv: venv, imports: options.imports, context: options.context, start: options.start)
         }
@@ -168,7 +178,7 @@ public struct Repairer: Sendable {
             report.origin = "repair"
             _ = try? report.saveCache(state: state)
             return RepairAttempt(result: .healthy, summary: "venv \(venv) is \(report.status.rawValue): nothing to repair",
-                                 reasons: report.reasons, details: [("repair_wait", .object([("result", .string("healthy"))]))],
+                                 reasons: report.reasons, details: [("repair_wait", .object([("result", .string("healthy")), ("checked_by", .string("probe"))]))],
                                  report: report)
         }
         // We hold the lock, so an attempt recorded as in progress has no live holder: it was killed
@@ -212,8 +222,11 @@ public struct Repairer: Sendable {
             details.append(("adopted", .bool(wasPlain)))
             details.append(("broken_reasons", JSONValue(brokenReasons)))
             if !recovered.isEmpty { details.append(("recovered", JSONValue(recovered))) }
-            let pruned = finish(layout: layout, report: built.report, options: options)
+            let (pruned, cacheProbes) = finish(layout: layout, report: built.report, options: options)
             if !pruned.isEmpty { details.append(("pruned", .array(pruned.map { .number(Double($0)) }))) }
+            // Full checks of the live venv after the swap, for its fingerprint: 0 unless something
+            // besides this repair changed what the verification saw.
+            details.append(("cache_probes", .number(Double(cacheProbes))))
             details.append(("duration_ms", .number(Double((Clock.monotonicNanoseconds() - started) / 1_000_000))))
             let mismatchLines = built.mismatches.map { "\nwarning: \($0)" }.joined()
             return RepairAttempt(result: .repaired,
@@ -229,7 +242,7 @@ public struct Repairer: Sendable {
         // Roll back to the newest earlier generation that passes the check.
         switch rollback(layout: layout, options: options, to: nil) {
         case .success(let back):
-            let pruned = finish(layout: layout, report: back.report, options: options)
+            let (pruned, _) = finish(layout: layout, report: back.report, options: options)
             var details: [(String, JSONValue)] = [
                 ("result", .string("rolled-back")), ("generation", .number(Double(back.generation))),
                 ("from_generation", previous.map { .number(Double($0)) } ?? .null),
@@ -442,6 +455,8 @@ public struct Repairer: Sendable {
 
         var live = relocated(verify, from: buildPath, to: venv)
         live.checkedAt = Clock.nowRFC3339()
+        // Built, renamed and linked by this repair alone, under the lock: cached without a second probe.
+        live.writtenByRepair = true
         let source = "\(recipe.source.description) (\(recipe.source.requirements.count) packages: \(recipe.source.why))"
         var details: [(String, JSONValue)] = [
                                   ("generation", .number(Double(n))), ("source", .string(recipe.source.description)),
@@ -466,20 +481,21 @@ public struct Repairer: Sendable {
     /// After a swap: the cache for the venv path (the check ran at the generation's own path; its
     /// watch list is the same files seen through the venv symlink), no failure record, old
     /// generations pruned.
-    private func finish(layout: GenerationLayout, report: CheckReport, options: RepairOptions) -> [Int] {
+    private func finish(layout: GenerationLayout, report: CheckReport, options: RepairOptions) -> (pruned: [Int], cacheProbes: Int) {
         RepairFailure.clear(venv: layout.venv)
         let pruned = layout.prune(keep: options.keepGenerations)
         for n in pruned { GenerationRecord.remove(state: state, venv: layout.venv, generation: n) }
         // The cache last: a start after a crash before this point takes the slow path, whose
         // passing check tidies what the crash left (`tidy`).
         // The verification ran at the build's path and the swap came after it, so its watch list did
-        // not hold still for the caching rule: the live venv is checked once more (FullCheck.cache).
+        // not hold still: a repair's own build and swap are waited out (`writtenByRepair`, at most
+        // the timestamp granularity); anything else that moved means the live venv is checked once
+        // more (FullCheck.cache), as after a rollback.
         var report = report
         report.origin = "repair"
-        if let error = FullCheck.cache(report, state: state).error {
-            writeStandardError("\(programName): warning: cannot write the fingerprint cache: \(error)", priority: 4)
-        }
-        return pruned
+        let cached = FullCheck.cache(report, state: state)
+        if let error = cached.error { Diagnostics.warning("cannot write the fingerprint cache: \(error)") }
+        return (pruned, cached.probes)
     }
 
     /// The report of a check that ran at `from`, as if it had run at `to`.
@@ -558,8 +574,10 @@ public struct Repairer: Sendable {
             checked.origin = "repair"
             _ = FullCheck.cache(checked, state: state)
             RepairFailure.clear(venv: venv)
-            return .rolledBack(summary: "rolled \(venv) back from generation \(from.map(String.init) ?? "?") to \(back.generation)",
-                               details: [("repair", .object([("result", .string("rolled-back")),
+            // `--to` a newer generation than the current one goes forward, and says so.
+            let forward = from.map { back.generation > $0 } ?? false
+            return .rolledBack(summary: "rolled \(venv) \(forward ? "forward" : "back") from generation \(from.map(String.init) ?? "?") to \(forward ? "newer generation " : "")\(back.generation)",
+                               details: [("repair", .object([("result", .string(forward ? "rolled-forward" : "rolled-back")),
                                                              ("generation", .number(Double(back.generation))),
                                                              ("from_generation", from.map { .number(Double($0)) } ?? .null),
                                                              ("skipped", JSONValue(back.skipped))]))])

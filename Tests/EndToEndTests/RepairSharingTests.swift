@@ -73,6 +73,7 @@ final class RepairSharingTests: XCTestCase {
         let waited = try XCTUnwrap(fx.records(state: rootState).last)
         XCTAssertEqual(waited.decision, "checked-ok", "\(waited)")
         XCTAssertEqual(waited["repair_wait"]?["result"], .string("healthy"), "\(waited)")
+        XCTAssertEqual(waited["repair_wait"]?["checked_by"], .string("probe"), "another state directory holds no fingerprint of the repair")
         let repairs = (fx.records() + fx.records(state: rootState)).filter { $0["repair"]?["result"] != nil }
         XCTAssertEqual(repairs.count, 1, "one repair across both state directories")
         XCTAssertEqual(Set(fx.agentRuns.map { $0[2] }), [try resolvedPath(fx.generationsDirectory + "/1")], "both on generation 1")

@@ -48,6 +48,8 @@ final class RepairTests: XCTestCase {
         XCTAssertEqual(repair["source"], .string("known-good"))
         XCTAssertEqual(repair["generation"], .number(1))
         XCTAssertEqual(repair["adopted"], .bool(true))
+        XCTAssertEqual(repair["by"], .string("launcher"))
+        XCTAssertEqual(repair["cache_probes"], .number(0), "the repaired venv is cached without a second probe")
         XCTAssertEqual(repair["installer"]?.stringValue?.hasPrefix(mode.rawValue), true, "\(repair)")
         XCTAssertEqual(repair["interpreter"], .string(testPythonHome + "/python3.11"))
         XCTAssertTrue(repair["interpreter_reason"]?.stringValue?.contains("still works") == true)
@@ -291,6 +293,9 @@ final class RepairTests: XCTestCase {
         XCTAssertEqual(repairs.count, 1, "exactly one repair in the logs")
         XCTAssertEqual(fx.repairAttempts.count, 1)
         XCTAssertEqual(fx.records().count, 33, "the priming start and 32")
+        // Those that waited for the lock saw the repair's fingerprint, not a probe of their own.
+        let waited = fx.records().filter { $0["repair_wait"] != nil }
+        XCTAssertEqual(waited.filter { $0["repair_wait"]?["checked_by"] != .string("fingerprint") }, [], "\(waited)")
         let runs = fx.agentRuns
         XCTAssertEqual(runs.count, 32, "32 of 32 agents ran")
         XCTAssertEqual(Set(runs.map { $0[2] }), [try resolvedPath(fx.generationsDirectory + "/1")], "all on the same new venv")
@@ -448,7 +453,7 @@ final class RepairTests: XCTestCase {
 
         // Rolling back to the (broken) original is refused after its check; the dry run says what it would do.
         XCTAssertEqual(fx.admin(["rollback", "--venv", fx.venv]).outputText,
-                       "venv \(fx.venv) -> generation 1\nwould point it at the newest of generation 0 that passes the full check, after checking it\n(dry run: nothing changed; --force does it)\n")
+                       "venv \(fx.venv) -> generation 1\nwould point \(fx.venv) back to generation 0 (checked just now: healthy)\n(dry run: nothing changed; --force does it)\n")
         let refused = fx.admin(["rollback", "--venv", fx.venv, "--import", "alpha", "--force"])
         XCTAssertEqual(refused.termination, .exited(78), refused.errorText)
         XCTAssertTrue(refused.errorText.contains("generation 0 is broken: import-failed: alpha"), refused.errorText)
@@ -456,7 +461,11 @@ final class RepairTests: XCTestCase {
         // Without the import it passes the check: rolled back to 0, then forward again with --to 1.
         XCTAssertEqual(fx.admin(["rollback", "--venv", fx.venv, "--to", "0", "--force"]).termination, .exited(0))
         XCTAssertEqual(fx.currentGeneration, 0)
-        XCTAssertEqual(fx.admin(["rollback", "--venv", fx.venv, "--to", "1", "--force"]).termination, .exited(0))
+        XCTAssertEqual(fx.admin(["rollback", "--venv", fx.venv, "--to", "1"]).outputText,
+                       "venv \(fx.venv) -> generation 0\nwould point \(fx.venv) forward to newer generation 1 (checked just now: healthy)\n(dry run: nothing changed; --force does it)\n")
+        let forward = fx.admin(["rollback", "--venv", fx.venv, "--to", "1", "--force"])
+        XCTAssertEqual(forward.termination, .exited(0), forward.errorText)
+        XCTAssertEqual(forward.outputText, "rolled \(fx.venv) forward from generation 0 to newer generation 1\n")
         XCTAssertEqual(fx.currentGeneration, 1)
         XCTAssertEqual(fx.admin(["rollback", "--venv", fx.venv, "--to", "7", "--force"]).termination, .exited(64))
 

@@ -40,9 +40,10 @@ final class RollbackJSONTests: XCTestCase {
         XCTAssertEqual(plan["dry_run"], .bool(true))
         XCTAssertEqual(plan["result"]?.stringValue, "dry-run")
         XCTAssertEqual(plan["from_generation"]?.intValue, 2)
-        XCTAssertEqual(plan["to_generation"], .null, "without --to the check decides")
+        XCTAssertEqual(plan["to_generation"]?.intValue, 0, "the dry run checks the candidates as --force will: 1 is broken")
         XCTAssertEqual(plan["candidates"]?.arrayValue?.compactMap(\.intValue), [1, 0])
-        XCTAssertEqual(plan["action"]?.stringValue, "would point \(venv) at the newest of generation 1, 0 that passes the full check, after checking it")
+        XCTAssertEqual(plan["action"]?.stringValue, "would point \(venv) back to generation 0 (checked just now: healthy)")
+        XCTAssertTrue(plan["warnings"]?.arrayValue?.first?.stringValue?.hasPrefix("generation 1 is broken: ") == true, "\(plan)")
         XCTAssertEqual(current, ".venv.generations/2", "the dry run changes nothing")
 
         let (sameDry, same) = try rollback(["--to", "2"])
@@ -64,7 +65,11 @@ final class RollbackJSONTests: XCTestCase {
         XCTAssertEqual(done["errors"]?.arrayValue, [])
         XCTAssertEqual(current, ".venv.generations/0")
 
-        // Forward to the broken one: refused after its check, nothing changed, exit 78.
+        // Forward to the broken one: the dry run says --force will fail; refused after its check,
+        // nothing changed, exit 78.
+        let (_, wouldFail) = try rollback(["--to", "1"])
+        XCTAssertEqual(wouldFail["to_generation"], .null)
+        XCTAssertEqual(wouldFail["action"]?.stringValue, "would fail: no candidate passes the full check; nothing would change")
         let (refused, failed) = try rollback(["--to", "1", "--force"])
         XCTAssertEqual(refused.termination, .exited(78))
         XCTAssertEqual(failed["result"]?.stringValue, "failed")

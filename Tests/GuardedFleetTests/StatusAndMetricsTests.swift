@@ -45,6 +45,44 @@ final class StatusAndMetricsTests: XCTestCase {
         XCTAssertEqual(FleetStatus(agents: [s]).exitCode, ExitCode.success)
     }
 
+    /// A CLI action's record (docs/guarded-run.md, "Repairs, rollbacks and restores run by hand").
+    func action(_ action: String, _ result: String, daysAgo: Double, generation: Int = 2) -> JSONValue {
+        .object([("time", .string(Clock.rfc3339(seconds: Int64(now - daysAgo * 86400)))), ("agent", .string("mail")),
+                 ("venv", .string("/srv/v")), ("kind", .string("action")), ("by", .string("cli")), ("action", .string(action)),
+                 ("result", .string(result)), ("generation", .number(Double(generation)))])
+    }
+
+    func testCliActionsAreNotStartsAndClearARefusedStartOnlyWhenTheyFixedTheVenv() {
+        let refused = record("mail", .failedClosed, daysAgo: 0.2, status: "broken", reasons: ["interpreter-missing: x"])
+        func status(_ records: [JSONValue]) -> AgentStatus { AgentStatus(agent: "mail", records: records, malformed: 0, now: now) }
+
+        let fixed = status([record("mail", .checkedOK, daysAgo: 1), refused, action("repair", "repaired", daysAgo: 0.1)])
+        XCTAssertEqual(fixed.lastDecision, "failed-closed")
+        XCTAssertEqual(fixed.startsInWindow, 2)
+        XCTAssertEqual(fixed.repairsInWindow, 1)
+        XCTAssertTrue(fixed.fixedSinceLastStart)
+        XCTAssertFalse(fixed.failingNow)
+        XCTAssertEqual(fixed.totals.values, ["decision:checked-ok": 1, "decision:failed-closed": 1, "cli:repaired": 1])
+        XCTAssertEqual(fixed.totals.repairs, 1)
+        XCTAssertEqual(FleetStatus(agents: [fixed]).exitCode, ExitCode.success)
+        XCTAssertTrue(FleetStatus(agents: [fixed]).table().contains("failed-closed, then repaired by cli (generation 2)"))
+
+        for (what, result) in [("repair", "failed"), ("repair", "busy"), ("restore", "restored")] {
+            let still = status([refused, action(what, result, daysAgo: 0.1)])
+            XCTAssertTrue(still.failingNow, "\(what) \(result)")
+            XCTAssertEqual(FleetStatus(agents: [still]).exitCode, ExitCode.broken, "\(what) \(result)")
+        }
+        let refusedAgain = status([refused, action("rollback", "rolled-back", daysAgo: 0.1), record("mail", .failedClosed, daysAgo: 0.05, status: "broken")])
+        XCTAssertEqual(FleetStatus(agents: [refusedAgain]).exitCode, ExitCode.broken, "a refused start after the fix is the state again")
+        XCTAssertEqual(refusedAgain.rollbacksInWindow, 1)
+        XCTAssertEqual(refusedAgain.totals.rollbacks, 1)
+
+        var gaveUp = refused
+        if case .object(var fields) = gaveUp { fields.append(("gave_up", .bool(true))); gaveUp = .object(fields) }
+        let restartByHand = status([gaveUp, action("repair", "healthy", daysAgo: 0.1)])
+        XCTAssertEqual(FleetStatus(agents: [restartByHand]).exitCode, ExitCode.degraded, "gave up: its supervisor will not restart it")
+    }
+
     func testRecordsMissingFieldsAreUsedForWhatTheyHave() {
         let odd: [JSONValue] = [.object([]), .object([("decision", .number(3)), ("time", .string("yesterday"))])]
         let s = AgentStatus(agent: "odd", records: odd, malformed: 0, now: now)
