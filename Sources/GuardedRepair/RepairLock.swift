@@ -111,7 +111,7 @@ final class RepairLock {
             return .failure(.system(error))
         }
         let raw = fd.rawValue
-        let locked = waitFor(seconds: waitSeconds) { () throws(SystemError) -> Bool in
+        let locked = waitFor(seconds: waitSeconds, blockedStep: "lock-wait") { () throws(SystemError) -> Bool in
             if retryingOnInterrupt({ flock(raw, LOCK_EX | LOCK_NB) }) == 0 { return true }
             if errno == EWOULDBLOCK { return false }
             throw SystemError("flock", path: path)
@@ -138,16 +138,21 @@ final class RepairLock {
     }
 
     /// Polls `attempt` until it answers true, a stop signal arrives or `seconds` pass (`.busy`
-    /// with the time waited).
-    static func waitFor(seconds: Double, _ attempt: () throws(SystemError) -> Bool) -> Result<Void, Failure> {
+    /// with the time waited). `blockedStep`: the test hook reached once, when the first attempt fails.
+    static func waitFor(seconds: Double, blockedStep: String? = nil, _ attempt: () throws(SystemError) -> Bool) -> Result<Void, Failure> {
         let started = Clock.monotonicNanoseconds()
         let deadline = Clock.deadline(after: seconds, from: started)
         var pause: UInt32 = 2_000
+        var blockedStep = blockedStep
         while true {
             do {
                 if try attempt() { return .success(()) }
             } catch {
                 return .failure(.system(error))
+            }
+            if let step = blockedStep {
+                blockedStep = nil
+                TestHooks.reached(step)
             }
             if let signal = StopSignals.received { return .failure(.interrupted(signal)) }
             let now = Clock.monotonicNanoseconds()

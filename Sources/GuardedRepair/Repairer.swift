@@ -162,7 +162,7 @@ public struct Repairer: Sendable {
         if let checked, recovered.isEmpty, sameIdentity(checked.identity, fileStatusIfPresent(venv)) {
             report = checked.report
         } else if checked != nil, recovered.isEmpty, !options.rebuild,
-                  Fingerprint.launcherVerdict(state: state, venv: venv, imports: options.imports)?.status == CheckReport.Status.healthy.rawValue {
+                  Fingerprint.launcherVerdict(state: state, venv: venv, imports: options.imports, context: options.context)?.status == CheckReport.Status.healthy.rawValue {
             RepairInProgress.end(venv: venv)
             return RepairAttempt(result: .healthy, summary: "venv \(venv) is healthy: nothing to repair", reasons: [],
                                  details: [("repair_wait", .object([("result", .string("healthy")), ("checked_by", .string("fingerprint"))]))],

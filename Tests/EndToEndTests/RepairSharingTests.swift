@@ -57,8 +57,12 @@ final class RepairSharingTests: XCTestCase {
         let build = fx.builds
         XCTAssertEqual(build.count, 1, "\(build)")
 
-        // The second launcher, with its own state directory, stops right after it holds the lock.
-        let second = try launch(fx, env: ["GUARDED_RUN_TEST_PAUSE_AT": "lock:" + secondPaused], state: rootState)
+        // The second launcher, with its own state directory, says when it finds the lock held (the
+        // first is still paused mid-build), and stops right after it holds the lock.
+        let secondBlocked = fx.tmp.file("second-blocked")
+        let second = try launch(fx, env: ["GUARDED_RUN_TEST_PAUSE_AT": "lock-wait:" + secondBlocked + ",lock:" + secondPaused], state: rootState)
+        XCTAssertTrue(waitUntil(timeout: 60) { fileExists(secondBlocked) || !second.isRunning }, "the second found the lock held")
+        try removeFile(secondBlocked)
         try removeFile(firstPaused)
         XCTAssertTrue(waitUntil(timeout: 120) { fileExists(secondPaused) || !second.isRunning }, "the second got the lock")
         // It got the lock only once the first had swapped generation 1 in: never during the build.
