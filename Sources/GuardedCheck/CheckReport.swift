@@ -327,8 +327,15 @@ public struct KnownGood: Sendable, Equatable {
         .object(entryJSON() + [("history", .array(history.map { .object($0.entryJSON()) }))])
     }
 
-    public func save(state: StateDirectory) throws(SystemError) {
+    /// Durable (repair input: a power loss is when a venv is most likely half-written, and repair
+    /// must then still find this set), so written only when the set changed: a check that saw the
+    /// same set keeps the file, and `checked` stays when this set was first recorded.
+    /// Returns whether it wrote.
+    @discardableResult
+    public func save(state: StateDirectory) throws(SystemError) -> Bool {
+        if let old = KnownGood.load(state: state, venv: venv), old.isSameSet(as: self) { return false }
         try state.writeFile(["venvs", StateDirectory.key(for: venv)], "known-good.json", Array((json().serialized(pretty: true) + "\n").utf8))
+        return true
     }
 
     /// What a passing check did with the known-good set: recorded it, or kept the one there.
@@ -369,8 +376,19 @@ public struct KnownGood: Sendable, Equatable {
             previous.history = []
             new.history = Array(([previous] + old.history.map { var h = $0; h.history = []; return h }).prefix(keptSets - 1))
         }
-        try new.save(state: state)
-        return Outcome(recorded: true, inEffect: new, note: nil)
+        // The same set as the file's is not rewritten (`save`): the file's, with its time, is in effect.
+        let written = try new.save(state: state)
+        return Outcome(recorded: true, inEffect: written ? new : old, note: nil)
+    }
+
+    /// The same interpreter, distributions and imports: everything but when and by what it was
+    /// recorded, and the sets it replaced.
+    func isSameSet(as other: KnownGood) -> Bool {
+        var other = other
+        other.checkedAt = checkedAt
+        other.recordedBy = recordedBy
+        other.history = history
+        return self == other
     }
 
     /// Nil when missing or garbage.

@@ -126,9 +126,14 @@ public struct Fingerprint: Equatable, Sendable {
         return launcherVerdict(bytes, venv: venv, imports: imports)
     }
 
-    /// Writes the cache atomically (0600) into a 0700 per-venv directory.
+    /// Writes the cache atomically (0600) into a 0700 per-venv directory, without fsync: after a
+    /// power loss the file may be the older copy, empty or torn, and each is a miss, never a wrong
+    /// verdict (the checksum closes the file, every watched path is lstat'd again, and an older
+    /// copy records an older invalidation marker). A miss costs one full check; the two fsyncs
+    /// cost ~3 ms of every full check (docs/performance.md, "The full check").
     public func save(state: StateDirectory) throws(SystemError) {
-        try state.writeFile(["venvs", StateDirectory.key(for: venv)], "fingerprint-" + Fingerprint.importsKey(imports, context: context), Array(encoded().utf8))
+        try state.writeFile(["venvs", StateDirectory.key(for: venv)], "fingerprint-" + Fingerprint.importsKey(imports, context: context),
+                            Array(encoded().utf8), durable: false)
     }
 }
 

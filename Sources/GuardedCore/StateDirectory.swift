@@ -132,11 +132,13 @@ public struct StateDirectory: Sendable {
     }
 
     /// Writes a file below the state directory atomically (0600), creating its directories (0700).
-    public func writeFile(_ components: [String], _ name: String, _ bytes: [UInt8]) throws(SystemError) {
+    /// `durable: false` skips the fsyncs: only for a file whose reader treats a torn, empty or
+    /// older copy as a miss (the fingerprint cache; docs/architecture.md, "Durability").
+    public func writeFile(_ components: [String], _ name: String, _ bytes: [UInt8], durable: Bool = true) throws(SystemError) {
         let dir = try openDirectory(components, create: true)
         // A failure (a full disk included) removes the temp file and leaves `name` as it was.
         try writeFileAtomically(in: dir, name, bytes, mode: 0o600, owner: nil,
-                                shownAs: path + "/" + (components + [name]).joined(separator: "/"))
+                                shownAs: path + "/" + (components + [name]).joined(separator: "/"), sync: durable)
     }
 
     /// Removes a file below the state directory; missing (the file or its directory) is success.

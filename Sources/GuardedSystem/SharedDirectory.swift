@@ -45,16 +45,18 @@ public func openSharedDirectory(in parentDescriptor: borrowing FileDescriptor, s
 /// `writeFileAtomically` relative to an open directory: a temp file created there with
 /// `O_EXCL|O_NOFOLLOW`, `mode` exactly, owned by `owner` when running as root, written, fsync'd,
 /// renamed over `name` (replacing a symlink there rather than writing through it), then the
-/// directory fsync'd.
+/// directory fsync'd. `sync: false` skips both fsyncs, for a cache that detects its own torn or
+/// lost writes (the rename is still atomic against concurrent readers and a crash of this process;
+/// only a power loss can leave the old file, none, or a torn one).
 public func writeFileAtomically(in directory: borrowing FileDescriptor, _ name: String, _ bytes: [UInt8], mode: FileMode,
-                                owner: (uid: UInt32, gid: UInt32)?, shownAs shown: String) throws(SystemError) {
+                                owner: (uid: UInt32, gid: UInt32)?, shownAs shown: String, sync: Bool = true) throws(SystemError) {
     let temp = ".\(name).tmp.\(getpid()).\(randomHex(6))"
     do throws(SystemError) {
         let fd = try directory.openAt(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode)
         if fchmod(fd.rawValue, mode) != 0 { throw SystemError("fchmod", path: shown) }
         if let owner, geteuid() == 0, fchown(fd.rawValue, owner.uid, owner.gid) != 0 { throw SystemError("fchown", path: shown) }
         try fd.writeAll(bytes, path: shown)
-        try fd.sync(path: shown)
+        if sync { try fd.sync(path: shown) }
     } catch {
         _ = unlinkat(directory.rawValue, temp, 0)
         throw error
@@ -64,5 +66,5 @@ public func writeFileAtomically(in directory: borrowing FileDescriptor, _ name: 
         _ = unlinkat(directory.rawValue, temp, 0)
         throw failure
     }
-    try directory.sync(path: shown)
+    if sync { try directory.sync(path: shown) }
 }
