@@ -11,16 +11,17 @@ public func launcherFastPath(log: FastLogMode = .write) {
     FastPath.attempt(argc: ProcessArguments.count, argv: argv, startedNs: started, log: log, fallback: generalFallback)
 }
 
-/// Takes GUARDED_RUN_HANDOVER out of the environment (COMMAND never sees it) and returns what the
-/// Embedded launcher that handed this start over did with its health-log line. A launcher of
-/// another cache format (half an upgrade) is said once per boot; its cache files then never match
-/// (each side reads only its own format), so every start takes this binary's path until both
-/// binaries come from one build.
+/// Takes the launcher's GUARDED_RUN_HANDOVER out of the environment (COMMAND never sees it) and
+/// returns what the Embedded launcher that handed this start over did with its health-log line. Only
+/// a value naming this process's PID is a handover (the launcher exec'd this very process); any other
+/// is the caller's, left as received, and changes nothing. A launcher of another cache format (half
+/// an upgrade) is said once per boot; its cache files then never match (each side reads only its
+/// own format), so every start takes this binary's path until both binaries come from one build.
 public func takeHandover() -> FastLogMode {
-    guard let raw = getenv(cString(LaunchFormat.handoverVariable)) else { return .write }
-    let value = Array(String(cString: raw).utf8)
-    unsetenv(cString(LaunchFormat.handoverVariable))
-    let parsed = value.withUnsafeBufferPointer { b in b.baseAddress.flatMap { Handover.parse(Bytes($0, b.count)) } }
+    guard let raw = getenv(cString(LaunchFormat.handoverVariable)),
+          let rest = Handover.fromThisProcess(Bytes(cString: raw)) else { return .write }
+    let parsed = Handover.parse(rest)
+    Environment.removeFirst(String(describing: LaunchFormat.handoverVariable))
     if let parsed, parsed.format == LaunchFormat.fingerprintFormat { return parsed.log }
     let theirs = parsed.map { "cache format \($0.format)" } ?? "an unknown handover"
     BootNotice.say(.versionSkew, agent: "guarded-run", venv: nil,

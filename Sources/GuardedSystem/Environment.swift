@@ -21,6 +21,24 @@ public enum Environment {
         return result
     }
 
+    /// Removes the first `NAME=` entry, the one getenv reads, and no other (unsetenv removes every
+    /// entry of that name, a caller's duplicate included), shifting the rest down in place.
+    public static func removeFirst(_ name: String) {
+        #if canImport(Darwin)
+        guard let env = _NSGetEnviron()?.pointee else { return }
+        #else
+        guard let env = environ as UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? else { return }
+        #endif
+        let key = name + "="
+        let length = key.utf8.count
+        var i = 0
+        while let entry = env[i], strncmp(entry, key, length) != 0 { i += 1 }
+        while env[i] != nil {
+            env[i] = env[i + 1]
+            i += 1
+        }
+    }
+
     /// The user's home directory from $HOME. The password database is not consulted: in a static
     /// executable getpwuid would need the NSS modules of the glibc it was linked against.
     public static func homeDirectory() -> String? {

@@ -24,8 +24,8 @@ struct GuardedRunLauncher {
     }
 
     /// Execs `guarded-run-full` from this executable's directory (never a PATH search) with the
-    /// same argv and the environment plus the handover variable. Exit 70 with one line when it
-    /// cannot.
+    /// same argv and the environment as received after the handover variable (`Handover`). Exit 70
+    /// with one line when it cannot.
     static func handOver(_ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, log: FastLogMode) -> Never {
         let capacity = 4096 + LaunchFormat.fullBinaryName.utf8CodeUnitCount + 2
         var path = ByteBuffer(capacity: capacity)
@@ -36,19 +36,23 @@ struct GuardedRunLauncher {
         path.count = slash + 1
         path.append(LaunchFormat.fullBinaryName)
 
+        // Our own handover in our environment: guarded-run-full is this launcher again (a link or a
+        // copy), which would exec itself forever in this PID.
+        if let value = getenv(cString(LaunchFormat.handoverVariable)), Handover.fromThisProcess(Bytes(cString: value)) != nil {
+            var message = ByteBuffer(capacity: path.count + 80)
+            message.append(path.bytes)
+            message.append(" is not the full binary: it runs the launcher again")
+            fail(message.cString, errno: 0)
+        }
+        // Ours first (what the full binary's getenv finds), then the environment exactly as received.
         let environment = launchEnvironment()
         var count = 0
         while environment[count] != nil { count += 1 }
         let envp = FastMemory.allocate(UnsafeMutablePointer<CChar>?.self, capacity: count + 2)
-        var kept = 0
-        for i in 0..<count where !Handover.isAssignment(environment[i]!) {
-            envp[kept] = environment[i]
-            kept += 1
-        }
-        var assignment = ByteBuffer(capacity: LaunchFormat.handoverVariable.utf8CodeUnitCount + 32)
+        var assignment = ByteBuffer(capacity: LaunchFormat.handoverVariable.utf8CodeUnitCount + 48)
         Handover.appendAssignment(log: log, into: &assignment)
-        envp[kept] = UnsafeMutableRawPointer(assignment.storage).assumingMemoryBound(to: CChar.self)
-        envp[kept + 1] = nil
+        envp[0] = UnsafeMutableRawPointer(assignment.storage).assumingMemoryBound(to: CChar.self)
+        for i in 0...count { envp[i + 1] = environment[i] }
         _ = execve(path.cString, argv, envp)
         let failure = lastErrno()
         var message = ByteBuffer(capacity: path.count + 160)
