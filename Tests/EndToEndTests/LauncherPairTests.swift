@@ -55,8 +55,8 @@ final class LauncherPairTests: XCTestCase {
     }
 
     /// A GUARDED_RUN_HANDOVER in the caller's environment (a stale export, a copied unit) is the
-    /// caller's: it reaches the agent as received on a first start and on a cached one alike (0.1.0
-    /// dropped it on the way through the full binary and passed it on a cached start), and it fakes
+    /// caller's: it reaches the agent as received on a first start and on a cached one alike (the pair as
+    /// first landed dropped it on the way through the full binary and passed it on a cached start), and it fakes
     /// no handover: the full binary still logs the start.
     func testACallerSetHandoverVariableIsPassedAsReceivedOnEveryPath() throws {
         let printEnv = ["-c", "import os; print([v for k, v in os.environ.items() if k == 'GUARDED_RUN_HANDOVER'])"]
@@ -74,8 +74,8 @@ final class LauncherPairTests: XCTestCase {
         XCTAssertEqual(fx.lastRecord().decision, "fast-ok")
     }
 
-    /// guarded-run-full run directly (a complete launcher too) with a stray GUARDED_RUN_HANDOVER: on
-    /// 0.1.0 `2:logged` silently dropped the start's health-log record, `2:unlogged` printed a false
+    /// guarded-run-full run directly (a complete launcher too) with a stray GUARDED_RUN_HANDOVER: as the pair first
+    /// landed, `2:logged` silently dropped the start's health-log record, `2:unlogged` printed a false
     /// "No space left on device" warning, and garbage a false version-skew warning. Only the
     /// launcher that exec'd this very process (its PID) hands a start over.
     func testAStrayHandoverOnADirectRunOfTheFullBinaryChangesNothing() throws {
@@ -96,8 +96,8 @@ final class LauncherPairTests: XCTestCase {
         XCTAssertEqual(version.errorText, "")
     }
 
-    /// guarded-run-full installed as a link to, or a copy of, the launcher (a packaging slip): on
-    /// 0.1.0 the launcher exec'd itself forever (same PID, one execve after another, the unit never
+    /// guarded-run-full installed as a link to, or a copy of, the launcher (a packaging slip): as the pair
+    /// first landed, the launcher exec'd itself forever (same PID, one execve after another, the unit never
     /// failing). It is exit 70 and one line.
     func testAFullBinaryThatIsTheLauncherItselfIsExit70() throws {
         let dir = try TemporaryDirectory("pair-self")
