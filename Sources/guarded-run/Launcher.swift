@@ -31,7 +31,10 @@ struct GuardedRunLauncher {
         var path = ByteBuffer(capacity: capacity)
         let length = guarded_executable_path(UnsafeMutableRawPointer(path.storage).assumingMemoryBound(to: CChar.self), UInt(capacity))
         guard length > 0, let slash = FastPath.lastSlash(Bytes(path.storage, Int(length))) else {
-            fail("cannot find its own executable to run guarded-run-full beside it", errno: lastErrno())
+            // No /proc (a chroot, a mount namespace without it): the full binary could not run there
+            // either (the Swift runtime aborts at start-up without /proc), so this is the one line.
+            fail("cannot find its own executable (/proc/self/exe) to run guarded-run-full beside it", errno: lastErrno(),
+                 hint: "; guarded-run-full needs /proc mounted (see docs/guarded-run.md)\n")
         }
         path.count = slash + 1
         path.append(LaunchFormat.fullBinaryName)
@@ -61,12 +64,14 @@ struct GuardedRunLauncher {
         fail(message.cString, errno: failure)
     }
 
-    static func fail(_ what: StaticString, errno: Int32) -> Never {
-        fail(cString(what), errno: errno)
+    static let installHint: StaticString = "; install guarded-run-full beside guarded-run (see docs/guarded-run.md)\n"
+
+    static func fail(_ what: StaticString, errno: Int32, hint: StaticString = installHint) -> Never {
+        fail(cString(what), errno: errno, hint: hint)
     }
 
-    /// `guarded-run: <what>[: <strerror>]; ...`, exit 70 (the installation is incomplete).
-    static func fail(_ what: UnsafePointer<CChar>, errno: Int32) -> Never {
+    /// `guarded-run: <what>[: <strerror>]<hint>`, exit 70 (the installation is incomplete).
+    static func fail(_ what: UnsafePointer<CChar>, errno: Int32, hint: StaticString = installHint) -> Never {
         var line = ByteBuffer(capacity: strlen(what) + 256)
         line.append("guarded-run: ")
         line.append(Bytes(cString: what))
@@ -74,7 +79,7 @@ struct GuardedRunLauncher {
             line.append(": ")
             line.append(Bytes(cString: text))
         }
-        line.append("; install guarded-run-full beside guarded-run (see docs/guarded-run.md)\n")
+        line.append(hint)
         _ = write(2, line.storage, line.count)
         exit(70)
     }

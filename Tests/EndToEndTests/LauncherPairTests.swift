@@ -119,6 +119,25 @@ final class LauncherPairTests: XCTestCase {
         XCTAssertEqual(fx.agentRuns, 0)
     }
 
+    /// Without /proc (a chroot, a mount namespace without it) the launcher cannot find its own
+    /// directory, and the full binary could not run there anyway (the Swift runtime aborts at start-up
+    /// without /proc): exit 70, one line that says so (it said "install guarded-run-full beside
+    /// guarded-run", which was already done).
+    func testWithoutProcTheHandoverIsExit70AndSaysWhy() throws {
+        #if os(Linux)
+        guard geteuid() == 0, fileExists("/usr/bin/unshare"),
+              TestSupport.run("/usr/bin/unshare", ["-m", "/bin/sh", "-c", "umount -l /proc"]).termination == .exited(0) else {
+            throw XCTSkip("needs root and a mount namespace (unshare -m) to unmount /proc in")
+        }
+        let r = TestSupport.run("/usr/bin/unshare", ["-m", "/bin/sh", "-c", "umount -l /proc && exec \"$0\" \"$@\"", guardedRunBinary, "--version"])
+        XCTAssertEqual(r.termination, .exited(70), r.errorText)
+        XCTAssertEqual(r.errorText, "guarded-run: cannot find its own executable (/proc/self/exe) to run guarded-run-full beside it: No such file or directory; guarded-run-full needs /proc mounted (see docs/guarded-run.md)\n")
+        XCTAssertEqual(r.outputText, "")
+        #else
+        throw XCTSkip("/proc is Linux's")
+        #endif
+    }
+
     /// An agent whose COMMAND cannot be run: the launcher logs the cached start, hands over with
     /// `:logged`, and the full binary reports the exec failure (127) without a second record.
     func testAnExecFailureOnACachedStartIsLoggedOnceAndReportedOnce() throws {
