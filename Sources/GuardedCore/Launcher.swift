@@ -266,7 +266,7 @@ func stateIsUsable(_ state: StateDirectory?, agent: String, venv: String) -> Boo
             failure = "the state directory (from \(state.source.rawValue)) cannot be used: \(error.errno)"
         }
     } else {
-        failure = "no state directory (HOME is not set)"
+        failure = "no state directory (HOME is not set, not absolute or not UTF-8)"
     }
     BootNotice.say(.noStateDirectory, agent: agent, venv: venv, reason: failure,
                    message: Diagnostics.line("warning: \(failure); every start runs the full check and none is logged; give the unit a StateDirectory= or pass --state-dir DIR (said once per boot)", agent: agent))

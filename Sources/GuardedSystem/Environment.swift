@@ -41,8 +41,11 @@ public enum Environment {
 
     /// The user's home directory from $HOME. The password database is not consulted: in a static
     /// executable getpwuid would need the NSS modules of the glibc it was linked against.
+    /// A HOME that is not valid UTF-8 (a Latin-1 home directory) is none: read into a String its
+    /// bytes would be replaced, naming another directory, which the launcher then created as its
+    /// state directory (the fast path declines such a path the same way).
     public static func homeDirectory() -> String? {
-        guard let h = value("HOME"), h.hasPrefix("/") else { return nil }
+        guard let p = getenv("HOME"), let h = String(validatingCString: p), h.hasPrefix("/") else { return nil }
         return h
     }
 }

@@ -123,6 +123,19 @@ final class LaunchOptionsDifferentialTests: XCTestCase {
         XCTAssertGreaterThan(found, 100)
     }
 
+    /// A HOME that is not valid UTF-8 (a Latin-1 home directory) is no home, as the fast path reads
+    /// it: read into a String it named another directory (its bad bytes replaced by U+FFFD), which
+    /// the general code then created as its state directory, outside any path it was given.
+    func testAHomeThatIsNotUTF8IsNoHome() {
+        let saved = getenv("HOME").map { String(cString: $0) }
+        defer { if let saved { setenv("HOME", saved, 1) } else { unsetenv("HOME") } }
+        let latin1: [UInt8] = Array("/home/j".utf8) + [0xf6] + Array("rg".utf8) + [0]
+        latin1.withUnsafeBufferPointer { b in b.withMemoryRebound(to: CChar.self) { _ = setenv("HOME", $0.baseAddress!, 1) } }
+        XCTAssertNil(Environment.homeDirectory())
+        setenv("HOME", "/home/jörg", 1)
+        XCTAssertEqual(Environment.homeDirectory(), "/home/jörg")
+    }
+
     func testUTF8ValidityIsWhatStringKeeps() {
         var generator = SplitMix(seed: 7)
         for _ in 0..<50_000 {
