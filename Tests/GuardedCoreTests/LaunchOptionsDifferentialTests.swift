@@ -104,7 +104,10 @@ final class LaunchOptionsDifferentialTests: XCTestCase {
         let saved = names.map { getenv($0).map { String(cString: $0) } }
         defer { for (n, v) in zip(names, saved) { if let v { setenv(n, v, 1) } else { unsetenv(n) } } }
         let choices: [[UInt8]?] = [nil, [], Array("/s/state".utf8), Array("rel/state".utf8), Array("/a:/b".utf8),
-                                   Array(":/b".utf8), [0x2f, 0x73, 0xff], Array("/x/é".utf8)]
+                                   Array(":/b".utf8), [0x2f, 0x73, 0xff], Array("/x/é".utf8),
+                                   // A ':' with a combining mark after it: one Character, so a String
+                                   // split at ":" did not cut STATE_DIRECTORY there; the fast path does.
+                                   Array("/c:\u{301}/d".utf8)]
         var found = 0
         for a in choices { for b in choices { for c in choices { for d in choices {
             for (name, value) in zip(names, [a, b, c, d]) {
@@ -115,6 +118,11 @@ final class LaunchOptionsDifferentialTests: XCTestCase {
             }
             var out = ByteBuffer(capacity: 4096)
             defer { out.free() }
+            // Bytes that are not UTF-8 never become another path (U+FFFD in their place), which the
+            // general code then created (no choice here holds a real U+FFFD).
+            if let general = StateDirectory.resolve(explicit: nil) {
+                XCTAssertFalse(general.path.unicodeScalars.contains("\u{FFFD}"), "\([a, b, c, d])")
+            }
             guard FastPath.appendStateDirectory(explicit: nil, into: &out), isValidUTF8(out.bytes) else { continue }
             found += 1
             let general = StateDirectory.resolve(explicit: nil)
