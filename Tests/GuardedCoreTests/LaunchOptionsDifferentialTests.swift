@@ -1,6 +1,7 @@
 @testable import GuardedCore
 @testable import GuardedLaunch
 import GuardedSystem
+import TestSupport
 import XCTest
 
 /// The Embedded launcher and the full binary read one command line and one environment. The fast
@@ -142,6 +143,27 @@ final class LaunchOptionsDifferentialTests: XCTestCase {
         XCTAssertNil(Environment.homeDirectory())
         setenv("HOME", "/home/jörg", 1)
         XCTAssertEqual(Environment.homeDirectory(), "/home/jörg")
+    }
+
+    /// A '/' followed by a combining mark is one Character with it: the general path helpers cut at
+    /// Characters, so `bin/\u{301}python` was not in `bin/` (exit 64, "no venv") while the launcher,
+    /// cutting at bytes as the kernel does, started it from the cache; `..` after such a component
+    /// removed two; and String equality (canonical equivalence) took `e` + U+0301 for `é`.
+    func testPathsAreCutAtSlashBytesAsTheFastPathAndTheKernelCutThem() throws {
+        XCTAssertEqual(parentDirectory(of: "/x/venv/bin/\u{301}python"), "/x/venv/bin")
+        XCTAssertEqual(baseName(of: "/x/venv/bin/\u{301}python"), "\u{301}python")
+        XCTAssertEqual(normalizedPath("/a/\u{301}/../b"), "/a/b")
+        XCTAssertEqual(absolutePath("/\u{301}x", relativeTo: "/cwd"), "/\u{301}x")
+        XCTAssertTrue(isInside("/a/\u{301}x", "/a"))
+        XCTAssertFalse(isInside("/a/e\u{301}", "/a/\u{e9}"))
+
+        let dir = try TemporaryDirectory("combining")
+        defer { dir.remove() }
+        let venv = dir.file("venv")
+        try makeDirectories(venv + "/bin")
+        try writeFileAtomically(venv + "/pyvenv.cfg", Array("home = /usr/bin\n".utf8), mode: 0o644)
+        let command = venv + "/bin/\u{301}python"
+        XCTAssertEqual(venvContaining(command: command, state: StateDirectory(path: dir.file("state"), source: .option)), venv)
     }
 
     func testUTF8ValidityIsWhatStringKeeps() {
