@@ -24,8 +24,8 @@ public enum FastLogMode {
     case write
     /// Already appended by the launcher that handed the start over (its exec of COMMAND failed).
     case alreadyWritten
-    /// Lost to a failed write in the launcher that handed the start over: write nothing, say it.
-    case lost
+    /// Lost to a failed write (errno) in the launcher that handed the start over: write nothing, say it.
+    case lost(errno: Int32)
 }
 
 /// The launcher options as the fast path takes them from argv (the subset of forms it handles; any
@@ -313,7 +313,7 @@ public enum FastPath {
         }
         switch input.log {
         case .alreadyWritten: break
-        case .lost: fallback(.logFailed(hit, errno: ENOSPC))
+        case .lost(let errno): fallback(.logFailed(hit, errno: errno))
         case .write:
             path.count = stateLength + 1
             path.append("agents/")
@@ -735,7 +735,7 @@ public enum ASCII {
 
 /// How the Embedded launcher hands a start to the full binary: one execve of `guarded-run-full`
 /// beside its own executable, with the same argv and the environment as received, with
-/// `GUARDED_RUN_HANDOVER=<pid>:<cache format>[:logged|:unlogged]` put before it. The PID is the
+/// `GUARDED_RUN_HANDOVER=<pid>:<cache format>[:logged|:unlogged:<errno>]` put before it. The PID is the
 /// launcher's own, which execve keeps: the full binary takes a value naming its own PID as the
 /// handover (and removes that one entry, so COMMAND never sees it), and leaves any other (a caller's
 /// stale export) in the environment as received, faking nothing. It compares the cache format with
@@ -753,7 +753,9 @@ public enum Handover {
         switch log {
         case .write: break
         case .alreadyWritten: out.append(":logged")
-        case .lost: out.append(":unlogged")
+        case .lost(let errno):
+            out.append(":unlogged:")
+            out.appendDecimal(Int64(errno))
         }
     }
 
@@ -783,7 +785,16 @@ public enum Handover {
         let rest = Bytes(value.base + i, value.count - i)
         if rest.count == 0 { return (format, .write) }
         if rest.equals(":logged") { return (format, .alreadyWritten) }
-        if rest.equals(":unlogged") { return (format, .lost) }
+        let unlogged: StaticString = ":unlogged:"
+        if rest.count > unlogged.utf8CodeUnitCount, rest.count <= unlogged.utf8CodeUnitCount + 4,
+           memcmp(rest.base, unlogged.utf8Start, unlogged.utf8CodeUnitCount) == 0 {
+            var errno: Int32 = 0
+            for k in unlogged.utf8CodeUnitCount..<rest.count {
+                guard ASCII.isDigit(rest[k]) else { return nil }
+                errno = errno * 10 + Int32(rest[k] - 0x30)
+            }
+            return (format, .lost(errno: errno))
+        }
         return nil
     }
 }

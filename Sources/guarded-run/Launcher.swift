@@ -15,7 +15,7 @@ struct GuardedRunLauncher {
             FastPath.attempt(argc: argc, argv: argv, startedNs: started, log: .write) { fallback in
                 switch fallback {
                 case .logElsewhere: handOver(argv, log: .write)
-                case .logFailed: handOver(argv, log: .lost)
+                case .logFailed(_, let errno): handOver(argv, log: .lost(errno: errno))
                 case .execute: handOver(argv, log: .alreadyWritten)
                 }
             }

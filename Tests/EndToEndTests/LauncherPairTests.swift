@@ -138,6 +138,28 @@ final class LauncherPairTests: XCTestCase {
         #endif
     }
 
+    /// A health-log write that fails in the launcher (here EFBIG: a file-size limit below the log's
+    /// size, SIGXFSZ ignored) is reported by the full binary with its own error: the handover said
+    /// only `unlogged`, and every such failure read "No space left on device".
+    func testARecordLostInTheLauncherIsReportedWithItsOwnError() throws {
+        let runtime = fx.tmp.file("runtime")
+        try makeDirectories(runtime, mode: 0o700)
+        XCTAssertEqual(fx.start().termination, .exited(0))
+        XCTAssertEqual(fx.start().termination, .exited(0))
+        XCTAssertEqual(fx.lastRecord().decision, "fast-ok")
+        let log = fx.state + "/agents/" + fx.agent + "/health.jsonl"
+        let line = try readTextFile(log).split(separator: "\n").last.map { String($0) + "\n" } ?? ""
+        try writeFileAtomically(log, Array(String(repeating: line, count: 8192 / line.utf8.count + 1).utf8), mode: 0o600)
+        let before = try readFile(log)
+        let r = TestSupport.run("/bin/sh", ["-c", "trap '' XFSZ; ulimit -f 4; exec \"$0\" \"$@\"", guardedRunBinary,
+                                            "--agent", fx.agent, "--state-dir", fx.state, "--", fx.python, fx.agentScript],
+                                environment: environment(["GUARDED_RUN_RUNTIME_DIR": runtime]))
+        XCTAssertEqual(r.termination, .exited(0), r.errorText)
+        XCTAssertEqual(r.errorText, "guarded-run: \(fx.agent): warning: cannot write the health log: File too large; starts are not logged (said once per boot)\n")
+        XCTAssertEqual(try readFile(log), before)
+        XCTAssertEqual(fx.agentRuns, 3)
+    }
+
     /// An agent whose COMMAND cannot be run: the launcher logs the cached start, hands over with
     /// `:logged`, and the full binary reports the exec failure (127) without a second record.
     func testAnExecFailureOnACachedStartIsLoggedOnceAndReportedOnce() throws {
