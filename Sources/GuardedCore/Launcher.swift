@@ -11,16 +11,17 @@ public func launcherFastPath(log: FastLogMode = .write) {
     FastPath.attempt(argc: ProcessArguments.count, argv: argv, startedNs: started, log: log, fallback: generalFallback)
 }
 
-/// Takes GUARDED_RUN_HANDOVER out of the environment (COMMAND never sees it) and returns what the
-/// Embedded launcher that handed this start over did with its health-log line. A launcher of
-/// another cache format (half an upgrade) is said once per boot; its cache files then never match
-/// (each side reads only its own format), so every start takes this binary's path until both
-/// binaries come from one build.
+/// Takes the launcher's GUARDED_RUN_HANDOVER out of the environment (COMMAND never sees it) and
+/// returns what the Embedded launcher that handed this start over did with its health-log line. Only
+/// a value naming this process's PID is a handover (the launcher exec'd this very process); any other
+/// is the caller's, left as received, and changes nothing. A launcher of another cache format (half
+/// an upgrade) is said once per boot; its cache files then never match (each side reads only its
+/// own format), so every start takes this binary's path until both binaries come from one build.
 public func takeHandover() -> FastLogMode {
-    guard let raw = getenv(cString(LaunchFormat.handoverVariable)) else { return .write }
-    let value = Array(String(cString: raw).utf8)
-    unsetenv(cString(LaunchFormat.handoverVariable))
-    let parsed = value.withUnsafeBufferPointer { b in b.baseAddress.flatMap { Handover.parse(Bytes($0, b.count)) } }
+    guard let raw = getenv(cString(LaunchFormat.handoverVariable)),
+          let rest = Handover.fromThisProcess(Bytes(cString: raw)) else { return .write }
+    let parsed = Handover.parse(rest)
+    Environment.removeFirst(String(describing: LaunchFormat.handoverVariable))
     if let parsed, parsed.format == LaunchFormat.fingerprintFormat { return parsed.log }
     let theirs = parsed.map { "cache format \($0.format)" } ?? "an unknown handover"
     BootNotice.say(.versionSkew, agent: "guarded-run", venv: nil,
@@ -65,7 +66,7 @@ extension StateDirectory {
     /// The state directory the fast path resolved (an absolute path).
     init?(bytes: Bytes) {
         let path = HealthRecord.text(bytes)
-        guard path.hasPrefix("/") else { return nil }
+        guard path.utf8.first == 0x2f else { return nil }
         self.init(path: path)
     }
 }
@@ -265,7 +266,7 @@ func stateIsUsable(_ state: StateDirectory?, agent: String, venv: String) -> Boo
             failure = "the state directory (from \(state.source.rawValue)) cannot be used: \(error.errno)"
         }
     } else {
-        failure = "no state directory (HOME is not set)"
+        failure = "no state directory (HOME is not set, not absolute or not UTF-8)"
     }
     BootNotice.say(.noStateDirectory, agent: agent, venv: venv, reason: failure,
                    message: Diagnostics.line("warning: \(failure); every start runs the full check and none is logged; give the unit a StateDirectory= or pass --state-dir DIR (said once per boot)", agent: agent))
@@ -279,7 +280,8 @@ func execCommand(argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, agent
     let nameText = String(cString: name)
     let env = processEnvironment
     var failure: Errno
-    if nameText.contains("/") {
+    // A '/' byte, as execve and the fast path see it (a '/' before a combining mark is no Character "/").
+    if nameText.utf8.contains(0x2f) {
         failure = replaceProcess(path: name, arguments: argv, environment: env)
     } else {
         failure = .noSuchFileOrDirectory
@@ -305,7 +307,7 @@ func execCommand(argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, agent
 /// resolved: `venv/bin/python` points at the base interpreter; the venv is the directory named.
 public func venvContaining(command: String, state: StateDirectory) -> String? {
     var path = command
-    if !command.contains("/") {
+    if !command.utf8.contains(0x2f) {
         guard let found = Subprocess.findExecutable(command) else { return nil }
         path = found
     }

@@ -49,21 +49,30 @@ public struct StateDirectory: Sendable {
     /// Resolves the state directory from an explicit option, then the environment, then the defaults.
     public static func resolve(explicit: String? = nil) -> StateDirectory? {
         if let explicit, !explicit.isEmpty { return StateDirectory(path: absolutePath(explicit, relativeTo: currentDirectory()), source: .option) }
-        if let env = Environment.value("GUARDED_RUN_STATE_DIR"), !env.isEmpty {
+        // A path that is not valid UTF-8 would name another directory once read into a String (its
+        // bad bytes replaced), which was then created: there is no state directory then, as the fast
+        // path decides (`FastPath.appendStateDirectory` then `isValidUTF8`).
+        if let raw = getenv("GUARDED_RUN_STATE_DIR"), raw[0] != 0 {
+            guard let env = String(validatingCString: raw) else { return nil }
             return StateDirectory(path: absolutePath(env, relativeTo: currentDirectory()), source: .environment)
         }
         // systemd sets an absolute path per StateDirectory= entry, joined with ':'; a relative or
         // empty first entry is not systemd's and is ignored.
-        if let systemd = Environment.value("STATE_DIRECTORY"),
-           let first = systemd.split(separator: ":", omittingEmptySubsequences: false).first, first.hasPrefix("/") {
-            return StateDirectory(path: String(first), source: .systemd)
+        if let raw = getenv("STATE_DIRECTORY"), raw[0] == 0x2f {
+            let all = Bytes(cString: raw)
+            let end = memchr(all.base, 0x3a, all.count).map { UnsafeRawPointer($0) - UnsafeRawPointer(all.base) } ?? all.count
+            guard let first = String(validating: UnsafeBufferPointer(start: all.base, count: end), as: UTF8.self) else { return nil }
+            return StateDirectory(path: first, source: .systemd)
         }
         #if canImport(Darwin)
         guard let home = Environment.homeDirectory() else { return nil }
         return StateDirectory(path: home + "/Library/Application Support/guarded-run", source: .home)
         #else
         if geteuid() == 0 { return StateDirectory(path: "/var/lib/guarded-run", source: .rootDefault) }
-        if let xdg = Environment.value("XDG_STATE_HOME"), xdg.hasPrefix("/") { return StateDirectory(path: xdg + "/guarded-run", source: .xdgStateHome) }
+        if let raw = getenv("XDG_STATE_HOME"), raw[0] == 0x2f {
+            guard let xdg = String(validatingCString: raw) else { return nil }
+            return StateDirectory(path: xdg + "/guarded-run", source: .xdgStateHome)
+        }
         guard let home = Environment.homeDirectory() else { return nil }
         return StateDirectory(path: home + "/.local/state/guarded-run", source: .home)
         #endif

@@ -24,8 +24,8 @@ public enum FastLogMode {
     case write
     /// Already appended by the launcher that handed the start over (its exec of COMMAND failed).
     case alreadyWritten
-    /// Lost to a failed write in the launcher that handed the start over: write nothing, say it.
-    case lost
+    /// Lost to a failed write (errno) in the launcher that handed the start over: write nothing, say it.
+    case lost(errno: Int32)
 }
 
 /// The launcher options as the fast path takes them from argv (the subset of forms it handles; any
@@ -313,7 +313,7 @@ public enum FastPath {
         }
         switch input.log {
         case .alreadyWritten: break
-        case .lost: fallback(.logFailed(hit, errno: ENOSPC))
+        case .lost(let errno): fallback(.logFailed(hit, errno: errno))
         case .write:
             path.count = stateLength + 1
             path.append("agents/")
@@ -734,25 +734,46 @@ public enum ASCII {
 }
 
 /// How the Embedded launcher hands a start to the full binary: one execve of `guarded-run-full`
-/// beside its own executable, with the same argv, the environment as received plus
-/// `GUARDED_RUN_HANDOVER=<cache format>[:logged|:unlogged]`. The full binary takes the variable out
-/// of its environment before anything else (COMMAND never sees it), compares the cache format with
+/// beside its own executable, with the same argv and the environment as received, with
+/// `GUARDED_RUN_HANDOVER=<pid>:<cache format>[:logged|:unlogged:<errno>]` put before it. The PID is the
+/// launcher's own, which execve keeps: the full binary takes a value naming its own PID as the
+/// handover (and removes that one entry, so COMMAND never sees it), and leaves any other (a caller's
+/// stale export) in the environment as received, faking nothing. It compares the cache format with
 /// its own (a mismatched pair, half an upgrade, is said once per boot) and learns what happened to
-/// the health-log line.
+/// the health-log line. A launcher that finds its own handover in its environment was exec'd as
+/// the full binary (a link to, or a copy of, itself).
 public enum Handover {
-    /// `GUARDED_RUN_HANDOVER=<format>[:suffix]`, NUL-terminated in `out`.
+    /// `GUARDED_RUN_HANDOVER=<pid>:<format>[:suffix]`, NUL-terminated in `out`.
     public static func appendAssignment(log: FastLogMode, into out: inout ByteBuffer) {
         out.append(LaunchFormat.handoverVariable)
         out.append(0x3d)
+        out.appendDecimal(Int64(getpid()))
+        out.append(0x3a)
         out.appendDecimal(Int64(LaunchFormat.fingerprintFormat))
         switch log {
         case .write: break
         case .alreadyWritten: out.append(":logged")
-        case .lost: out.append(":unlogged")
+        case .lost(let errno):
+            out.append(":unlogged:")
+            out.appendDecimal(Int64(errno))
         }
     }
 
-    /// The variable's value: the launcher's cache format and log mode, nil when it does not parse.
+    /// The part after `<pid>:` when the value names this process's PID (a launcher handed this very
+    /// process over); nil for a value anyone else set.
+    public static func fromThisProcess(_ value: Bytes) -> Bytes? {
+        var pid: Int64 = 0
+        var i = 0
+        // PIDs have at most 10 digits: no overflow.
+        while i < value.count, i < 10, ASCII.isDigit(value[i]) {
+            pid = pid * 10 + Int64(value[i] - 0x30)
+            i += 1
+        }
+        guard i > 0, i < value.count, value[i] == 0x3a, pid == Int64(getpid()) else { return nil }
+        return Bytes(value.base + i + 1, value.count - i - 1)
+    }
+
+    /// The value after the PID: the launcher's cache format and log mode, nil when it does not parse.
     public static func parse(_ value: Bytes) -> (format: Int, log: FastLogMode)? {
         var format = 0
         var i = 0
@@ -764,13 +785,16 @@ public enum Handover {
         let rest = Bytes(value.base + i, value.count - i)
         if rest.count == 0 { return (format, .write) }
         if rest.equals(":logged") { return (format, .alreadyWritten) }
-        if rest.equals(":unlogged") { return (format, .lost) }
+        let unlogged: StaticString = ":unlogged:"
+        if rest.count > unlogged.utf8CodeUnitCount, rest.count <= unlogged.utf8CodeUnitCount + 4,
+           memcmp(rest.base, unlogged.utf8Start, unlogged.utf8CodeUnitCount) == 0 {
+            var errno: Int32 = 0
+            for k in unlogged.utf8CodeUnitCount..<rest.count {
+                guard ASCII.isDigit(rest[k]) else { return nil }
+                errno = errno * 10 + Int32(rest[k] - 0x30)
+            }
+            return (format, .lost(errno: errno))
+        }
         return nil
-    }
-
-    /// True when `entry` (`NAME=value`) sets the handover variable.
-    public static func isAssignment(_ entry: UnsafePointer<CChar>) -> Bool {
-        let name = LaunchFormat.handoverVariable
-        return strncmp(entry, cString(name), name.utf8CodeUnitCount) == 0 && entry[name.utf8CodeUnitCount] == 0x3d
     }
 }

@@ -33,8 +33,8 @@ public enum LaunchFormat {
     /// The full binary's file name, beside the launcher.
     public static let fullBinaryName: StaticString = "guarded-run-full"
     /// The environment variable through which the launcher tells the full binary it handed the start
-    /// over (value: `<fingerprintFormat>` with an optional `:logged` or `:unlogged`); the full
-    /// binary removes it before anything else, so COMMAND never sees it.
+    /// over (value: `<pid>:<fingerprintFormat>` with an optional `:logged` or `:unlogged:<errno>`, see
+    /// `Handover`); the full binary removes it before anything else, so COMMAND never sees it.
     public static let handoverVariable: StaticString = "GUARDED_RUN_HANDOVER"
 }
 

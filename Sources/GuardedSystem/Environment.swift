@@ -21,10 +21,31 @@ public enum Environment {
         return result
     }
 
+    /// Removes the first `NAME=` entry, the one getenv reads, and no other (unsetenv removes every
+    /// entry of that name, a caller's duplicate included), shifting the rest down in place.
+    public static func removeFirst(_ name: String) {
+        #if canImport(Darwin)
+        guard let env = _NSGetEnviron()?.pointee else { return }
+        #else
+        guard let env = environ as UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? else { return }
+        #endif
+        let key = name + "="
+        let length = key.utf8.count
+        var i = 0
+        while let entry = env[i], strncmp(entry, key, length) != 0 { i += 1 }
+        while env[i] != nil {
+            env[i] = env[i + 1]
+            i += 1
+        }
+    }
+
     /// The user's home directory from $HOME. The password database is not consulted: in a static
     /// executable getpwuid would need the NSS modules of the glibc it was linked against.
+    /// A HOME that is not valid UTF-8 (a Latin-1 home directory) is none: read into a String its
+    /// bytes would be replaced, naming another directory, which the launcher then created as its
+    /// state directory (the fast path declines such a path the same way).
     public static func homeDirectory() -> String? {
-        guard let h = value("HOME"), h.hasPrefix("/") else { return nil }
+        guard let p = getenv("HOME"), let h = String(validatingCString: p), h.utf8.first == 0x2f else { return nil }
         return h
     }
 }

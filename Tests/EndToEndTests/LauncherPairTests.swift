@@ -40,9 +40,8 @@ final class LauncherPairTests: XCTestCase {
         XCTAssertEqual(TestSupport.run(dir.file("link"), ["--version"]).outputText, "guarded-run \(guardedRunVersion)\n")
     }
 
-    /// The handover variable is the full binary's alone: COMMAND never sees it, on the full binary's
-    /// path (a first start) or on the launcher's (a cached one); one a caller set is passed as received
-    /// by a cached start, and replaced on the way to the full binary.
+    /// The launcher's handover variable is the full binary's alone: COMMAND never sees it, on the full
+    /// binary's path (a first start) or on the launcher's (a cached one).
     func testTheHandoverNeverReachesTheAgent() throws {
         let printEnv = ["-c", "import os; print(sorted(k for k in os.environ if k.startswith('GUARDED_RUN_HANDOVER')))"]
         let args = ["--agent", fx.agent, "--state-dir", fx.state, "--", fx.python] + printEnv
@@ -53,12 +52,112 @@ final class LauncherPairTests: XCTestCase {
         let second = runGuarded(args)
         XCTAssertEqual(second.outputText, "[]\n")
         XCTAssertEqual(fx.lastRecord().decision, "fast-ok")
-        // A stray value in the caller's environment cannot fake a handover to the full binary:
-        // the launcher replaces it (a miss here: another import set).
-        let stray = runGuarded(["--import", "json"] + args, environment: environment(["GUARDED_RUN_HANDOVER": "2:logged"]))
-        XCTAssertEqual(stray.termination, .exited(0), stray.errorText)
-        XCTAssertEqual(stray.outputText, "[]\n")
+    }
+
+    /// A GUARDED_RUN_HANDOVER in the caller's environment (a stale export, a copied unit) is the
+    /// caller's: it reaches the agent as received on a first start and on a cached one alike (the pair as
+    /// first landed dropped it on the way through the full binary and passed it on a cached start), and it fakes
+    /// no handover: the full binary still logs the start.
+    func testACallerSetHandoverVariableIsPassedAsReceivedOnEveryPath() throws {
+        let printEnv = ["-c", "import os; print([v for k, v in os.environ.items() if k == 'GUARDED_RUN_HANDOVER'])"]
+        let args = ["--agent", fx.agent, "--state-dir", fx.state, "--", fx.python] + printEnv
+        let env = environment(["GUARDED_RUN_HANDOVER": "2:logged"])
+        let miss = runGuarded(args, environment: env)
+        XCTAssertEqual(miss.termination, .exited(0), miss.errorText)
+        XCTAssertEqual(miss.outputText, "['2:logged']\n")
+        XCTAssertEqual(fx.records().count, 1)
         XCTAssertEqual(fx.lastRecord().decision, "checked-ok")
+        let hit = runGuarded(args, environment: env)
+        XCTAssertEqual(hit.termination, .exited(0), hit.errorText)
+        XCTAssertEqual(hit.outputText, "['2:logged']\n")
+        XCTAssertEqual(fx.records().count, 2)
+        XCTAssertEqual(fx.lastRecord().decision, "fast-ok")
+    }
+
+    /// guarded-run-full run directly (a complete launcher too) with a stray GUARDED_RUN_HANDOVER: as the pair first
+    /// landed, `2:logged` silently dropped the start's health-log record, `2:unlogged` printed a false
+    /// "No space left on device" warning, and garbage a false version-skew warning. Only the
+    /// launcher that exec'd this very process (its PID) hands a start over.
+    func testAStrayHandoverOnADirectRunOfTheFullBinaryChangesNothing() throws {
+        let runtime = fx.tmp.file("runtime")
+        try makeDirectories(runtime, mode: 0o700)
+        XCTAssertEqual(fx.start().termination, .exited(0))
+        let args = ["--agent", fx.agent, "--state-dir", fx.state, "--", fx.python, fx.agentScript]
+        for stray in ["2:logged", "2:unlogged", "garbage", "99", "1:2:logged"] {
+            let before = fx.records().count
+            let r = TestSupport.run(guardedRunFullBinary, args,
+                                    environment: environment(["GUARDED_RUN_HANDOVER": stray, "GUARDED_RUN_RUNTIME_DIR": runtime]))
+            XCTAssertEqual(r.termination, .exited(0), r.errorText)
+            XCTAssertEqual(r.errorText, "", stray)
+            XCTAssertEqual(fx.records().count, before + 1, "the start is logged: \(stray)")
+            XCTAssertEqual(fx.lastRecord().decision, "fast-ok")
+        }
+        let version = TestSupport.run(guardedRunFullBinary, ["--version"], environment: environment(["GUARDED_RUN_HANDOVER": "garbage", "GUARDED_RUN_RUNTIME_DIR": runtime]))
+        XCTAssertEqual(version.errorText, "")
+    }
+
+    /// guarded-run-full installed as a link to, or a copy of, the launcher (a packaging slip): as the pair
+    /// first landed, the launcher exec'd itself forever (same PID, one execve after another, the unit never
+    /// failing). It is exit 70 and one line.
+    func testAFullBinaryThatIsTheLauncherItselfIsExit70() throws {
+        let dir = try TemporaryDirectory("pair-self")
+        defer { dir.remove() }
+        let launcher = try installGuardedRun(into: dir.path)
+        let full = dir.file("guarded-run-full")
+        for install in ["link", "copy"] {
+            try removeFile(full)
+            if install == "link" { try makeSymbolicLink(full, pointingTo: "guarded-run") } else {
+                try writeFileAtomically(full, try readFile(launcher), mode: 0o755)
+            }
+            for args in [["--version"], ["--state-dir", fx.state, "--", fx.python, fx.agentScript]] {
+                let r = TestSupport.run(launcher, args, timeout: 60)
+                XCTAssertFalse(r.timedOut, install)
+                XCTAssertEqual(r.termination, .exited(70), "\(install): \(r.errorText)")
+                XCTAssertEqual(r.errorText, "guarded-run: \(full) is not the full binary: it runs the launcher again; install guarded-run-full beside guarded-run (see docs/guarded-run.md)\n", install)
+            }
+        }
+        XCTAssertEqual(fx.agentRuns, 0)
+    }
+
+    /// Without /proc (a chroot, a mount namespace without it) the launcher cannot find its own
+    /// directory, and the full binary could not run there anyway (the Swift runtime aborts at start-up
+    /// without /proc): exit 70, one line that says so (it said "install guarded-run-full beside
+    /// guarded-run", which was already done).
+    func testWithoutProcTheHandoverIsExit70AndSaysWhy() throws {
+        #if os(Linux)
+        guard geteuid() == 0, fileExists("/usr/bin/unshare"),
+              TestSupport.run("/usr/bin/unshare", ["-m", "/bin/sh", "-c", "umount -l /proc"]).termination == .exited(0) else {
+            throw XCTSkip("needs root and a mount namespace (unshare -m) to unmount /proc in")
+        }
+        let r = TestSupport.run("/usr/bin/unshare", ["-m", "/bin/sh", "-c", "umount -l /proc && exec \"$0\" \"$@\"", guardedRunBinary, "--version"])
+        XCTAssertEqual(r.termination, .exited(70), r.errorText)
+        XCTAssertEqual(r.errorText, "guarded-run: cannot find its own executable (/proc/self/exe) to run guarded-run-full beside it: No such file or directory; guarded-run-full needs /proc mounted (see docs/guarded-run.md)\n")
+        XCTAssertEqual(r.outputText, "")
+        #else
+        throw XCTSkip("/proc is Linux's")
+        #endif
+    }
+
+    /// A health-log write that fails in the launcher (here EFBIG: a file-size limit below the log's
+    /// size, SIGXFSZ ignored) is reported by the full binary with its own error: the handover said
+    /// only `unlogged`, and every such failure read "No space left on device".
+    func testARecordLostInTheLauncherIsReportedWithItsOwnError() throws {
+        let runtime = fx.tmp.file("runtime")
+        try makeDirectories(runtime, mode: 0o700)
+        XCTAssertEqual(fx.start().termination, .exited(0))
+        XCTAssertEqual(fx.start().termination, .exited(0))
+        XCTAssertEqual(fx.lastRecord().decision, "fast-ok")
+        let log = fx.state + "/agents/" + fx.agent + "/health.jsonl"
+        let line = try readTextFile(log).split(separator: "\n").last.map { String($0) + "\n" } ?? ""
+        try writeFileAtomically(log, Array(String(repeating: line, count: 8192 / line.utf8.count + 1).utf8), mode: 0o600)
+        let before = try readFile(log)
+        let r = TestSupport.run("/bin/sh", ["-c", "trap '' XFSZ; ulimit -f 4; exec \"$0\" \"$@\"", guardedRunBinary,
+                                            "--agent", fx.agent, "--state-dir", fx.state, "--", fx.python, fx.agentScript],
+                                environment: environment(["GUARDED_RUN_RUNTIME_DIR": runtime]))
+        XCTAssertEqual(r.termination, .exited(0), r.errorText)
+        XCTAssertEqual(r.errorText, "guarded-run: \(fx.agent): warning: cannot write the health log: File too large; starts are not logged (said once per boot)\n")
+        XCTAssertEqual(try readFile(log), before)
+        XCTAssertEqual(fx.agentRuns, 3)
     }
 
     /// An agent whose COMMAND cannot be run: the launcher logs the cached start, hands over with
@@ -81,13 +180,15 @@ final class LauncherPairTests: XCTestCase {
     func testVersionSkewIsSaidOnceAndNeverFastOks() throws {
         let runtime = fx.tmp.file("runtime")
         try makeDirectories(runtime, mode: 0o700)
-        let env = environment(["GUARDED_RUN_HANDOVER": "99", "GUARDED_RUN_RUNTIME_DIR": runtime])
-        let args = ["--agent", fx.agent, "--state-dir", fx.state, "--", fx.python, fx.agentScript]
-        let first = TestSupport.run(guardedRunFullBinary, args, environment: env)
+        let env = environment(["GUARDED_RUN_RUNTIME_DIR": runtime])
+        // The launcher of another format, as a shell that execs the full binary in its own PID.
+        let args = ["-c", "GUARDED_RUN_HANDOVER=$$:99 exec \"$0\" \"$@\"", guardedRunFullBinary,
+                    "--agent", fx.agent, "--state-dir", fx.state, "--", fx.python, fx.agentScript]
+        let first = TestSupport.run("/bin/sh", args, environment: env)
         XCTAssertEqual(first.termination, .exited(0), first.errorText)
         XCTAssertEqual(first.errorText.split(separator: "\n").count, 1, first.errorText)
         XCTAssertTrue(first.errorText.contains("the launcher (guarded-run) speaks cache format 99 and this full binary (guarded-run-full) cache format \(Fingerprint.formatVersion): install both from one build"), first.errorText)
-        let second = TestSupport.run(guardedRunFullBinary, args, environment: env)
+        let second = TestSupport.run("/bin/sh", args, environment: env)
         XCTAssertEqual(second.termination, .exited(0), second.errorText)
         XCTAssertEqual(second.errorText, "", "said once per boot")
         XCTAssertEqual(fx.agentRuns, 2)

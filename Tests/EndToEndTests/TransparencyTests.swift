@@ -53,6 +53,45 @@ final class TransparencyTests: XCTestCase {
         XCTAssertFalse(log.contains("two words"), "agent arguments are not logged")
     }
 
+    /// The same through the pair on both paths: a first start (the launcher misses and hands the
+    /// start to guarded-run-full with one execve, which runs the full check and execs COMMAND) and a
+    /// cached one (the launcher execs COMMAND itself). PID, argv bytes and the environment, a
+    /// caller's GUARDED_RUN_HANDOVER included, arrive as received either way.
+    func testFirstAndCachedStartsThroughThePairPassEverythingAsReceived() throws {
+        try fx.tmp.write("report.py", """
+            import os, sys, json
+            print(json.dumps({
+                "pid": os.getpid(),
+                "argv": [os.fsencode(a).hex() for a in sys.argv[1:]],
+                "env": sorted(os.fsencode(k).hex() + "=" + os.fsencode(v).hex() for k, v in os.environ.items() if k != "_"),
+            }))
+            """)
+        let script = """
+            echo "$$"
+            exec \(guardedRunBinary) --agent \(fx.agent) --state-dir \(fx.state) --venv \(fx.venv) -- \(fx.python) \(fx.tmp.file("report.py")) \\
+                'two words' '' "$(printf 'bytes\\377\\376')" --not-ours
+            """
+        let baseline = TestSupport.run("/bin/sh", ["-c", "exec \(fx.python) \(fx.tmp.file("report.py"))"],
+                                       environment: environment(["GR_TEST_VALUE": "secret value 123", "GUARDED_RUN_HANDOVER": "7:2:logged"]))
+        let expectedEnv = try XCTUnwrap(JSONValue.parse(baseline.outputText))["env"]?.arrayValue?.compactMap(\.stringValue)
+        XCTAssertEqual(expectedEnv?.isEmpty, false)
+        let expectedArgv = ["two words", ""].map { hexString(Array($0.utf8)) }
+            + [hexString(Array("bytes".utf8) + [0xff, 0xfe]), hexString(Array("--not-ours".utf8))]
+        for decision in ["checked-ok", "fast-ok"] {
+            let r = TestSupport.run("/bin/sh", ["-c", script],
+                                    environment: environment(["GR_TEST_VALUE": "secret value 123", "GUARDED_RUN_HANDOVER": "7:2:logged"]))
+            XCTAssertEqual(r.termination, .exited(0), r.errorText)
+            let lines = r.outputText.split(separator: "\n").map(String.init)
+            XCTAssertEqual(lines.count, 2, r.outputText)
+            guard lines.count == 2 else { continue }
+            let agent = try XCTUnwrap(JSONValue.parse(lines[1]))
+            XCTAssertEqual(agent["pid"]?.intValue.map(String.init), lines[0], "\(decision): same PID as the shell that exec'd guarded-run")
+            XCTAssertEqual(agent["argv"]?.arrayValue?.compactMap(\.stringValue), expectedArgv, decision)
+            XCTAssertEqual(agent["env"]?.arrayValue?.compactMap(\.stringValue), expectedEnv, "\(decision): the environment exactly as received")
+            XCTAssertEqual(fx.lastRecord().decision, decision)
+        }
+    }
+
     func testExitCodeAndSignalDeathComeBackUnchanged() throws {
         let exit42 = runGuarded(["--state-dir", fx.state, "--venv", fx.venv, "--", fx.python, "-c", "import sys; sys.exit(42)"])
         XCTAssertEqual(exit42.termination, .exited(42))

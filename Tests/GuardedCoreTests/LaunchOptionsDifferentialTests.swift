@@ -1,6 +1,7 @@
 @testable import GuardedCore
 @testable import GuardedLaunch
 import GuardedSystem
+import TestSupport
 import XCTest
 
 /// The Embedded launcher and the full binary read one command line and one environment. The fast
@@ -104,7 +105,10 @@ final class LaunchOptionsDifferentialTests: XCTestCase {
         let saved = names.map { getenv($0).map { String(cString: $0) } }
         defer { for (n, v) in zip(names, saved) { if let v { setenv(n, v, 1) } else { unsetenv(n) } } }
         let choices: [[UInt8]?] = [nil, [], Array("/s/state".utf8), Array("rel/state".utf8), Array("/a:/b".utf8),
-                                   Array(":/b".utf8), [0x2f, 0x73, 0xff], Array("/x/é".utf8)]
+                                   Array(":/b".utf8), [0x2f, 0x73, 0xff], Array("/x/é".utf8),
+                                   // A ':' with a combining mark after it: one Character, so a String
+                                   // split at ":" did not cut STATE_DIRECTORY there; the fast path does.
+                                   Array("/c:\u{301}/d".utf8)]
         var found = 0
         for a in choices { for b in choices { for c in choices { for d in choices {
             for (name, value) in zip(names, [a, b, c, d]) {
@@ -115,12 +119,51 @@ final class LaunchOptionsDifferentialTests: XCTestCase {
             }
             var out = ByteBuffer(capacity: 4096)
             defer { out.free() }
+            // Bytes that are not UTF-8 never become another path (U+FFFD in their place), which the
+            // general code then created (no choice here holds a real U+FFFD).
+            if let general = StateDirectory.resolve(explicit: nil) {
+                XCTAssertFalse(general.path.unicodeScalars.contains("\u{FFFD}"), "\([a, b, c, d])")
+            }
             guard FastPath.appendStateDirectory(explicit: nil, into: &out), isValidUTF8(out.bytes) else { continue }
             found += 1
             let general = StateDirectory.resolve(explicit: nil)
             XCTAssertEqual(general?.path, String(decoding: out.bytes.buffer, as: UTF8.self), "\([a, b, c, d])")
         } } } }
         XCTAssertGreaterThan(found, 100)
+    }
+
+    /// A HOME that is not valid UTF-8 (a Latin-1 home directory) is no home, as the fast path reads
+    /// it: read into a String it named another directory (its bad bytes replaced by U+FFFD), which
+    /// the general code then created as its state directory, outside any path it was given.
+    func testAHomeThatIsNotUTF8IsNoHome() {
+        let saved = getenv("HOME").map { String(cString: $0) }
+        defer { if let saved { setenv("HOME", saved, 1) } else { unsetenv("HOME") } }
+        let latin1: [UInt8] = Array("/home/j".utf8) + [0xf6] + Array("rg".utf8) + [0]
+        latin1.withUnsafeBufferPointer { b in b.withMemoryRebound(to: CChar.self) { _ = setenv("HOME", $0.baseAddress!, 1) } }
+        XCTAssertNil(Environment.homeDirectory())
+        setenv("HOME", "/home/jörg", 1)
+        XCTAssertEqual(Environment.homeDirectory(), "/home/jörg")
+    }
+
+    /// A '/' followed by a combining mark is one Character with it: the general path helpers cut at
+    /// Characters, so `bin/\u{301}python` was not in `bin/` (exit 64, "no venv") while the launcher,
+    /// cutting at bytes as the kernel does, started it from the cache; `..` after such a component
+    /// removed two; and String equality (canonical equivalence) took `e` + U+0301 for `é`.
+    func testPathsAreCutAtSlashBytesAsTheFastPathAndTheKernelCutThem() throws {
+        XCTAssertEqual(parentDirectory(of: "/x/venv/bin/\u{301}python"), "/x/venv/bin")
+        XCTAssertEqual(baseName(of: "/x/venv/bin/\u{301}python"), "\u{301}python")
+        XCTAssertEqual(normalizedPath("/a/\u{301}/../b"), "/a/b")
+        XCTAssertEqual(absolutePath("/\u{301}x", relativeTo: "/cwd"), "/\u{301}x")
+        XCTAssertTrue(isInside("/a/\u{301}x", "/a"))
+        XCTAssertFalse(isInside("/a/e\u{301}", "/a/\u{e9}"))
+
+        let dir = try TemporaryDirectory("combining")
+        defer { dir.remove() }
+        let venv = dir.file("venv")
+        try makeDirectories(venv + "/bin")
+        try writeFileAtomically(venv + "/pyvenv.cfg", Array("home = /usr/bin\n".utf8), mode: 0o644)
+        let command = venv + "/bin/\u{301}python"
+        XCTAssertEqual(venvContaining(command: command, state: StateDirectory(path: dir.file("state"), source: .option)), venv)
     }
 
     func testUTF8ValidityIsWhatStringKeeps() {
