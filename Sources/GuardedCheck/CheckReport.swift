@@ -140,7 +140,7 @@ public struct CheckReport: Sendable {
         let rs = reasons
         let hint = "\(programName) check --agent \(agent)" + (stateDir.map { " --state-dir \($0)" } ?? "")
         let more = rs.count > 1 ? " (+\(rs.count - 1) more; see \(hint))" : " (see \(hint))"
-        return "\(programName): \(agent): venv \(venv) is broken: \(rs.first ?? "unknown")" + more
+        return Diagnostics.line("venv \(venv) is broken: \(rs.first ?? "unknown")" + more, agent: agent)
     }
 
     // MARK: cache

@@ -9,8 +9,7 @@ import GuardedSystem
 public func launcherSlowPath(_ context: LaunchContext) -> SlowPathOutcome {
     var flag = autoRepairSetting(context.request)
     if let note = flag.note {
-        writeStandardError("\(programName): \(context.agent): warning: \(note)", priority: 4,
-                           event: JournalEvent(.warning, agent: context.agent, venv: context.venv))
+        Diagnostics.warning(note, agent: context.agent, venv: context.venv)
     }
     // Observe mode changes nothing: no repair, no rollback, whatever the flag says.
     if context.observe { flag.enabled = false }
@@ -34,8 +33,7 @@ public func launcherSlowPath(_ context: LaunchContext) -> SlowPathOutcome {
         report = cached.report
         cacheNote = cached.skipped
         if let error = cached.error {
-            writeStandardError("\(programName): \(context.agent): warning: cannot write the fingerprint cache: \(error)", priority: 4,
-                               event: JournalEvent(.warning, agent: context.agent, venv: context.venv))
+            Diagnostics.warning("cannot write the fingerprint cache: \(error)", agent: context.agent, venv: context.venv)
         }
     }
     var extra: [(String, JSONValue)] = [("probe_ms", .number(Double(report.durationNanoseconds / 1_000_000)))]
@@ -46,22 +44,18 @@ public func launcherSlowPath(_ context: LaunchContext) -> SlowPathOutcome {
         if flag.enabled { Repairer(state: context.state).tidy(venv: context.venv) }
     }
     if report.status != .broken {
-        return .start(HealthRecord(agent: context.agent, venv: context.venv, status: report.status.rawValue,
-                                   decision: .checkedOK, reasons: report.reasons,
-                                   checkMicroseconds: context.elapsedMicroseconds, extra: extra))
+        return .start(context.record(report.status.rawValue, .checkedOK, reasons: report.reasons, extra: extra))
     }
     if report.transient {
         let reason = report.reasons.first ?? "the check did not finish"
-        return .refuse(HealthRecord(agent: context.agent, venv: context.venv, status: "unknown", decision: .transient,
-                                    reasons: report.reasons, checkMicroseconds: context.elapsedMicroseconds, extra: extra),
+        return .refuse(context.record("unknown", .transient, reasons: report.reasons, extra: extra),
                        exitCode: ExitCode.temporaryFailure,
-                       message: "\(programName): \(context.agent): venv \(context.venv) could not be checked: \(reason); try again")
+                       message: Diagnostics.line("venv \(context.venv) could not be checked: \(reason); try again", agent: context.agent))
     }
     if flag.enabled {
         return repairAndStart(context, report: report, identity: identity, extra: extra)
     }
-    return .refuse(HealthRecord(agent: context.agent, venv: context.venv, status: "broken", decision: .failedClosed,
-                                reasons: report.reasons, checkMicroseconds: context.elapsedMicroseconds, extra: extra),
+    return .refuse(context.record("broken", .failedClosed, reasons: report.reasons, extra: extra),
                    exitCode: ExitCode.broken, message: report.failClosedLine(agent: context.agent, stateDir: context.request.stateDir == nil ? nil : context.state.path))
 }
 
@@ -80,29 +74,23 @@ func repairAndStart(_ context: LaunchContext, report: CheckReport, identity: Fil
     }
     if let signal = StopSignals.received, attempt.result != .failed {
         // Asked to stop: whatever was done is complete (a swap is one rename); do not start the agent.
-        return .refuse(HealthRecord(agent: context.agent, venv: context.venv, status: "unknown", decision: .transient,
-                                    reasons: ["interrupted: signal \(signal)"], checkMicroseconds: context.elapsedMicroseconds,
-                                    extra: extra + attempt.details),
+        return .refuse(context.record("unknown", .transient, reasons: ["interrupted: signal \(signal)"], extra: extra + attempt.details),
                        exitCode: ExitCode.temporaryFailure,
-                       message: "\(programName): \(context.agent): interrupted by signal \(signal) during the repair of \(context.venv); not started")
+                       message: Diagnostics.line("interrupted by signal \(signal) during the repair of \(context.venv); not started", agent: context.agent))
     }
     let status = attempt.report?.status.rawValue ?? "healthy"
     switch attempt.result {
     case .repaired, .rolledBack, .healthy:
         let decision: Decision = attempt.result == .repaired ? .repaired : attempt.result == .rolledBack ? .rolledBack : .checkedOK
         // Repairs are warnings in the journal (<4>): the venv broke, even though the agent started.
-        writeStandardError("\(programName): \(context.agent): \(attempt.summary)", priority: 4,
+        writeStandardError(Diagnostics.line(attempt.summary, agent: context.agent), priority: 4,
                            event: JournalEvent(decision == .rolledBack ? .rolledBack : .repaired, agent: context.agent,
                                                venv: context.venv, decision: decision.rawValue))
-        return .start(HealthRecord(agent: context.agent, venv: context.venv, status: status, decision: decision,
-                                   reasons: attempt.reasons, checkMicroseconds: context.elapsedMicroseconds,
-                                   extra: extra + attempt.details))
+        return .start(context.record(status, decision, reasons: attempt.reasons, extra: extra + attempt.details))
     case .transient:
-        return .refuse(HealthRecord(agent: context.agent, venv: context.venv, status: "unknown", decision: .transient,
-                                    reasons: attempt.reasons, checkMicroseconds: context.elapsedMicroseconds,
-                                    extra: extra + attempt.details),
+        return .refuse(context.record("unknown", .transient, reasons: attempt.reasons, extra: extra + attempt.details),
                        exitCode: ExitCode.temporaryFailure,
-                       message: "\(programName): \(context.agent): venv \(context.venv): \(attempt.summary)")
+                       message: Diagnostics.line("venv \(context.venv): \(attempt.summary)", agent: context.agent))
     case .failed, .backoff:
         return refuseAfterRepair(context, attempt, extra: extra)
     }
@@ -112,11 +100,9 @@ func repairAndStart(_ context: LaunchContext, report: CheckReport, identity: Fil
 func refuseAfterRepair(_ context: LaunchContext, _ attempt: RepairAttempt, extra: [(String, JSONValue)]) -> SlowPathOutcome {
     var chain = attempt.reasons.prefix(3).joined(separator: "; ")
     if attempt.result == .backoff { chain = attempt.summary + ": " + chain }
-    return .refuse(HealthRecord(agent: context.agent, venv: context.venv, status: "broken", decision: .failedClosed,
-                                reasons: attempt.reasons, checkMicroseconds: context.elapsedMicroseconds,
-                                extra: extra + attempt.details),
+    return .refuse(context.record("broken", .failedClosed, reasons: attempt.reasons, extra: extra + attempt.details),
                    exitCode: ExitCode.broken,
-                   message: "\(programName): \(context.agent): venv \(context.venv) is broken and was not repaired: \(chain) (see \(programName) repair --venv \(context.venv))")
+                   message: Diagnostics.line("venv \(context.venv) is broken and was not repaired: \(chain) (see \(programName) repair --venv \(context.venv))", agent: context.agent))
 }
 
 /// The launcher's options as the repairer takes them.

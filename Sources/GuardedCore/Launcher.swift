@@ -89,6 +89,12 @@ public struct LaunchContext: Sendable {
     public var agentContext: AgentContext? = nil
 
     public var elapsedMicroseconds: Int64 { (Clock.monotonicNanoseconds() - startedNs) / 1000 }
+
+    /// This start's health-log record: its agent and venv, the time since the start of launcher mode.
+    public func record(_ status: String, _ decision: Decision, reasons: [String], extra: [(String, JSONValue)] = []) -> HealthRecord {
+        HealthRecord(agent: agent, venv: venv, status: status, decision: decision, reasons: reasons,
+                     checkMicroseconds: elapsedMicroseconds, extra: extra)
+    }
 }
 
 /// What the slow path (full check, repair, rollback) decided.
@@ -161,8 +167,7 @@ public func runLauncher(slowPath: (LaunchContext) -> SlowPathOutcome) -> Int32 {
         do {
             try AgentProfile(agent: agent, venv: venv, request: request, context: agentContext).record(state: state)
         } catch {
-            writeStandardError("\(programName): \(agent): warning: cannot record the agent's profile: \(error.errno)", priority: 4,
-                               event: JournalEvent(.warning, agent: agent, venv: venv))
+            Diagnostics.warning("cannot record the agent's profile: \(error.errno)", agent: agent, venv: venv)
         }
     }
     var observeExtra: [(String, JSONValue)] = observe ? [("observe", .bool(true))] : []

@@ -81,7 +81,7 @@ public struct RepairFailure: Sendable {
         do {
             try RepairPlace(venv: venv).write(fileName, record.json().serialized(pretty: true) + "\n")
         } catch {
-            writeStandardError("\(programName): warning: cannot record the failed repair: \(error)", priority: 4)
+            Diagnostics.warning("cannot record the failed repair: \(error)")
         }
         return record
     }

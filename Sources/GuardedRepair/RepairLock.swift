@@ -319,7 +319,7 @@ enum RepairInProgress {
         do {
             try RepairPlace(venv: venv).write(fileName, text)
         } catch {
-            writeStandardError("\(programName): warning: cannot record the repair in progress: \(error)", priority: 4)
+            Diagnostics.warning("cannot record the repair in progress: \(error)")
         }
     }
 

@@ -195,7 +195,7 @@ public struct Repairer: Sendable {
 
         // The host-wide limit (GUARDED_RUN_MAX_REPAIRS): taken for the build, after the venv's lock.
         let (slotResult, slotNote) = RepairSlots.acquire(waitSeconds: options.waitSeconds)
-        if let slotNote { writeStandardError("\(programName): warning: \(slotNote)", priority: 4) }
+        if let slotNote { Diagnostics.warning(slotNote) }
         let slot: RepairSlots.Slot?
         switch slotResult {
         case .success(let s): slot = s
