@@ -189,7 +189,7 @@ struct TreeWriter {
 
     private func pauseForTest() -> Never {
         if let marker = options.testPauseMarker { try? writeFileAtomically(marker, "paused \(getpid())\n") }
-        writeStandardError("\(programName): snapshot: test pause after \(filesWritten) files (pid \(getpid()))")
+        writeStandardError(Diagnostics.line("snapshot: test pause after \(filesWritten) files (pid \(getpid()))"))
         while true { pause() }
     }
 }
