@@ -270,37 +270,20 @@ public enum FastPath {
         appendImportsKey(input.imports, cwd: input.imports.count > 0 ? cwd.cString : nil, pythonPath: getenv(cString("PYTHONPATH")),
                          command: argv, into: &path)
         guard !path.overflowed else { return }
-        path.storage[venvDirEnd] = 0
-        let venvDir = openPrivateDirectory(root, path.storage + stateLength + 1, owner: me)
-        path.storage[venvDirEnd] = 0x2f
-        guard venvDir >= 0 else { return }
-        defer { close(venvDir) }
-
-        // The cache: one open, one fstat, one read into a buffer of exactly its size. O_NONBLOCK:
-        // a FIFO planted at its name cannot hang the start (it is then not a regular file).
-        let fd = openAtCloseOnExec(venvDir, UnsafeRawPointer(path.storage + venvDirEnd + 1).assumingMemoryBound(to: CChar.self),
-                                   O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0)
-        guard fd >= 0 else { return }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { return }
-        let cache = FileStatus(st)
-        guard cache.isRegularFile, cache.isPrivate(owner: me), cache.size > 0, cache.size < 256 << 10 else { return }
-        let size = Int(cache.size)
-        let data = FastMemory.allocate(UInt8.self, capacity: size + 1)
-        defer { FastMemory.free(data) }
-        var got = 0
-        while got < size {
-            let n = read(fd, data + got, size + 1 - got)
-            if n < 0 && lastErrno() == EINTR { continue }
-            if n <= 0 { break }
-            got += n
+        // Function scope: closed only when the fast path returns, never on the way to execve.
+        var venvDir: Int32 = -1, cacheFile: Int32 = -1
+        defer {
+            if cacheFile >= 0 { close(cacheFile) }
+            if venvDir >= 0 { close(venvDir) }
         }
-        guard got == size else { return }
+        guard let data = readCache(root: root, path: &path, stateLength: stateLength, venvDirEnd: venvDirEnd, owner: me,
+                                   venvDir: &venvDir, file: &cacheFile) else { return }
+        defer { FastMemory.free(data.bytes) }
+        let size = data.count
 
         var parsed = Parsed()
         defer { parsed.reasons.free() }
-        guard parseAndVerify(data, size, venv: input.venv, imports: input.imports, into: &parsed) else { return }
+        guard parseAndVerify(data.bytes, size, venv: input.venv, imports: input.imports, into: &parsed) else { return }
         let decidedNs = Clock.monotonicNanoseconds()
         let hit = FastHit(input: input, command: argv, degraded: parsed.degraded, reasons: parsed.reasons,
                           checkMicroseconds: (decidedNs &- startedNs) / 1000)
@@ -341,6 +324,38 @@ public enum FastPath {
             failure = lastErrno()
         }
         fallback(.execute(hit, errno: failure))
+    }
+
+    /// The cache file at `path` (the state directory's path up to `stateLength`, then
+    /// `venvs/<key>/fingerprint-<key>`): its directory reached below `root` without a link, the
+    /// directory and the file ours alone, the file regular and under 256 KiB, read whole with one
+    /// `fstat` and one `read` into a buffer of exactly its size (the caller frees it). The
+    /// descriptors are left in `venvDir` and `file` for the caller to close when it returns.
+    /// O_NONBLOCK: a FIFO planted at its name cannot hang the start (it is then not a regular file).
+    static func readCache(root: Int32, path: inout ByteBuffer, stateLength: Int, venvDirEnd: Int, owner: UInt32,
+                          venvDir: inout Int32, file: inout Int32) -> (bytes: UnsafeMutablePointer<UInt8>, count: Int)? {
+        path.storage[venvDirEnd] = 0
+        venvDir = openPrivateDirectory(root, path.storage + stateLength + 1, owner: owner)
+        path.storage[venvDirEnd] = 0x2f
+        guard venvDir >= 0 else { return nil }
+        file = openAtCloseOnExec(venvDir, UnsafeRawPointer(path.storage + venvDirEnd + 1).assumingMemoryBound(to: CChar.self),
+                                 O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0)
+        guard file >= 0 else { return nil }
+        var st = stat()
+        guard fstat(file, &st) == 0 else { return nil }
+        let cache = FileStatus(st)
+        guard cache.isRegularFile, cache.isPrivate(owner: owner), cache.size > 0, cache.size < 256 << 10 else { return nil }
+        let size = Int(cache.size)
+        let data = FastMemory.allocate(UInt8.self, capacity: size + 1)
+        var got = 0
+        while got < size {
+            let n = read(file, data + got, size + 1 - got)
+            if n < 0 && lastErrno() == EINTR { continue }
+            if n <= 0 { break }
+            got += n
+        }
+        guard got == size else { FastMemory.free(data); return nil }
+        return (data, size)
     }
 
     enum LineWritten { case written, failed(Int32), notDirect }

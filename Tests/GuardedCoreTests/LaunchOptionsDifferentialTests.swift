@@ -43,7 +43,7 @@ final class LaunchOptionsDifferentialTests: XCTestCase {
         func check(_ words: [[UInt8]]) {
             checked += 1
             withArgv(words) { argc, argv in
-                guard var fast = FastPath.parseCommandLine(argc: argc, argv: argv) else { return }
+                guard let fast = FastPath.parseCommandLine(argc: argc, argv: argv) else { return }
                 defer { fast.imports.free() }
                 accepted += 1
                 guard case .success(let request) = LaunchRequest.parse(argc: argc, argv: argv) else {
