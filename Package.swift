@@ -72,6 +72,6 @@ let package = Package(
         .testTarget(name: "GuardedFleetTests", dependencies: ["GuardedSystem", "GuardedCore", "GuardedCheck", "GuardedFleet", "TestSupport"]),
         .testTarget(name: "GuardedRepairTests", dependencies: ["GuardedSystem", "GuardedCore", "GuardedRepair", "TestSupport"]),
         .testTarget(name: "GuardedCommandsTests", dependencies: ["GuardedCommands"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["GuardedSystem", "GuardedCore", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["GuardedSystem", "GuardedCore", "GuardedCheck", "TestSupport"]),
     ]
 )

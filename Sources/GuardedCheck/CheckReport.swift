@@ -44,6 +44,8 @@ public struct CheckReport: Sendable {
     public var watchPaths: [String] = []
     /// The installed files were verified against each RECORD (`check --deep`).
     public var deep = false
+    /// Where the compiled probe may be kept (`ProbeCache`): the state directory, or nil.
+    public var probeCache: StateDirectory? = nil
     /// The check could not finish for a reason that may pass (the probe timed out): exit 75, not 78.
     public var transient = false
     public var durationNanoseconds: Int64 = 0

@@ -51,7 +51,7 @@ public enum FullCheck {
             if case .changed(let path, _) = refusal, current.writtenByRepair, current.isWrittenByRepair(path) { continue }
             probes += 1
             current = run(venv: current.venv, imports: current.imports, context: current.context, start: current.start, deep: current.deep,
-                          timeoutSeconds: timeoutSeconds)
+                          timeoutSeconds: timeoutSeconds, probeCache: current.probeCache)
             current.origin = report.origin
             if current.status == .broken { return CachedCheck(report: current, skipped: nil, error: nil, probes: probes) }
         }
@@ -68,9 +68,10 @@ public enum FullCheck {
     /// `start`: where the imports are looked for when that is not one agent's context (`venvs check`
     /// checks the imports of every agent on a venv at once, `AgentStart.merged`).
     public static func run(venv: String, imports: [String], context: AgentContext? = nil, start: AgentStart? = nil,
-                           deep: Bool = false, timeoutSeconds: Double = defaultTimeout) -> CheckReport {
+                           deep: Bool = false, timeoutSeconds: Double = defaultTimeout, probeCache: StateDirectory? = nil) -> CheckReport {
         let started = Clock.monotonicNanoseconds()
         var report = CheckReport(venv: venv, imports: imports)
+        report.probeCache = probeCache
         report.context = context
         report.start = start ?? context.map(AgentStart.init)
         report.deep = deep
@@ -144,9 +145,20 @@ public enum FullCheck {
         do {
             var environment = probeEnvironment()
             if !report.imports.isEmpty, let start = report.start { environment.append(start.probeEnvironmentEntry) }
-            result = try Subprocess.run(start, ["-I", "-c", probeSource(deep: report.deep), venv] + report.imports + (report.deep ? ["--deep"] : []),
-                                        environment: environment, workingDirectory: "/",
-                                        timeoutSeconds: timeoutSeconds)
+            let source = probeSource(deep: report.deep)
+            let arguments = [venv] + report.imports + (report.deep ? ["--deep"] : [])
+            func probe(_ code: String, _ extra: [String]) throws(SystemError) -> SubprocessResult {
+                try Subprocess.run(start, ["-I", "-c", code] + arguments, environment: environment + extra,
+                                   workingDirectory: "/", timeoutSeconds: timeoutSeconds)
+            }
+            if let file = ProbeCache.file(for: source, state: report.probeCache) {
+                let cached = try probe(ProbeCache.loader, [ProbeCache.variable + "=" + file])
+                // A file the loader could not load: the source itself, as without a cache.
+                result = cached.termination == .exited(ProbeCache.loaderFailed) && probeOutput(cached) == nil
+                    ? try probe(source, []) : cached
+            } else {
+                result = try probe(source, [])
+            }
         } catch {
             report.add("interpreter", ok: false, "interpreter-failed: \(shown): \(error)")
             return
@@ -241,7 +253,7 @@ public enum FullCheck {
     static func probeEnvironment() -> [String] {
         Environment.all().filter { entry in
             !(entry.hasPrefix("PYTHON") || entry.hasPrefix("__PYVENV_LAUNCHER__=") || entry.hasPrefix("VIRTUAL_ENV=")
-              || entry.hasPrefix(AgentStart.probeVariable + "="))
+              || entry.hasPrefix(AgentStart.probeVariable + "=") || entry.hasPrefix(ProbeCache.variable + "="))
         }
     }
 

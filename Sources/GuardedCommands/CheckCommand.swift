@@ -27,7 +27,7 @@ public enum CheckCommand: AdminCommand {
         let venv = selection.venv
         // The agent's context only for its own import set (a different set has another cache key anyway).
         let context = arguments.all("--import").isEmpty ? selection.profile?.context : nil
-        var report = FullCheck.run(venv: venv, imports: imports, context: context, deep: arguments.has("--deep"))
+        var report = FullCheck.run(venv: venv, imports: imports, context: context, deep: arguments.has("--deep"), probeCache: state)
         if report.status != .broken, let state {
             let cached = FullCheck.cache(report, state: state)
             report = cached.report

@@ -23,7 +23,8 @@ public func launcherSlowPath(_ context: LaunchContext) -> SlowPathOutcome {
         }
         identity = fileStatusIfPresent(context.venv)
     }
-    var report = FullCheck.run(venv: context.venv, imports: context.request.imports, context: context.agentContext)
+    var report = FullCheck.run(venv: context.venv, imports: context.request.imports, context: context.agentContext,
+                               probeCache: context.stateUsable ? context.state : nil)
     report.origin = "launcher"
     // Cached only when nothing moved under the probe; else checked once more (FullCheck.cache).
     // Without a usable state directory nothing is cached (said once per boot by the launcher).
