@@ -44,8 +44,11 @@ elif not same:
 else:
     check("venv", True)
 try:
-    import sysconfig
-    paths = venv_paths() or sysconfig.get_paths()
+    paths = venv_paths()
+    if paths is None:
+        # Only where venv_paths' formulas might not hold: importing sysconfig is about 1 ms.
+        import sysconfig
+        paths = sysconfig.get_paths()
     out["stdlib"] = paths.get("stdlib", "")
     out["platstdlib"] = paths.get("platstdlib", "")
     out["purelib"] = paths.get("purelib", "")
