@@ -33,7 +33,7 @@ public enum GenerationsCommand: AdminCommand {
             let force = arguments.has("--force")
             let result: Result<String, RepairStepFailure>
             if arguments.has("--prune") {
-                let doomed = listing.generations.filter { !$0.current }.dropFirst(keep).map { String($0.generation) }
+                let doomed = repairer.pruneSelection(venv: venv, keep: keep).map(String.init)
                 guard force else {
                     Output.standardOutput(doomed.isEmpty ? "nothing to prune\n" : "would delete generation \(doomed.joined(separator: ", "))\n(dry run: nothing changed; --force does it)\n")
                     return ExitCode.success

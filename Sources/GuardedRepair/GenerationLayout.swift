@@ -193,10 +193,8 @@ public struct GenerationLayout: Sendable {
     /// half-deleted directory under a generation number.
     @discardableResult
     func prune(keep: Int) -> [Int] {
-        let current = currentGeneration
-        let others = generations().filter { $0 != current }.sorted(by: >)
         var removed: [Int] = []
-        for n in others.dropFirst(max(0, keep)) {
+        for n in pruneSelection(keep: keep) {
             let trash = generationsDirectory + "/.trash-\(n)-" + randomHex(4)
             guard (try? renameItem(path(of: n), to: trash)) != nil else { continue }
             TestHooks.reached("prune")
@@ -205,5 +203,11 @@ public struct GenerationLayout: Sendable {
         }
         if !removed.isEmpty { try? syncDirectory(generationsDirectory) }
         return removed
+    }
+
+    /// The generations `prune(keep:)` deletes: all but the current one and the newest `keep` others.
+    func pruneSelection(keep: Int) -> [Int] {
+        let current = currentGeneration
+        return Array(generations().filter { $0 != current }.sorted(by: >).dropFirst(max(0, keep)))
     }
 }

@@ -219,6 +219,11 @@ extension Repairer {
         return (describe, list)
     }
 
+    /// What `prune(venv:keep:waitSeconds:)` would delete now (its dry run), newest first.
+    public func pruneSelection(venv: String, keep: Int) -> [Int] {
+        GenerationLayout(venv: venv).pruneSelection(keep: keep)
+    }
+
     /// Deletes generations beyond the newest `keep` besides the current one (under the lock).
     public func prune(venv: String, keep: Int, waitSeconds: Double) -> Result<[Int], RepairStepFailure> {
         underLock(venv: venv, waitSeconds: waitSeconds) { layout in
