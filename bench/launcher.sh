@@ -2,11 +2,18 @@
 # The launcher's fast path against the floor of one extra exec, side by side in one run.
 # usage: bench/launcher.sh GUARDED_RUN_BINARY [RUNS]
 set -euo pipefail
-bin=$(readlink -f "$1"); runs=${2:-400}
-# The full binary beside it: the same fast path under the standard Swift runtime (what 0.1.0 was).
-full="$(dirname "$bin")/guarded-run-full"
+built=$(readlink -f "$1"); runs=${2:-400}
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/guarded-run-bench-XXXXXX); trap 'rm -rf "$work"' EXIT
+# The pair as installed (`install` copies it), never the files the linker just wrote: a file the
+# linker wrote through mmap is cached as single pages, and exec'ing it cost about 60 µs more per
+# start here until its pages were read back from disk (docs/performance.md). Every program below is
+# copied the same way, so all lines start from the same kind of page cache.
+mkdir "$work/bin"
+install -m 755 "$built" "$work/bin/guarded-run"
+# The full binary beside it: the same fast path under the standard Swift runtime (what 0.1.0 was).
+install -m 755 "$(dirname "$built")/guarded-run-full" "$work/bin/guarded-run-full"
+bin="$work/bin/guarded-run"; full="$work/bin/guarded-run-full"
 cc -O2 -o "$work/spawnbench" "$here/spawnbench.c"
 cc -O2 -static -o "$work/execv-loader" "$here/execv-loader.c"
 # The Swift floor, for orientation: a minimal static Swift program that lstats 10 paths and execs.
@@ -18,6 +25,9 @@ swiftc -target "$(uname -m)-unknown-linux-gnu" -enable-experimental-feature Embe
   -enable-experimental-feature Extern -wmo -Osize -parse-as-library -c \
   -o "$work/minimal-embedded-loader.o" "$here/minimal-embedded-loader.swift"
 cc -static -Wl,--gc-sections -s -o "$work/minimal-embedded-loader" "$work/minimal-embedded-loader.o"
+for program in execv-loader minimal-swift-loader minimal-embedded-loader; do
+  install -m 755 "$work/$program" "$work/$program.installed" && mv "$work/$program.installed" "$work/$program"
+done
 /usr/bin/python3 -m venv --without-pip "$work/venv"
 state="$work/state"
 # One full check fills the cache; every start after it is the fast path.

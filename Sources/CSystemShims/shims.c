@@ -3,6 +3,9 @@
 #include <spawn.h>
 #include <unistd.h>
 #include "CSystemShims.h"
+#ifdef __linux__
+#include <sys/auxv.h>
+#endif
 
 int guarded_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *path) {
     return posix_spawn_file_actions_addchdir_np(actions, path);
@@ -274,4 +277,13 @@ long guarded_executable_path(char *buffer, unsigned long size) {
     buffer[n] = 0;
     return (long)n;
 #endif
+}
+
+unsigned guarded_exec_euid(void) {
+#ifdef __linux__
+    errno = 0;
+    unsigned long euid = getauxval(AT_EUID);
+    if (euid != 0 || errno == 0) return (unsigned)euid;
+#endif
+    return (unsigned)geteuid();
 }

@@ -220,9 +220,24 @@ public struct CheckReport: Sendable {
         if let latest { return .failure(.changed(path: latest.path, settledAtWallNs: latest.settles)) }
         if let latestOwn { return .failure(.changed(path: latestOwn.path, settledAtWallNs: latestOwn.settles)) }
         var fingerprint = Fingerprint(venv: venv, imports: imports, status: status.rawValue, checkedAt: checkedAt,
-                                      reasons: reasons, entries: entries)
+                                      reasons: reasons, entries: CheckReport.withoutCoveredLinks(entries))
         fingerprint.context = context
         return .success(fingerprint)
+    }
+
+    /// The entries the launcher must lstat: all but a symbolic link whose own directory is watched
+    /// (by the same path prefix, and a directory, not a link to one). A link's target cannot be
+    /// changed in place; it can only be replaced (unlink and symlink, or rename over it), and that
+    /// changes its directory's mtime and ctime, which that directory's entry already compares. Each
+    /// lstat is about 2 µs of a cached start (docs/performance.md); a Debian venv has three such links.
+    /// A timestamp-only change to the link itself (`touch -h`, `chown -h`) moves nothing it resolves to.
+    static func withoutCoveredLinks(_ entries: [WatchEntry]) -> [WatchEntry] {
+        let directories = Set(entries.lazy.filter { $0.status.isDirectory }.map(\.path))
+        return entries.filter { entry in
+            guard entry.status.isSymbolicLink, let slash = entry.path.lastIndex(of: "/"),
+                  slash != entry.path.startIndex else { return true }
+            return !directories.contains(String(entry.path[..<slash]))
+        }
     }
 
     /// The venv path or a path below it: what a repair's swap put there (`writtenByRepair`).

@@ -255,7 +255,7 @@ public enum FastPath {
         let root = openCloseOnExec(path.cString, O_RDONLY | O_DIRECTORY)
         guard root >= 0 else { return }
         defer { close(root) }
-        let me = geteuid()
+        let me = execEffectiveUserID()
         path.append("/venvs/")
         appendVenvKey(input.venv, into: &path)
         let venvDirEnd = path.count

@@ -60,6 +60,9 @@ public func cString(_ literal: StaticString) -> UnsafePointer<CChar> {
 /// errno of this thread.
 @inline(__always)
 public func lastErrno() -> Int32 { guarded_errno() }
+/// The effective user ID the process was exec'd with (no syscall on Linux): only for code that runs
+/// before anything in the process could change its IDs, i.e. the fast path.
+public func execEffectiveUserID() -> UInt32 { UInt32(guarded_exec_euid()) }
 
 /// The environment block as received, for passing through exec unchanged.
 @inline(__always)

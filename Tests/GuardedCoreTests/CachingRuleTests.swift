@@ -38,6 +38,28 @@ final class CachingRuleTests: XCTestCase {
         XCTAssertNotNil(Fingerprint.launcherVerdict(Array(fp.encoded().utf8), venv: fp.venv, imports: fp.imports))
     }
 
+    /// A link in a watched directory is covered by that directory's times (replacing the link moves
+    /// them); a link whose directory is not watched, or is watched as a link, stays on the list.
+    func testALinkIsLeftToItsWatchedDirectory() throws {
+        var r = try report(started: Clock.wallNanoseconds() + 1_000_000_000)
+        try tmp.write("venv/bin/python3.11", "")
+        try tmp.write("real/python", "")
+        try makeSymbolicLink(tmp.file("venv/bin/python"), pointingTo: "python3.11")
+        try makeSymbolicLink(tmp.file("venv/lib64"), pointingTo: "lib")
+        try makeSymbolicLink(tmp.file("aliased"), pointingTo: "real")
+        try makeSymbolicLink(tmp.file("real/link"), pointingTo: "python")
+        try makeSymbolicLink(tmp.file("unwatched-link"), pointingTo: "real")
+        r.watchPaths = [tmp.file("venv"), tmp.file("venv/bin"), tmp.file("venv/bin/python"), tmp.file("venv/bin/python3.11"),
+                        tmp.file("venv/lib64"), tmp.file("aliased"), tmp.file("aliased/link"), tmp.file("unwatched-link")]
+        r.startedWallNs = Clock.wallNanoseconds() + 1_000_000_000
+        let fp = try r.cacheableFingerprint().get()
+        XCTAssertEqual(fp.entries.map(\.path), [
+            tmp.file("venv"), tmp.file("venv/bin"), tmp.file("venv/bin/python3.11"),
+            tmp.file("aliased"), tmp.file("aliased/link"), tmp.file("unwatched-link"),
+            tmp.file("venv.generations/.check-invalidated"),
+        ])
+    }
+
     /// FAT stamps in 2-s steps from the coarse clock, which lags the clock the check's start was
     /// read from by up to a tick: a change just after the start can carry a stamp 2 s and a few
     /// milliseconds before it, and must still count as a change.

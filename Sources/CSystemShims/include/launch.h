@@ -21,3 +21,7 @@ int guarded_openat(int dir, const char *path, int flags, unsigned mode);
 /// The absolute path of this executable with every symlink resolved (Linux: /proc/self/exe;
 /// Darwin: _NSGetExecutablePath, then realpath), NUL-terminated in `buffer`. Its length, or -1.
 long guarded_executable_path(char *buffer, unsigned long size);
+/// The effective user ID this process was exec'd with: on Linux from the auxiliary vector the kernel
+/// passed (no syscall, about 2 µs less per start here), elsewhere geteuid(). Only for code that runs
+/// before anything in the process could change its IDs (the launcher's fast path).
+unsigned guarded_exec_euid(void);
