@@ -21,7 +21,12 @@ let package = Package(
                                                        "GuardedSnapshot", "GuardedFleet", "GuardedSupervisor", "GuardedCommands"]),
     ],
     targets: [
-        .target(name: "CSystemShims"),
+        // One section per function: the launcher links none of the shims it does not call, and so none
+        // of the C library functions they would need (it links no C library: CLaunchRuntime).
+        .target(name: "CSystemShims", cSettings: [.unsafeFlags(["-ffunction-sections", "-fdata-sections"])]),
+        // The launcher's entry point and the C library functions it calls, as raw system calls (Linux):
+        // the launcher then links no C library and skips its start-up (Sources/CLaunchRuntime/runtime.c).
+        .target(name: "CLaunchRuntime", cSettings: [.unsafeFlags(["-ffreestanding", "-fno-builtin", "-fno-stack-protector"])]),
         // The launcher's shared definitions (fast path, option table, state paths, cache reader, health-log
         // line): compiled here for the full binary and its tests, and, through symlinks in
         // Sources/guarded-run, into the Embedded Swift launcher. One source, two readers.
@@ -42,14 +47,16 @@ let package = Package(
         // subcommand) it hands to guarded-run-full beside it with one execve (docs/guarded-run.md).
         .executableTarget(
             name: "guarded-run",
-            dependencies: ["CSystemShims"],
+            dependencies: ["CSystemShims", .target(name: "CLaunchRuntime", condition: .when(platforms: [.linux]))],
             swiftSettings: [
                 .enableExperimentalFeature("Embedded"),
                 .define("GUARDED_EMBEDDED"),
                 .unsafeFlags(["-wmo", "-Osize"]),
             ],
             linkerSettings: [
-                .unsafeFlags(["-static-executable", "-Xlinker", "--gc-sections"], .when(platforms: [.linux])),
+                // No C library and no C start files: CLaunchRuntime is the entry point and the libc.
+                .unsafeFlags(["-static-executable", "-Xlinker", "--gc-sections",
+                              "-Xclang-linker", "-nostartfiles", "-Xclang-linker", "-nodefaultlibs"], .when(platforms: [.linux])),
                 .unsafeFlags(keepSymbols ? [] : ["-Xlinker", "--strip-all"], .when(platforms: [.linux])),
             ]),
         // Everything: the slow path (full check, repair) and every admin subcommand.

@@ -196,7 +196,8 @@ public enum FastPath {
     /// The state directory's length bound for `appendStateDirectory`.
     static func stateCapacity(explicit: Bytes?) -> Int {
         func length(_ name: StaticString) -> Int { getenv(cString(name)).map { strlen($0) } ?? 0 }
-        let longest = max(length("HOME"), length("XDG_STATE_HOME"), length("GUARDED_RUN_STATE_DIR"), length("STATE_DIRECTORY"))
+        // Two-argument max only: the variadic one builds an array (class metadata the launcher does not link).
+        let longest = max(max(length("HOME"), length("XDG_STATE_HOME")), max(length("GUARDED_RUN_STATE_DIR"), length("STATE_DIRECTORY")))
         return (explicit?.count ?? 0) + longest + 48
     }
 

@@ -14,7 +14,11 @@ final class LauncherPairTests: XCTestCase {
         XCTAssertEqual(Array(launcher.prefix(4)), [0x7f, 0x45, 0x4c, 0x46])
         // No program interpreter (the dynamic loader's path appears in a dynamic executable's PT_INTERP).
         #if os(Linux)
-        XCTAssertFalse(String(decoding: launcher, as: UTF8.self).contains("/ld-linux"), "guarded-run must be static")
+        let text = String(decoding: launcher, as: UTF8.self)
+        XCTAssertFalse(text.contains("/ld-linux"), "guarded-run must be static")
+        // No C library either (Sources/CLaunchRuntime): every static glibc program carries the name of
+        // the variable its start-up reads, and that start-up is what the launcher skips.
+        XCTAssertFalse(text.contains("GLIBC_TUNABLES"), "guarded-run must not link glibc")
         #endif
         XCTAssertLessThan(launcher.count, 2 << 20, "the Embedded launcher carries no Swift runtime")
         XCTAssertTrue(fileExists(guardedRunFullBinary))
