@@ -9,17 +9,18 @@ public enum GenerationsCommand: AdminCommand {
     public static let name = "generations"
     public static let summary = "list (or prune) the generations of a repaired venv"
     public static let spec = CommandSpec(
-        usage: "generations (--venv DIR | --agent NAME) [--json] [--prune [--keep N] | --restore-plain] [--force] [--state-dir DIR]",
+        "generations",
         options: [
-            .value("--venv", help: "the venv"),
+            venvOption("the venv"),
             agentOption,
             jsonOption,
             .flag("--prune", help: "delete generations beyond --keep besides the current one"),
-            .value("--keep", help: "generations to keep besides the current one (default 2)"),
+            .value("--keep", as: "N", help: "generations to keep besides the current one (default 2)"),
             .flag("--restore-plain", help: "move the current generation back to the venv path (undo adoption)"),
             .flag("--force", help: "do it (default: print what would be done)"),
             stateDirOption,
-        ])
+        ],
+        alternatives: [venvOrAgent, .atMostOne(["--prune", "--keep"], ["--restore-plain"])])
 
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
         let state = try stateDirectory(arguments)
@@ -35,7 +36,7 @@ public enum GenerationsCommand: AdminCommand {
             if arguments.has("--prune") {
                 let doomed = repairer.pruneSelection(venv: venv, keep: keep).map(String.init)
                 guard force else {
-                    Output.standardOutput(doomed.isEmpty ? "nothing to prune\n" : "would delete generation \(doomed.joined(separator: ", "))\n(dry run: nothing changed; --force does it)\n")
+                    Output.standardOutput(doomed.isEmpty ? "nothing to prune\n" : "would delete generation \(doomed.joined(separator: ", "))\n" + dryRunNote)
                     return ExitCode.success
                 }
                 result = repairer.prune(venv: venv, keep: keep, waitSeconds: RepairOptions.defaultWaitSeconds)
@@ -45,7 +46,7 @@ public enum GenerationsCommand: AdminCommand {
                     throw CommandFailure("\(venv) is not in the generations layout (layout: \(listing.layout))", exitCode: ExitCode.usage)
                 }
                 guard force else {
-                    Output.standardOutput("would move generation \(current.generation) back to \(venv) as a plain directory (the other generations stay in \(venv).generations)\n(dry run: nothing changed; --force does it)\n")
+                    Output.standardOutput("would move generation \(current.generation) back to \(venv) as a plain directory (the other generations stay in \(venv).generations)\n" + dryRunNote)
                     return ExitCode.success
                 }
                 result = repairer.restorePlainByHand(venv: venv, waitSeconds: RepairOptions.defaultWaitSeconds)

@@ -9,21 +9,22 @@ public enum RepairCommand: AdminCommand {
     public static let name = "repair"
     public static let summary = "rebuild a broken venv beside it and swap it in (dry run unless --force)"
     public static let spec = CommandSpec(
-        usage: "repair (--venv DIR | --agent NAME) [--requirements FILE | --from SOURCE] [--allow-unpinned] [--python PATH] [--find-links DIR]... [--import MODULE]... [--rebuild] [--force] [--json] [--state-dir DIR]",
+        "repair",
         options: [
-            .value("--venv", help: "the venv to repair"),
+            venvOption("the venv to repair"),
             agentOption,
-            .value("--requirements", help: "rebuild from this file (requirements.txt, uv.lock, pylock.toml, Pipfile.lock, pyproject.toml)"),
-            .value("--from", help: "rebuild from this source: known-good, uv.lock, pylock.toml, requirements.txt, requirements.lock, requirements-lock.txt, Pipfile.lock, dist-info, pyproject.toml"),
+            .value("--requirements", as: "FILE", help: "rebuild from this file (requirements.txt, uv.lock, pylock.toml, Pipfile.lock, pyproject.toml)"),
+            fromOption("rebuild from this source: known-good, uv.lock, pylock.toml, requirements.txt, requirements.lock, requirements-lock.txt, Pipfile.lock, dist-info, pyproject.toml"),
             .flag("--allow-unpinned", help: "let pyproject.toml and unpinned requirements files join the automatic order"),
-            .value("--python", help: "interpreter to use when the venv's own no longer works"),
-            .repeated("--find-links", help: "a local wheelhouse for the installer (repeatable)"),
-            .repeated("--import", help: "a module that must import in the new venv (repeatable)"),
+            .value("--python", as: "PATH", help: "interpreter to use when the venv's own no longer works"),
+            .repeated("--find-links", as: "DIR", help: "a local wheelhouse for the installer (repeatable)"),
+            importOption("a module that must import in the new venv (repeatable)"),
             .flag("--rebuild", help: "build a new generation even when the venv is healthy"),
             .flag("--force", help: "do it (default: print the plan); ignores a failed repair's backoff"),
             jsonOption,
             stateDirOption,
-        ])
+        ],
+        alternatives: [venvOrAgent, .atMostOne(["--requirements"], ["--from"])])
 
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
         if let problem = RepairSlots.settingProblem { throw UsageError(problem) }
@@ -38,7 +39,7 @@ public enum RepairCommand: AdminCommand {
         let repairer = Repairer(state: state)
         if arguments.has("--json") { return try json(repairer: repairer, venv: venv, options: options, force: arguments.has("--force")) }
         guard arguments.has("--force") else {
-            Output.standardOutput(repairer.plan(venv: venv, options: options).lines().joined(separator: "\n") + "\n(dry run: nothing changed; --force does it)\n")
+            Output.standardOutput(repairer.plan(venv: venv, options: options).lines().joined(separator: "\n") + "\n" + dryRunNote)
             return ExitCode.success
         }
         let outcome = repairer.repairByHand(venv: venv, options: options).outcome
@@ -99,6 +100,9 @@ public enum RepairCommand: AdminCommand {
         return exitCode
     }
 }
+
+/// `--from SOURCE`: repair's and `venvs repair`'s; `help` names the sources or points to repair's.
+func fromOption(_ help: String) -> OptionSpec { .value("--from", as: "SOURCE", help: help) }
 
 /// `--from SOURCE`, checked against the names the repair knows; not with `--requirements`.
 func fromSource(_ arguments: ParsedArguments) throws -> String? {

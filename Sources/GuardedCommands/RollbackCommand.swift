@@ -9,16 +9,17 @@ public enum RollbackCommand: AdminCommand {
     public static let name = "rollback"
     public static let summary = "point a venv back at an earlier generation (dry run unless --force)"
     public static let spec = CommandSpec(
-        usage: "rollback (--venv DIR | --agent NAME) [--to GENERATION] [--import MODULE]... [--force] [--json] [--state-dir DIR]",
+        "rollback",
         options: [
-            .value("--venv", help: "the venv to roll back"),
+            venvOption("the venv to roll back"),
             agentOption,
-            .value("--to", help: "the generation to go back to (default: the newest earlier one that passes)"),
-            .repeated("--import", help: "a module that must import in the target (repeatable)"),
+            .value("--to", as: "GENERATION", help: "the generation to go back to (default: the newest earlier one that passes)"),
+            importOption("a module that must import in the target (repeatable)"),
             .flag("--force", help: "do it (default: print the plan)"),
             jsonOption,
             stateDirOption,
-        ])
+        ],
+        alternatives: [venvOrAgent])
 
     /// What `rollback --json` prints (docs/rollback.md): one object, whatever the outcome.
     struct Report {
@@ -100,7 +101,7 @@ public enum RollbackCommand: AdminCommand {
             }
             Output.standardOutput(json ? report.json().serialized(pretty: true) + "\n"
                                        : "venv \(venv) -> generation \(current.generation)\n" + preview.skipped.map { "  \($0)\n" }.joined()
-                                         + "\(report.action)\n(dry run: nothing changed; --force does it)\n")
+                                         + "\(report.action)\n" + dryRunNote)
             return ExitCode.success
         }
         let outcome = repairer.rollbackByHand(venv: venv, to: target, options: options)

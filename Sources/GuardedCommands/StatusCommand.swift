@@ -8,7 +8,7 @@ import GuardedSystem
 public enum StatusCommand: AdminCommand {
     public static let name = "status"
     public static let summary = "one line per agent: last start, decision, repairs, last failure"
-    public static let spec = CommandSpec(usage: "status [--json] [--from-config PATH...] [--state-dir DIR]",
+    public static let spec = CommandSpec("status",
                                          options: [jsonOption, fromConfigOption, stateDirOption], positionals: 0...100_000)
 
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
