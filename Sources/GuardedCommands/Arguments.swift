@@ -124,7 +124,7 @@ public struct CommandSpec: Sendable {
         if !options.isEmpty { lines.append("options:") }
         for o in options {
             let name = o.names.joined(separator: ", ") + (o.kind == .flag ? "" : " " + o.valueName)
-            lines.append("  " + name.padding(to: 28) + o.help)
+            lines.append("  " + name.padded(to: 28) + o.help)
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -208,11 +208,5 @@ extension CommandSpec {
             throw UsageError("unexpected argument '\(result.positionals[positionals.upperBound])'")
         }
         return result
-    }
-}
-
-extension String {
-    func padding(to width: Int) -> String {
-        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
     }
 }

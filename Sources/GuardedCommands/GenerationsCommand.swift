@@ -28,7 +28,7 @@ public enum GenerationsCommand: AdminCommand {
         let keep = try arguments.integer("--keep", default: RepairOptions.defaultKeepGenerations, range: 0...1000)
         if arguments.has("--prune") && arguments.has("--restore-plain") { throw UsageError("--prune and --restore-plain do not go together") }
         let repairer = Repairer(state: state)
-        let listing = repairer.generations(venv: venv)
+        let report = repairer.generationsReport(venv: venv)
 
         if arguments.has("--prune") || arguments.has("--restore-plain") {
             let force = arguments.has("--force")
@@ -42,8 +42,8 @@ public enum GenerationsCommand: AdminCommand {
                 result = repairer.prune(venv: venv, keep: keep, waitSeconds: RepairOptions.defaultWaitSeconds)
                     .map { $0.isEmpty ? "nothing to prune" : "deleted generation \($0.map(String.init).joined(separator: ", "))" }
             } else {
-                guard let current = listing.generations.first(where: \.current) else {
-                    throw CommandFailure("\(venv) is not in the generations layout (layout: \(listing.layout))", exitCode: ExitCode.usage)
+                guard let current = report.current else {
+                    throw CommandFailure("\(venv) is not in the generations layout (layout: \(report.layout))", exitCode: ExitCode.usage)
                 }
                 guard force else {
                     Output.standardOutput("would move generation \(current.generation) back to \(venv) as a plain directory (the other generations stay in \(venv).generations)\n" + dryRunNote)
@@ -58,26 +58,7 @@ public enum GenerationsCommand: AdminCommand {
             }
         }
 
-        if arguments.has("--json") {
-            let json = JSONValue.object([("venv", .string(venv)), ("layout", .string(listing.layout)),
-                                         ("current", listing.generations.first(where: \.current).map { .number(Double($0.generation)) } ?? .null),
-                                         ("generations", .array(listing.generations.map { $0.json() }))])
-            Output.standardOutput(json.serialized(pretty: true) + "\n")
-            return ExitCode.success
-        }
-        var lines = ["venv \(venv): " + (listing.layout == "generations" ? "generations in \(venv).generations" : "layout: \(listing.layout)")]
-        for g in listing.generations {
-            var line = (g.current ? "* " : "  ") + String(g.generation).padding(to: 4)
-            if let r = g.record {
-                line += r.created.padding(to: 28) + r.source
-                if !r.pythonVersion.isEmpty { line += ", Python \(r.pythonVersion)" }
-                if !r.installer.isEmpty { line += ", \(r.installer)" }
-                line += ", \(r.packages) packages"
-            }
-            lines.append(line)
-        }
-        if listing.generations.isEmpty { lines.append("  (no generations: never repaired)") }
-        Output.standardOutput(lines.joined(separator: "\n") + "\n")
+        Output.standardOutput(arguments.has("--json") ? report.json().serialized(pretty: true) + "\n" : report.table())
         return ExitCode.success
     }
 }

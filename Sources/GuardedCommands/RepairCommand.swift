@@ -56,48 +56,13 @@ public enum RepairCommand: AdminCommand {
     /// before; a failure also prints its one line on stderr and exits as without `--json`.
     static func json(repairer: Repairer, venv: String, options: RepairOptions, force: Bool) throws -> Int32 {
         let plan = repairer.plan(venv: venv, options: options)
-        func number(_ n: Int?) -> JSONValue { n.map { .number(Double($0)) } ?? .null }
-        var result = "dry-run", summary = "", warnings: [String] = [], errors: [String] = []
-        var from = plan.currentGeneration, to = plan.newGeneration
-        var exitCode = ExitCode.success
-        if let impossible = plan.impossible { warnings.append("repair impossible: \(impossible)") }
-        if force {
-            let attempt = repairer.repairByHand(venv: venv, options: options)
-            let done = attempt.details.first { $0.0 == "repair" }?.1
-            summary = attempt.summary.split(separator: "\n").first.map(String.init) ?? ""
-            exitCode = attempt.outcome.exitCode
-            switch attempt.result {
-            case .repaired:
-                result = "repaired"
-                from = done?["previous_generation"]?.intValue
-                to = done?["generation"]?.intValue
-                warnings = done?["record_mismatches"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            case .healthy:
-                result = "healthy"
-                to = nil
-                warnings = []
-            case .rolledBack:
-                result = "rolled-back"
-                from = done?["from_generation"]?.intValue
-                to = done?["generation"]?.intValue
-                warnings = done?["repair_failure"]?.stringValue.map { [$0] } ?? []
-            case .failed, .backoff, .transient:
-                result = attempt.result == .transient ? "busy" : "failed"
-                to = nil
-                errors = attempt.reasons
-            }
+        let report = force ? RepairReport(venv: venv, plan: plan, attempt: repairer.repairByHand(venv: venv, options: options))
+                           : RepairReport(venv: venv, plan: plan)
+        Output.standardOutput(report.json().serialized(pretty: true) + "\n")
+        if report.exitCode != ExitCode.success {
+            throw CommandFailure("\(venv): \(report.errors.prefix(3).joined(separator: "; "))", exitCode: report.exitCode)
         }
-        let report = JSONValue.object([
-            ("venv", .string(venv)), ("dry_run", .bool(!force)), ("result", .string(result)),
-            ("from_generation", number(from)), ("to_generation", number(to)), ("summary", .string(summary)),
-            ("plan", plan.json()), ("warnings", JSONValue(warnings)), ("errors", JSONValue(errors)),
-            ("exit_code", .number(Double(exitCode))),
-        ])
-        Output.standardOutput(report.serialized(pretty: true) + "\n")
-        if exitCode != ExitCode.success {
-            throw CommandFailure("\(venv): \(errors.prefix(3).joined(separator: "; "))", exitCode: exitCode)
-        }
-        return exitCode
+        return report.exitCode
     }
 }
 
