@@ -22,7 +22,7 @@ public enum CheckCommand: AdminCommand {
         alternatives: [venvOrAgent])
 
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
-        let state = StateDirectory.resolve(explicit: arguments.value("--state-dir"))
+        let state = stateDirectoryIfAny(arguments)
         let selection = try selectAgent(arguments, state: state)
         let imports = try selection.imports(arguments)
         let venv = selection.venv

@@ -68,9 +68,15 @@ public struct CommandFailure: Error {
     }
 }
 
-/// The state directory for an admin command: `--state-dir`, the environment, or the default.
+/// The state directory for an admin command: `--state-dir`, the environment, or the default; nil
+/// when there is none (HOME is not set), for the commands that work without one.
+func stateDirectoryIfAny(_ arguments: ParsedArguments) -> StateDirectory? {
+    StateDirectory.resolve(explicit: arguments.value("--state-dir"))
+}
+
+/// The state directory for an admin command, or a usage error (exit 64) that says how to name one.
 public func stateDirectory(_ arguments: ParsedArguments) throws -> StateDirectory {
-    guard let state = StateDirectory.resolve(explicit: arguments.value("--state-dir")) else {
+    guard let state = stateDirectoryIfAny(arguments) else {
         throw CommandFailure("cannot choose a state directory: HOME is not set; pass --state-dir DIR", exitCode: ExitCode.usage)
     }
     return state

@@ -12,7 +12,7 @@ public enum ConvertCommand: AdminCommand {
             .value("--output", as: "DIR", help: "write the units into DIR (default: print them)"),
             .flag("--user", help: "user units: WantedBy=default.target instead of multi-user.target"),
             .flag("--force", help: "overwrite existing units in DIR (after taking a snapshot)"),
-            .value("--guarded-run", as: "PATH", help: "the guarded-run the units start (default: this executable)"),
+            guardedRunOption("units"),
             jsonOption,
             stateDirOption,
         ],

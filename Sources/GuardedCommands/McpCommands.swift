@@ -13,8 +13,8 @@ enum McpWrapCommand: AdminCommand {
             .value("--agent-prefix", as: "P", help: "agent names are P + the server's key (default: the client's prefix, docs/mcp.md)"),
             importOption("a module the server needs, checked by guarded-run (repeatable)"),
             .flag("--auto-repair", help: "let guarded-run repair the venv (mind the client's start-up timeout, docs/mcp.md)"),
-            .flag("--force", help: "write (after taking a snapshot); without it, show what would change"),
-            .value("--guarded-run", as: "PATH", help: "the guarded-run the configs start (default: this executable)"),
+            writeOption,
+            guardedRunOption("configs"),
             jsonOption,
             stateDirOption,
         ],
@@ -39,7 +39,7 @@ enum McpUnwrapCommand: AdminCommand {
     static let spec = CommandSpec(
         "unwrap mcp CONFIG...",
         options: [
-            .flag("--force", help: "write (after taking a snapshot); without it, show what would change"),
+            writeOption,
             jsonOption,
             stateDirOption,
         ],

@@ -9,7 +9,7 @@ public enum UnwrapCommand: AdminCommand {
     public static let spec = CommandSpec(
         "unwrap systemd|launchd|mcp FILE|DIR...",
         options: [
-            .flag("--force", help: "write (after taking a snapshot); without it, show what would change"),
+            writeOption,
             jsonOption,
             stateDirOption,
         ],

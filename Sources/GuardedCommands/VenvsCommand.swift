@@ -5,7 +5,9 @@ import GuardedSupervisor
 import GuardedSystem
 
 /// `guarded-run venvs check|report|repair [--root DIR]... [--json] [--force]`: the fleet's venv
-/// doctor. Exit 0 all healthy, 1 something degraded, 78 something broken (75: a check timed out).
+/// doctor. Parses, hands the choice of venvs and their checks to `FleetSurvey` (GuardedFleet), and
+/// prints what the fleet types render. Exit 0 all healthy, 1 something degraded, 78 something
+/// broken (75: a check timed out).
 public enum VenvsCommand: AdminCommand {
     public static let name = "venvs"
     public static let summary = "check, report on or repair every venv under the roots"
@@ -41,7 +43,7 @@ public enum VenvsCommand: AdminCommand {
         if arguments.value("--on-problem")?.isEmpty == true { throw UsageError("--on-problem needs a command") }
         let jobs = try arguments.integer("--jobs", default: WorkerPool.processorCount, range: 1...256)
         let json = arguments.has("--json")
-        let state = StateDirectory.resolve(explicit: arguments.value("--state-dir"))
+        let state = stateDirectoryIfAny(arguments)
 
         var survey = FleetSurvey(roots: arguments.all("--root"), configPaths: try fromConfigPaths(arguments, fixedPositionals: 1), state: state)
         for warning in survey.warnings { reportError("venvs: warning: \(warning)") }

@@ -12,8 +12,8 @@ public enum WrapCommand: AdminCommand {
     static let commonOptions: [OptionSpec] = [
         .value("--agent", as: "NAME", help: "agent name (default: the unit name or the plist's Label); one file only"),
         .flag("--auto-repair", help: "let guarded-run repair the venv (ENABLE_AUTO_REPAIR)"),
-        .flag("--force", help: "write (after taking a snapshot); without it, show what would change"),
-        .value("--guarded-run", as: "PATH", help: "the guarded-run the units start (default: this executable)"),
+        writeOption,
+        guardedRunOption("units"),
         jsonOption,
         stateDirOption,
     ]
@@ -115,6 +115,14 @@ func agentOption(_ arguments: ParsedArguments, fileCount: Int) throws -> String?
     }
     if fileCount > 1 { throw UsageError("--agent names one agent; it cannot be given with \(fileCount) files") }
     return agent
+}
+
+/// `--force` of wrap, unwrap (and their `mcp` forms): a dry run without it.
+let writeOption = OptionSpec.flag("--force", help: "write (after taking a snapshot); without it, show what would change")
+
+/// `--guarded-run PATH`; `what` the written files are (units, configs).
+func guardedRunOption(_ what: String) -> OptionSpec {
+    .value("--guarded-run", as: "PATH", help: "the guarded-run the \(what) start (default: this executable)")
 }
 
 /// `--guarded-run PATH` (absolute), else the launcher units and plists run: `guarded-run` beside
