@@ -26,7 +26,7 @@ public enum WrapCommand: AdminCommand {
         (importOption("launcher: a module the check imports (repeatable)"), "--import"),
         (.value("--requirements", as: "FILE", help: "launcher: the requirements file repairs install from (absolute)"), "--requirements"),
         (.value("--python", as: "PATH", help: "launcher: the base interpreter repairs rebuild on (absolute)"), "--python"),
-        (.repeated("--find-links", as: "DIR", help: "launcher: a wheel directory or URL for repairs (repeatable)"), "--find-links"),
+        (.repeated("--find-links", as: "DIR|URL", help: "launcher: a wheel directory or URL for repairs (repeatable)"), "--find-links"),
         (.flag("--observe", help: "launcher: check and log, but always start the agent"), "--observe"),
         (.value("--agent-state-dir", as: "DIR", help: "launcher: the agent's --state-dir (absolute)"), "--state-dir"),
     ]

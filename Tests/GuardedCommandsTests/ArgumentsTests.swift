@@ -122,7 +122,7 @@ final class ArgumentsTests: XCTestCase {
                        guarded-run snapshot restore ID [--force] [--delete-new] [--reload] [--wait S] [--json] [--state-dir DIR]
                        guarded-run snapshot prune --keep N [--force] [--include-pre-restore] [--include-tagged] [--wait S] [--json] [--state-dir DIR]
                 """,
-            "wrap": "wrap systemd|launchd|mcp FILE|DIR... [--agent NAME] [--auto-repair] [--force] [--guarded-run PATH] [--json] [--state-dir DIR] [--venv DIR] [--import MODULE]... [--requirements FILE] [--python PATH] [--find-links DIR]... [--observe] [--agent-state-dir DIR] [--give-up-after N] [--keepalive [--throttle-interval S]]",
+            "wrap": "wrap systemd|launchd|mcp FILE|DIR... [--agent NAME] [--auto-repair] [--force] [--guarded-run PATH] [--json] [--state-dir DIR] [--venv DIR] [--import MODULE]... [--requirements FILE] [--python PATH] [--find-links DIR|URL]... [--observe] [--agent-state-dir DIR] [--give-up-after N] [--keepalive [--throttle-interval S]]",
             "unwrap": "unwrap systemd|launchd|mcp FILE|DIR... [--force] [--json] [--state-dir DIR]",
             "convert": "convert launchd-to-systemd PLIST|DIR... [--output DIR] [--user] [--force] [--guarded-run PATH] [--json] [--state-dir DIR]",
         ]
