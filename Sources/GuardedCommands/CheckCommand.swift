@@ -10,18 +10,19 @@ public enum CheckCommand: AdminCommand {
     public static let name = "check"
     public static let summary = "run the full health check of a venv"
     public static let spec = CommandSpec(
-        usage: "check (--venv DIR | --agent NAME) [--import MODULE]... [--deep] [--json] [--state-dir DIR]",
+        "check",
         options: [
-            .value("--venv", help: "the venv to check"),
+            venvOption("the venv to check"),
             agentOption,
-            .repeated("--import", help: "a module that must import (repeatable)"),
+            importOption("a module that must import (repeatable)"),
             .flag("--deep", help: "also verify every installed file against its distribution's RECORD"),
             jsonOption,
             stateDirOption,
-        ])
+        ],
+        alternatives: [venvOrAgent])
 
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
-        let state = StateDirectory.resolve(explicit: arguments.value("--state-dir"))
+        let state = stateDirectoryIfAny(arguments)
         let selection = try selectAgent(arguments, state: state)
         let imports = try selection.imports(arguments)
         let venv = selection.venv

@@ -68,21 +68,48 @@ public struct CommandFailure: Error {
     }
 }
 
-/// The state directory for an admin command: `--state-dir`, the environment, or the default.
+/// The state directory for an admin command: `--state-dir`, the environment, or the default; nil
+/// when there is none (HOME is not set), for the commands that work without one.
+func stateDirectoryIfAny(_ arguments: ParsedArguments) -> StateDirectory? {
+    StateDirectory.resolve(explicit: arguments.value("--state-dir"))
+}
+
+/// The state directory for an admin command, or a usage error (exit 64) that says how to name one.
 public func stateDirectory(_ arguments: ParsedArguments) throws -> StateDirectory {
-    guard let state = StateDirectory.resolve(explicit: arguments.value("--state-dir")) else {
+    guard let state = stateDirectoryIfAny(arguments) else {
         throw CommandFailure("cannot choose a state directory: HOME is not set; pass --state-dir DIR", exitCode: ExitCode.usage)
     }
     return state
 }
 
 /// The `--state-dir DIR` option every subcommand that reads or writes state takes.
-public let stateDirOption = OptionSpec.value("--state-dir", help: "state directory (default: see docs/guarded-run.md)")
+public let stateDirOption = OptionSpec.value("--state-dir", as: "DIR", help: "state directory (default: see docs/guarded-run.md)")
 public let jsonOption = OptionSpec.flag("--json", help: "print JSON instead of a table")
 
 /// The `--agent NAME` option of check, repair, rollback and generations: act as that agent's
 /// launcher did, from its recorded profile (`AgentProfile`); options given on the command line win.
-public let agentOption = OptionSpec.value("--agent", help: "use the options the launcher recorded for this agent (its profile)")
+public let agentOption = OptionSpec.value("--agent", as: "NAME", help: "use the options the launcher recorded for this agent (its profile)")
+
+/// `--venv DIR`; `help` says what this command does with it.
+func venvOption(_ help: String) -> OptionSpec { .value("--venv", as: "DIR", help: help) }
+
+/// `(--venv DIR | --agent NAME)`: read by `selectAgent`.
+let venvOrAgent = Alternatives.oneOf(["--venv"], ["--agent"])
+
+/// `--import MODULE`, repeatable; read by `importedModules`.
+func importOption(_ help: String) -> OptionSpec { .repeated("--import", as: "MODULE", help: help) }
+
+/// The `--import` modules, each a dotted module name, else a usage error naming the first that is not.
+func importedModules(_ arguments: ParsedArguments) throws(UsageError) -> [String] {
+    let modules = arguments.all("--import")
+    if let bad = modules.first(where: { !isValidModuleName($0) }) {
+        throw UsageError("--import takes a dotted module name like 'pkg.mod', not '\(oneLine(bad))'")
+    }
+    return modules
+}
+
+/// The last line of every dry run (repair, rollback, generations --prune/--restore-plain).
+let dryRunNote = "(dry run: nothing changed; --force does it)\n"
 
 /// What `--venv` / `--agent` select: the venv, and the agent's profile when `--agent` was given.
 struct AgentSelection {
@@ -91,8 +118,7 @@ struct AgentSelection {
 
     /// `--import` modules: the command line's, else the profile's.
     func imports(_ arguments: ParsedArguments) throws -> [String] {
-        let given = arguments.all("--import")
-        if let bad = given.first(where: { !isValidModuleName($0) }) { throw UsageError("--import '\(bad)' is not a module name") }
+        let given = try importedModules(arguments)
         return given.isEmpty ? profile?.imports ?? [] : given
     }
 

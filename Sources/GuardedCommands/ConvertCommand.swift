@@ -7,12 +7,12 @@ public enum ConvertCommand: AdminCommand {
     public static let name = "convert"
     public static let summary = "turn launchd plists into systemd units wrapped in guarded-run"
     public static let spec = CommandSpec(
-        usage: "convert launchd-to-systemd PLIST|DIR... [--output DIR] [--user] [--force] [--json]",
+        "convert launchd-to-systemd PLIST|DIR...",
         options: [
-            .value("--output", help: "write the units into DIR (default: print them)"),
+            .value("--output", as: "DIR", help: "write the units into DIR (default: print them)"),
             .flag("--user", help: "user units: WantedBy=default.target instead of multi-user.target"),
             .flag("--force", help: "overwrite existing units in DIR (after taking a snapshot)"),
-            .value("--guarded-run", help: "the guarded-run the units start (default: this executable)"),
+            guardedRunOption("units"),
             jsonOption,
             stateDirOption,
         ],

@@ -50,7 +50,7 @@ func programHelp() -> String {
 
     """
     for command in adminCommands {
-        text += "  " + command.name.padding(to: 14) + command.summary + "\n"
+        text += "  " + command.name.padded(to: 14) + command.summary + "\n"
     }
     text += "\nexit codes: 78 venv broken (agent not started), 75 transient, 64 usage, 70 internal error,\n"
     text += "126/127 COMMAND not executable/not found; otherwise the agent's own. See docs/exit-codes.md.\n"

@@ -4,7 +4,7 @@ import GuardedSystem
 
 /// `--from-config PATH...`: the fleet found from its own units, plists and MCP configs
 /// (docs/venvs.md). Paths after the first may follow as plain arguments.
-let fromConfigOption = OptionSpec.repeated("--from-config", help: "units, drop-ins, plists, MCP configs or directories of them: check the venvs they start (more PATHs may follow)")
+let fromConfigOption = OptionSpec.repeated("--from-config", as: "PATH...", help: "units, drop-ins, plists, MCP configs or directories of them: check the venvs they start (more PATHs may follow)")
 
 /// The `--from-config` paths, with the positionals after the command's own `fixedPositionals`.
 func fromConfigPaths(_ arguments: ParsedArguments, fixedPositionals: Int) throws -> [String] {

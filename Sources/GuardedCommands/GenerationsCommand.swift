@@ -9,17 +9,18 @@ public enum GenerationsCommand: AdminCommand {
     public static let name = "generations"
     public static let summary = "list (or prune) the generations of a repaired venv"
     public static let spec = CommandSpec(
-        usage: "generations (--venv DIR | --agent NAME) [--json] [--prune [--keep N] | --restore-plain] [--force] [--state-dir DIR]",
+        "generations",
         options: [
-            .value("--venv", help: "the venv"),
+            venvOption("the venv"),
             agentOption,
             jsonOption,
             .flag("--prune", help: "delete generations beyond --keep besides the current one"),
-            .value("--keep", help: "generations to keep besides the current one (default 2)"),
+            .value("--keep", as: "N", help: "generations to keep besides the current one (default 2)"),
             .flag("--restore-plain", help: "move the current generation back to the venv path (undo adoption)"),
             .flag("--force", help: "do it (default: print what would be done)"),
             stateDirOption,
-        ])
+        ],
+        alternatives: [venvOrAgent, .atMostOne(["--prune", "--keep"], ["--restore-plain"])])
 
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
         let state = try stateDirectory(arguments)
@@ -27,7 +28,7 @@ public enum GenerationsCommand: AdminCommand {
         let keep = try arguments.integer("--keep", default: RepairOptions.defaultKeepGenerations, range: 0...1000)
         if arguments.has("--prune") && arguments.has("--restore-plain") { throw UsageError("--prune and --restore-plain do not go together") }
         let repairer = Repairer(state: state)
-        let listing = repairer.generations(venv: venv)
+        let report = repairer.generationsReport(venv: venv)
 
         if arguments.has("--prune") || arguments.has("--restore-plain") {
             let force = arguments.has("--force")
@@ -35,17 +36,17 @@ public enum GenerationsCommand: AdminCommand {
             if arguments.has("--prune") {
                 let doomed = repairer.pruneSelection(venv: venv, keep: keep).map(String.init)
                 guard force else {
-                    Output.standardOutput(doomed.isEmpty ? "nothing to prune\n" : "would delete generation \(doomed.joined(separator: ", "))\n(dry run: nothing changed; --force does it)\n")
+                    Output.standardOutput(doomed.isEmpty ? "nothing to prune\n" : "would delete generation \(doomed.joined(separator: ", "))\n" + dryRunNote)
                     return ExitCode.success
                 }
                 result = repairer.prune(venv: venv, keep: keep, waitSeconds: RepairOptions.defaultWaitSeconds)
                     .map { $0.isEmpty ? "nothing to prune" : "deleted generation \($0.map(String.init).joined(separator: ", "))" }
             } else {
-                guard let current = listing.generations.first(where: \.current) else {
-                    throw CommandFailure("\(venv) is not in the generations layout (layout: \(listing.layout))", exitCode: ExitCode.usage)
+                guard let current = report.current else {
+                    throw CommandFailure("\(venv) is not in the generations layout (layout: \(report.layout))", exitCode: ExitCode.usage)
                 }
                 guard force else {
-                    Output.standardOutput("would move generation \(current.generation) back to \(venv) as a plain directory (the other generations stay in \(venv).generations)\n(dry run: nothing changed; --force does it)\n")
+                    Output.standardOutput("would move generation \(current.generation) back to \(venv) as a plain directory (the other generations stay in \(venv).generations)\n" + dryRunNote)
                     return ExitCode.success
                 }
                 result = repairer.restorePlainByHand(venv: venv, waitSeconds: RepairOptions.defaultWaitSeconds)
@@ -57,26 +58,7 @@ public enum GenerationsCommand: AdminCommand {
             }
         }
 
-        if arguments.has("--json") {
-            let json = JSONValue.object([("venv", .string(venv)), ("layout", .string(listing.layout)),
-                                         ("current", listing.generations.first(where: \.current).map { .number(Double($0.generation)) } ?? .null),
-                                         ("generations", .array(listing.generations.map { $0.json() }))])
-            Output.standardOutput(json.serialized(pretty: true) + "\n")
-            return ExitCode.success
-        }
-        var lines = ["venv \(venv): " + (listing.layout == "generations" ? "generations in \(venv).generations" : "layout: \(listing.layout)")]
-        for g in listing.generations {
-            var line = (g.current ? "* " : "  ") + String(g.generation).padding(to: 4)
-            if let r = g.record {
-                line += r.created.padding(to: 28) + r.source
-                if !r.pythonVersion.isEmpty { line += ", Python \(r.pythonVersion)" }
-                if !r.installer.isEmpty { line += ", \(r.installer)" }
-                line += ", \(r.packages) packages"
-            }
-            lines.append(line)
-        }
-        if listing.generations.isEmpty { lines.append("  (no generations: never repaired)") }
-        Output.standardOutput(lines.joined(separator: "\n") + "\n")
+        Output.standardOutput(arguments.has("--json") ? report.json().serialized(pretty: true) + "\n" : report.table())
         return ExitCode.success
     }
 }

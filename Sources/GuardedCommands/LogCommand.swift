@@ -7,8 +7,8 @@ public enum LogCommand: AdminCommand {
     public static let name = "log"
     public static let summary = "an agent's health log, newest last"
     public static let spec = CommandSpec(
-        usage: "log AGENT [-n N] [--json] [--state-dir DIR]",
-        options: [.value("-n", "--lines", help: "how many records (default 20)"), jsonOption, stateDirOption],
+        "log AGENT",
+        options: [.value("-n", "--lines", as: "N", help: "how many records (default 20)"), jsonOption, stateDirOption],
         positionals: 1...1)
 
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {

@@ -8,13 +8,13 @@ enum McpWrapCommand: AdminCommand {
     static let name = "wrap"
     static let summary = WrapCommand.summary
     static let spec = CommandSpec(
-        usage: "wrap mcp CONFIG... [--agent-prefix P] [--import MODULE]... [--auto-repair] [--force] [--json]",
+        "wrap mcp CONFIG...",
         options: [
-            .value("--agent-prefix", help: "agent names are P + the server's key (default: the client's prefix, docs/mcp.md)"),
-            .repeated("--import", help: "a module the server needs, checked by guarded-run (repeatable)"),
+            .value("--agent-prefix", as: "P", help: "agent names are P + the server's key (default: the client's prefix, docs/mcp.md)"),
+            importOption("a module the server needs, checked by guarded-run (repeatable)"),
             .flag("--auto-repair", help: "let guarded-run repair the venv (mind the client's start-up timeout, docs/mcp.md)"),
-            .flag("--force", help: "write (after taking a snapshot); without it, show what would change"),
-            .value("--guarded-run", help: "the guarded-run the configs start (default: this executable)"),
+            writeOption,
+            guardedRunOption("configs"),
             jsonOption,
             stateDirOption,
         ],
@@ -25,10 +25,7 @@ enum McpWrapCommand: AdminCommand {
         if let prefix, McpWrap.agentName(prefix: prefix, key: "x") != prefix + "x" {
             throw UsageError("--agent-prefix takes letters, digits, '.', '_', '-', '@', not '\(prefix)'")
         }
-        for m in arguments.all("--import") where !isValidModuleName(m) {
-            throw UsageError("--import takes a module name like 'pkg.mod', not '\(m)'")
-        }
-        let options = McpWrap.Options(agentPrefix: prefix, imports: arguments.all("--import"),
+        let options = McpWrap.Options(agentPrefix: prefix, imports: try importedModules(arguments),
                                       autoRepair: arguments.has("--auto-repair"), guardedRun: try guardedRunPath(arguments))
         return emit(McpFleet.wrap(arguments.positionals, options: options, force: arguments.has("--force"),
                                   state: try stateDirectory(arguments)), command: name, json: arguments.has("--json"))
@@ -40,9 +37,9 @@ enum McpUnwrapCommand: AdminCommand {
     static let name = "unwrap"
     static let summary = UnwrapCommand.summary
     static let spec = CommandSpec(
-        usage: "unwrap mcp CONFIG... [--force] [--json]",
+        "unwrap mcp CONFIG...",
         options: [
-            .flag("--force", help: "write (after taking a snapshot); without it, show what would change"),
+            writeOption,
             jsonOption,
             stateDirOption,
         ],

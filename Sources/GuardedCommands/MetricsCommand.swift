@@ -8,8 +8,8 @@ public enum MetricsCommand: AdminCommand {
     public static let name = "metrics"
     public static let summary = "Prometheus metrics from the health logs (node_exporter textfile format)"
     public static let spec = CommandSpec(
-        usage: "metrics [--output FILE] [--state-dir DIR]",
-        options: [.value("--output", "-o", help: "write to FILE atomically instead of stdout (e.g. .../textfile/guarded_run.prom)"),
+        "metrics",
+        options: [.value("--output", "-o", as: "FILE", help: "write to FILE atomically instead of stdout (e.g. .../textfile/guarded_run.prom)"),
                   stateDirOption])
 
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {

@@ -9,43 +9,17 @@ public enum RollbackCommand: AdminCommand {
     public static let name = "rollback"
     public static let summary = "point a venv back at an earlier generation (dry run unless --force)"
     public static let spec = CommandSpec(
-        usage: "rollback (--venv DIR | --agent NAME) [--to GENERATION] [--import MODULE]... [--force] [--json] [--state-dir DIR]",
+        "rollback",
         options: [
-            .value("--venv", help: "the venv to roll back"),
+            venvOption("the venv to roll back"),
             agentOption,
-            .value("--to", help: "the generation to go back to (default: the newest earlier one that passes)"),
-            .repeated("--import", help: "a module that must import in the target (repeatable)"),
+            .value("--to", as: "GENERATION", help: "the generation to go back to (default: the newest earlier one that passes)"),
+            importOption("a module that must import in the target (repeatable)"),
             .flag("--force", help: "do it (default: print the plan)"),
             jsonOption,
             stateDirOption,
-        ])
-
-    /// What `rollback --json` prints (docs/rollback.md): one object, whatever the outcome.
-    struct Report {
-        var venv: String
-        var dryRun: Bool
-        var from: Int?
-        /// Dry run: the generation `--force` would pick (checked just now; nil: none passes); done: the generation now current.
-        var to: Int?
-        /// The generations `--force` tries (dry run) or tried (done), in that order.
-        var candidates: [Int] = []
-        /// "dry-run", "rolled-back", "rolled-forward" (`--to` a newer generation), "failed" or "busy" (exit 75: try again).
-        var result: String
-        /// One sentence: what --force will do, or what it did.
-        var action: String
-        var warnings: [String] = []
-        var errors: [String] = []
-
-        func json() -> JSONValue {
-            func number(_ n: Int?) -> JSONValue { n.map { .number(Double($0)) } ?? .null }
-            return .object([
-                ("venv", JSONValue(venv)), ("dry_run", JSONValue(dryRun)), ("result", JSONValue(result)),
-                ("from_generation", number(from)), ("to_generation", number(to)),
-                ("candidates", .array(candidates.map { .number(Double($0)) })),
-                ("action", JSONValue(action)), ("warnings", JSONValue(warnings)), ("errors", JSONValue(errors)),
-            ])
-        }
-    }
+        ],
+        alternatives: [venvOrAgent])
 
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
         let state = try stateDirectory(arguments)
@@ -56,18 +30,17 @@ public enum RollbackCommand: AdminCommand {
         let json = arguments.has("--json"), force = arguments.has("--force")
         let repairer = Repairer(state: state)
         let listing = repairer.generations(venv: venv)
-        var report = Report(venv: venv, dryRun: !force, from: nil, to: target, result: force ? "failed" : "dry-run", action: "")
+        var report = RollbackReport(venv: venv, dryRun: !force, to: target)
 
         /// A failure: the JSON report (with --json) on stdout, the one line on stderr.
         func fail(_ message: String, exitCode: Int32) -> CommandFailure {
             if json {
-                report.result = exitCode == ExitCode.temporaryFailure ? "busy" : "failed"
-                report.to = nil
-                report.errors.append(message)
+                report.failed(message, exitCode: exitCode)
                 Output.standardOutput(report.json().serialized(pretty: true) + "\n")
             }
             return CommandFailure("\(venv): \(message)", exitCode: exitCode)
         }
+        func show() { Output.standardOutput(json ? report.json().serialized(pretty: true) + "\n" : report.text() + (force ? "" : dryRunNote)) }
 
         guard let current = listing.generations.first(where: \.current) else {
             report.action = "nothing: the venv was never repaired"
@@ -86,36 +59,17 @@ public enum RollbackCommand: AdminCommand {
         guard force else {
             // The dry run checks the candidates as --force will (without the lock), so it can say
             // which generation --force picks, or that it will fail.
-            let preview = repairer.previewRollback(venv: venv, candidates: report.candidates, imports: options.imports)
-            report.warnings += preview.skipped
-            if let n = preview.generation {
-                report.to = n
-                let direction = n > current.generation ? "forward to newer generation" : n == current.generation ? "at generation" : "back to generation"
-                report.action = n == current.generation ? "would only check generation \(n) (already current; it is \(preview.status ?? "healthy"))"
-                    : "would point \(venv) \(direction) \(n) (checked just now: \(preview.status ?? "healthy"))"
-            } else {
-                report.to = nil
-                report.action = report.candidates.isEmpty ? "would fail: no earlier generation"
-                    : "would fail: no candidate passes the full check; nothing would change"
-            }
-            Output.standardOutput(json ? report.json().serialized(pretty: true) + "\n"
-                                       : "venv \(venv) -> generation \(current.generation)\n" + preview.skipped.map { "  \($0)\n" }.joined()
-                                         + "\(report.action)\n(dry run: nothing changed; --force does it)\n")
+            report.record(repairer.previewRollback(venv: venv, candidates: report.candidates, imports: options.imports), current: current.generation)
+            show()
             return ExitCode.success
         }
         let outcome = repairer.rollbackByHand(venv: venv, to: target, options: options)
-        switch outcome {
-        case .repaired(let summary, let details), .rolledBack(let summary, let details):
-            let done = details.first { $0.0 == "repair" }?.1
-            report.result = done?["result"]?.stringValue ?? "rolled-back"
-            report.to = done?["generation"]?.intValue
-            report.warnings += done?["skipped"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            report.action = summary
-            Output.standardOutput(json ? report.json().serialized(pretty: true) + "\n" : summary + "\n")
-        case .failed(let reasons):
-            report.action = "nothing changed"
-            throw fail(reasons.joined(separator: "; "), exitCode: outcome.exitCode)
+        report.record(outcome)
+        if case .failed(let reasons) = outcome {
+            if json { show() }
+            throw CommandFailure("\(venv): \(reasons.joined(separator: "; "))", exitCode: outcome.exitCode)
         }
+        show()
         return outcome.exitCode
     }
 }

@@ -8,44 +8,38 @@ public enum SnapshotCommand: AdminCommand {
     public static let name = "snapshot"
     public static let summary = "snapshots of unit files, plists and configs: create, list, verify, diff, restore"
 
-    static let label = OptionSpec.value("--label", help: "create: a free-text label")
-    static let tag = OptionSpec.value("--tag", help: "create: a short tag (letters, digits, . _ -)")
-    static let set = OptionSpec.value("--set", help: "create: a named set from snapshot-sets.conf")
-    static let wait = OptionSpec.value("--wait", help: "create/restore/prune: seconds to wait for the store lock (default 10)")
+    static let label = OptionSpec.value("--label", as: "TEXT", help: "create: a free-text label")
+    static let tag = OptionSpec.value("--tag", as: "TAG", help: "create: a short tag (letters, digits, . _ -)")
+    static let set = OptionSpec.value("--set", as: "NAME", help: "create: a named set from snapshot-sets.conf")
+    static let wait = OptionSpec.value("--wait", as: "S", help: "create/restore/prune: seconds to wait for the store lock (default 10)")
     static let force = OptionSpec.flag("--force", help: "restore/prune: do it (otherwise a dry run)")
     static let deleteNew = OptionSpec.flag("--delete-new", help: "restore/diff: delete files created since the snapshot, inside its roots")
     static let reload = OptionSpec.flag("--reload", help: "restore: run the systemctl/launchctl reload commands")
-    static let keep = OptionSpec.value("--keep", help: "prune: how many of the newest snapshots to keep")
+    static let keep = OptionSpec.value("--keep", as: "N", help: "prune: how many of the newest snapshots to keep")
     static let includePreRestore = OptionSpec.flag("--include-pre-restore", help: "prune: pre-restore snapshots are not protected")
     static let patch = OptionSpec.flag("--patch", help: "diff: a unified diff of the text files, now (a/) -> snapshot (b/)")
     static let includeTagged = OptionSpec.flag("--include-tagged", help: "prune: tagged snapshots are not protected")
 
     /// Each action's options and how many positionals it takes after its name.
-    static let actions: [(name: String, options: [OptionSpec], positionals: ClosedRange<Int>)] = [
-        ("create", [label, tag, set, wait, jsonOption, stateDirOption], 0...10_000),
-        ("list", [jsonOption, stateDirOption], 0...0),
-        ("show", [jsonOption, stateDirOption], 1...1),
-        ("verify", [jsonOption, stateDirOption], 1...1),
-        ("diff", [deleteNew, patch, jsonOption, stateDirOption], 1...1),
-        ("restore", [force, deleteNew, reload, wait, jsonOption, stateDirOption], 1...1),
-        ("prune", [keep, force, includePreRestore, includeTagged, wait, jsonOption, stateDirOption], 0...0),
+    static let actions: [(name: String, spec: CommandSpec)] = [
+        ("create", CommandSpec("snapshot create", options: [label, tag, set, wait, jsonOption, stateDirOption],
+                               alternatives: [.atMostOne(["--set"], ["PATH..."])], positionals: 0...10_000)),
+        ("list", CommandSpec("snapshot list", options: [jsonOption, stateDirOption])),
+        ("show", CommandSpec("snapshot show ID", options: [jsonOption, stateDirOption], positionals: 1...1)),
+        ("verify", CommandSpec("snapshot verify ID", options: [jsonOption, stateDirOption], positionals: 1...1)),
+        ("diff", CommandSpec("snapshot diff ID", options: [deleteNew, patch, jsonOption, stateDirOption],
+                             alternatives: [.atMostOne(["--patch"], ["--json"])], positionals: 1...1)),
+        ("restore", CommandSpec("snapshot restore ID", options: [force, deleteNew, reload, wait, jsonOption, stateDirOption], positionals: 1...1)),
+        ("prune", CommandSpec("snapshot prune", options: [keep, force, includePreRestore, includeTagged, wait, jsonOption, stateDirOption],
+                              alternatives: [.oneOf(["--keep"])])),
     ]
 
-    public static let spec = CommandSpec(
-        usage: """
-        snapshot create [--label TEXT] [--tag TAG] [--set NAME | PATH...]
-               snapshot list | show ID | verify ID | diff ID [--delete-new] [--patch]
-               snapshot restore ID [--force] [--delete-new] [--reload] | prune --keep N [--force] [--include-tagged]
-        """,
-        options: [label, tag, set, wait, force, deleteNew, patch, reload, keep, includePreRestore, includeTagged, jsonOption, stateDirOption],
-        positionals: 0...10_001)
+    public static let spec = CommandSpec(forms: actions.map(\.spec), positionals: 0...10_001)
 
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
         guard let action = arguments.positionals.first else { throw UsageError("missing action (create, list, show, verify, diff, restore, prune)") }
-        guard let shape = actions.first(where: { $0.name == action }) else { throw UsageError("unknown action '\(action)'" + didYouMean(action, among: actions.map(\.name))) }
-        let allowed = Set(shape.options.map(\.key))
-        for given in Array(arguments.flags) + Array(arguments.values.keys) where !allowed.contains(given) {
-            throw UsageError("\(given) does not apply to 'snapshot \(action)'")
+        guard let shape = try spec.form(action, of: name, given: arguments) else {
+            throw UsageError("unknown action '\(action)'" + didYouMean(action, among: actions.map(\.name)))
         }
         let rest = Array(arguments.positionals.dropFirst())
         if !shape.positionals.contains(rest.count) {

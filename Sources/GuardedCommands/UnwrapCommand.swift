@@ -7,9 +7,9 @@ public enum UnwrapCommand: AdminCommand {
     public static let name = "unwrap"
     public static let summary = "take guarded-run out of wrapped units or plists"
     public static let spec = CommandSpec(
-        usage: "unwrap systemd|launchd|mcp FILE|DIR... [--force] [--json]",
+        "unwrap systemd|launchd|mcp FILE|DIR...",
         options: [
-            .flag("--force", help: "write (after taking a snapshot); without it, show what would change"),
+            writeOption,
             jsonOption,
             stateDirOption,
         ],

@@ -10,10 +10,10 @@ public enum WrapCommand: AdminCommand {
 
     /// Options every kind of wrap takes.
     static let commonOptions: [OptionSpec] = [
-        .value("--agent", help: "agent name (default: the unit name or the plist's Label); one file only"),
+        .value("--agent", as: "NAME", help: "agent name (default: the unit name or the plist's Label); one file only"),
         .flag("--auto-repair", help: "let guarded-run repair the venv (ENABLE_AUTO_REPAIR)"),
-        .flag("--force", help: "write (after taking a snapshot); without it, show what would change"),
-        .value("--guarded-run", help: "the guarded-run the units start (default: this executable)"),
+        writeOption,
+        guardedRunOption("units"),
         jsonOption,
         stateDirOption,
     ]
@@ -22,25 +22,26 @@ public enum WrapCommand: AdminCommand {
     /// the launcher's. The agent's state directory has its own name here because wrap's
     /// `--state-dir` is, as for every command, where wrap itself keeps state (its snapshot).
     static let launcherOptions: [(option: OptionSpec, launcher: String)] = [
-        (.value("--venv", help: "launcher: the agent's venv (absolute)"), "--venv"),
-        (.repeated("--import", help: "launcher: a module the check imports (repeatable)"), "--import"),
-        (.value("--requirements", help: "launcher: the requirements file repairs install from (absolute)"), "--requirements"),
-        (.value("--python", help: "launcher: the base interpreter repairs rebuild on (absolute)"), "--python"),
-        (.repeated("--find-links", help: "launcher: a wheel directory or URL for repairs (repeatable)"), "--find-links"),
+        (.value("--venv", as: "DIR", help: "launcher: the agent's venv (absolute)"), "--venv"),
+        (importOption("launcher: a module the check imports (repeatable)"), "--import"),
+        (.value("--requirements", as: "FILE", help: "launcher: the requirements file repairs install from (absolute)"), "--requirements"),
+        (.value("--python", as: "PATH", help: "launcher: the base interpreter repairs rebuild on (absolute)"), "--python"),
+        (.repeated("--find-links", as: "DIR|URL", help: "launcher: a wheel directory or URL for repairs (repeatable)"), "--find-links"),
         (.flag("--observe", help: "launcher: check and log, but always start the agent"), "--observe"),
-        (.value("--agent-state-dir", help: "launcher: the agent's --state-dir (absolute)"), "--state-dir"),
+        (.value("--agent-state-dir", as: "DIR", help: "launcher: the agent's --state-dir (absolute)"), "--state-dir"),
     ]
 
     /// Options only some kinds take.
     static let kindOptions: [(option: OptionSpec, kinds: [SupervisorTarget.Kind])] = [
-        (.value("--give-up-after", help: "launchd: exit 0 after N consecutive failed-closed starts"), [.launchd]),
+        (.value("--give-up-after", as: "N", help: "launchd: exit 0 after N consecutive failed-closed starts"), [.launchd]),
         (.flag("--keepalive", help: "launchd: KeepAlive.SuccessfulExit = false and ThrottleInterval, merged (not periodic jobs)"), [.launchd]),
-        (.value("--throttle-interval", help: "launchd: the least ThrottleInterval for --keepalive, seconds (default 30)"), [.launchd]),
+        (.value("--throttle-interval", as: "S", help: "launchd: the least ThrottleInterval for --keepalive, seconds (default 30)"), [.launchd]),
     ]
 
     public static let spec = CommandSpec(
-        usage: "wrap systemd|launchd|mcp FILE|DIR... [--agent NAME] [--auto-repair] [--force] [--json] [--venv DIR] [--import MODULE]... [--requirements FILE] [--python PATH] [--find-links DIR]... [--observe] [--agent-state-dir DIR] [launchd: --keepalive [--throttle-interval S] --give-up-after N]",
+        "wrap systemd|launchd|mcp FILE|DIR...",
         options: commonOptions + launcherOptions.map(\.option) + kindOptions.map(\.option),
+        alternatives: [.atMostOne(["--keepalive", "--throttle-interval"])],
         positionals: 2...100_000)
 
     public static func run(_ arguments: ParsedArguments) throws -> Int32 {
@@ -114,6 +115,14 @@ func agentOption(_ arguments: ParsedArguments, fileCount: Int) throws -> String?
     }
     if fileCount > 1 { throw UsageError("--agent names one agent; it cannot be given with \(fileCount) files") }
     return agent
+}
+
+/// `--force` of wrap, unwrap (and their `mcp` forms): a dry run without it.
+let writeOption = OptionSpec.flag("--force", help: "write (after taking a snapshot); without it, show what would change")
+
+/// `--guarded-run PATH`; `what` the written files are (units, configs).
+func guardedRunOption(_ what: String) -> OptionSpec {
+    .value("--guarded-run", as: "PATH", help: "the guarded-run the \(what) start (default: this executable)")
 }
 
 /// `--guarded-run PATH` (absolute), else the launcher units and plists run: `guarded-run` beside

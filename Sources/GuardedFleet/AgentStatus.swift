@@ -162,6 +162,26 @@ public struct FleetStatus: Sendable {
         self.withoutState = withoutState
     }
 
+    /// Every agent with a health log in the fleet's state directories, and this boot's agents
+    /// without a state directory: root sees every user's, others their own; one that has logged a
+    /// start since (its state directory was fixed) is no longer listed.
+    public static func load(state: StateDirectory, now: Double) -> FleetStatus {
+        let agents = AgentStatus.loadAll(state: state, now: now)
+        let me = UInt32(geteuid())
+        let withoutState = BootNotice.markers(.noStateDirectory).filter { w in
+            (me == 0 || w.uid == me) && !agents.contains { a in
+                a.agent == w.agent && (a.lastStart.flatMap(Clock.parseRFC3339) ?? 0) > (w.time.flatMap(Clock.parseRFC3339) ?? .infinity)
+            }
+        }
+        return FleetStatus(agents: agents, withoutState: withoutState)
+    }
+
+    /// Only the agents named, or (for agents whose config names none) on one of the venvs.
+    public func only(agents names: [String], venvs: [String]) -> FleetStatus {
+        FleetStatus(agents: agents.filter { a in names.contains(a.agent) || a.venv.map(venvs.contains) == true },
+                    withoutState: withoutState.filter { w in names.contains(w.agent) || w.venv.map(venvs.contains) == true })
+    }
+
     public var malformed: Int { agents.reduce(0) { $0 + $1.malformed } }
 
     /// 78 when an agent's last start failed closed and nothing fixed its venv since, else 1 when

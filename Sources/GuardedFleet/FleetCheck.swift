@@ -172,9 +172,3 @@ public struct ProgressLine: Sendable {
         if enabled { Output.writeText(2, "\r\u{1B}[K") }
     }
 }
-
-extension String {
-    func padded(to width: Int) -> String {
-        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
-    }
-}
