@@ -23,10 +23,10 @@ let package = Package(
     targets: [
         // One section per function: the launcher links none of the shims it does not call, and so none
         // of the C library functions they would need (it links no C library: CLaunchRuntime).
-        .target(name: "CSystemShims", cSettings: [.unsafeFlags(["-ffunction-sections", "-fdata-sections"])]),
+        .target(name: "CSystemShims", cSettings: [.unsafeFlags(["-ffunction-sections", "-fdata-sections"], .when(platforms: [.linux]))]),
         // The launcher's entry point and the C library functions it calls, as raw system calls (Linux):
         // the launcher then links no C library and skips its start-up (Sources/CLaunchRuntime/runtime.c).
-        .target(name: "CLaunchRuntime", cSettings: [.unsafeFlags(["-ffreestanding", "-fno-builtin", "-fno-stack-protector"])]),
+        .target(name: "CLaunchRuntime", cSettings: [.unsafeFlags(["-ffreestanding", "-fno-builtin", "-fno-stack-protector"], .when(platforms: [.linux]))]),
         // The launcher's shared definitions (fast path, option table, state paths, cache reader, health-log
         // line): compiled here for the full binary and its tests, and, through symlinks in
         // Sources/guarded-run, into the Embedded Swift launcher. One source, two readers.
