@@ -9,8 +9,8 @@ import XCTest
 /// different rebuild source beside it. `venvs repair --force` must rebuild every pinned one, with
 /// pip and with uv, from the right source, offline from a wheelhouse; each agent then starts.
 final class RebuildSourceTests: XCTestCase {
-    /// One wheelhouse for the whole class: the fixture's hand-made wheels plus `zeta`, which
-    /// depends on alpha (a wheel with dependencies).
+    /// One wheelhouse for the whole class: a copy of the tests' hand-made wheels, among them `zeta`,
+    /// which depends on alpha (a wheel with dependencies).
     nonisolated(unsafe) static var shared: TemporaryDirectory?
     nonisolated(unsafe) static var hashes: [String: String] = [:]
     static var wheelhouse: String { shared!.file("wheels") }
@@ -20,28 +20,13 @@ final class RebuildSourceTests: XCTestCase {
         guard let tmp = try? TemporaryDirectory("sources-wheels") else { return }
         shared = tmp
         chmod(tmp.path, 0o755)
-        try? RepairFixture.buildWheels(into: tmp.file("wheels"), tmp: tmp)
-        try? tmp.write("zeta.py", #"""
-            import sys, os, zipfile, hashlib, base64
-            out = sys.argv[1]
-            dist = "zeta-1.0.dist-info"
-            files = {
-                "zeta/__init__.py": "import alpha\nVERSION = '1.0'\n",
-                dist + "/METADATA": "Metadata-Version: 2.1\nName: zeta\nVersion: 1.0\nRequires-Dist: alpha\n\n",
-                dist + "/WHEEL": "Wheel-Version: 1.0\nGenerator: guarded-run-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-            }
-            record = []
-            for p, text in files.items():
-                digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-                record.append("%s,sha256=%s,%d" % (p, digest, len(text.encode())))
-            files[dist + "/RECORD"] = "\n".join(record + [dist + "/RECORD,,"]) + "\n"
-            with zipfile.ZipFile(os.path.join(out, "zeta-1.0-py3-none-any.whl"), "w") as z:
-                for p, text in files.items():
-                    z.writestr(p, text)
-            for name in sorted(os.listdir(out)):
-                print(name, hashlib.sha256(open(os.path.join(out, name), "rb").read()).hexdigest())
+        try? RepairFixture.copyWheels(into: tmp.file("wheels"))
+        try? tmp.write("hashes.py", #"""
+            import hashlib, os, sys
+            for name in sorted(os.listdir(sys.argv[1])):
+                print(name, hashlib.sha256(open(os.path.join(sys.argv[1], name), "rb").read()).hexdigest())
             """#)
-        let r = TestSupport.run(testPython, [tmp.file("zeta.py"), tmp.file("wheels")])
+        let r = TestSupport.run(testPython, [tmp.file("hashes.py"), tmp.file("wheels")])
         for line in r.outputText.split(separator: "\n") {
             let parts = line.split(separator: " ")
             if parts.count == 2 { hashes[String(parts[0])] = String(parts[1]) }
