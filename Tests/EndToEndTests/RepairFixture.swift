@@ -176,7 +176,7 @@ final class RepairFixture {
     /// `.build-*` directories beside the venv.
     var builds: [String] { ((try? directoryEntries(generationsDirectory)) ?? []).filter { $0.hasPrefix(".build-") }.sorted() }
 
-    var sitePackages: String { venv + "/lib/python3.11/site-packages" }
+    var sitePackages: String { venv + "/lib/python\(testPythonVersion)/site-packages" }
 
     /// The generation the venv symlink names, or nil for a plain directory.
     var currentGeneration: Int? {

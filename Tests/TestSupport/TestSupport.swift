@@ -70,6 +70,15 @@ public func installGuardedRun(into directory: String) throws -> String {
 /// 3.11 on the CI machine).
 public var testPython: String { Environment.value("GUARDED_RUN_TEST_PYTHON") ?? "/usr/bin/python3" }
 
+/// The test Python's `major.minor` (e.g. "3.11"), asked of it once: venvs of it hold
+/// `lib/python<version>/site-packages` and name `bin/python<version>`.
+public let testPythonVersion: String = {
+    let r = run(testPython, ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+    let text = r.outputText.split(separator: "\n").first.map(String.init) ?? ""
+    XCTAssertEqual(r.termination, .exited(0), "\(testPython): \(r.errorText)")
+    return text.isEmpty ? "3" : text
+}()
+
 /// The repository's root (this file is Tests/TestSupport/TestSupport.swift in it).
 public let repositoryRoot = parentDirectory(of: parentDirectory(of: parentDirectory(of: #filePath)))
 
