@@ -118,7 +118,7 @@ public func environment(_ changes: [String: String?]) -> [String] {
 /// on the 2-core project machine: 0.14 s for `python3 -m venv --without-pip`, 0.01 s for the copy).
 public func makeVenv(_ path: String, python: String = testPython, withPip: Bool = false,
                      file: StaticString = #filePath, line: UInt = #line) {
-    if !withPip, python == testPython, fileStatusIfPresent(path) == nil, let template = templateVenv {
+    if !withPip, python == testPython, fileStatusIfPresent(path) == nil, path.utf8.allSatisfy(isShellSafe), let template = templateVenv {
         copyVenv(template, to: path, file: file, line: line)
         return
     }
@@ -141,8 +141,15 @@ public let templateVenv: String? = {
     return r.termination == .exited(0) ? dir.file("venv") : nil
 }()
 
-/// `cp -a` of `template` to `path`, then the template's path replaced by `path` where a venv writes
-/// its own path: the scripts in bin/ (activate's VIRTUAL_ENV=) and pyvenv.cfg's `command` line.
+/// Bytes `python -m venv` writes into the activate scripts as they are (shlex.quote's safe set): a
+/// path with any other byte is written quoted, so its venv is made by python, not copied.
+func isShellSafe(_ c: UInt8) -> Bool {
+    (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || "@%+=:,./-_".utf8.contains(c)
+}
+
+/// `cp -a` of `template` to `path`, then what a venv writes of its own place rewritten: its path in
+/// the scripts in bin/ (activate's VIRTUAL_ENV=) and in pyvenv.cfg's `command` line, and its name
+/// in the activate scripts' prompt, `(NAME) `.
 func copyVenv(_ template: String, to path: String, file: StaticString, line: UInt) {
     try? makeDirectories(parentDirectory(of: path))
     let r = run("/bin/cp", ["-a", template, path], file: file, line: line)
@@ -151,9 +158,11 @@ func copyVenv(_ template: String, to path: String, file: StaticString, line: UIn
     for name in files {
         guard let st = fileStatusIfPresent(name), st.isRegularFile, let bytes = try? readFile(name) else { continue }
         let text = String(decoding: bytes, as: UTF8.self)
-        guard text.contains(template) else { continue }
-        XCTAssertNoThrow(try writeFileAtomically(name, Array(text.replacing(template, with: path).utf8),
-                                                 mode: FileMode(st.permissions), sync: false), file: file, line: line)
+        let rewritten = text.replacing(template, with: path)
+            .replacing("(\(baseName(of: template))) ", with: "(\(baseName(of: path))) ")
+        guard rewritten != text else { continue }
+        XCTAssertNoThrow(try writeFileAtomically(name, Array(rewritten.utf8), mode: FileMode(st.permissions), sync: false),
+                         file: file, line: line)
     }
 }
 
