@@ -212,7 +212,7 @@ final class DependencyCheckTests: XCTestCase {
         XCTAssertEqual(clean.code, 0, clean.text)
         XCTAssertEqual(clean.json["deep"], .bool(true))
 
-        try fx.tmp.write("agent/.venv/lib/python3.11/site-packages/dep/__init__.py", "VALUE = (1,\n")
+        try fx.tmp.write("agent/.venv/lib/python\(testPythonVersion)/site-packages/dep/__init__.py", "VALUE = (1,\n")
         try removeFile(fx.sitePackages + "/other/__init__.py")
         XCTAssertEqual(check().code, 0, "the ordinary check does not read the files")
         let deep = check(["--deep"])

@@ -31,7 +31,7 @@ final class AgentFixture {
             """)
     }
 
-    var sitePackages: String { venv + "/lib/python3.11/site-packages" }
+    var sitePackages: String { venv + "/lib/python\(testPythonVersion)/site-packages" }
     var python: String { venv + "/bin/python" }
 
     /// Runs `guarded-run [options] -- <venv>/bin/python agent.py [agentArgs]`.
@@ -56,7 +56,7 @@ final class AgentFixture {
     }
 
     func writeModule(_ name: String, _ source: String) throws {
-        try tmp.write("agent/.venv/lib/python3.11/site-packages/\(name).py", source)
+        try tmp.write("agent/.venv/lib/python\(testPythonVersion)/site-packages/\(name).py", source)
     }
 
     func remove() { tmp.remove() }

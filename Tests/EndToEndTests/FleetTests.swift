@@ -19,7 +19,7 @@ final class FleetVenvsTests: XCTestCase {
         ("agents/b-interp/.venv", "interpreter-missing: bin/python -> "),
         ("agents/b-cfg/.venv", "pyvenv-cfg-missing: "),
         ("venvs/b-home", "home-missing: pyvenv.cfg home = /opt/python-3.11-removed/bin: No such file or directory"),
-        ("venvs/b-version", "version-mismatch: pyvenv.cfg says 3.10, the interpreter is 3.11"),
+        ("venvs/b-version", "version-mismatch: pyvenv.cfg says 3.10, the interpreter is \(testPythonVersion)"),
         ("agents/b-exec/.venv", "interpreter-failed: bin/python"),
     ]
     let degraded: [(name: String, reason: String)] = [
@@ -31,13 +31,13 @@ final class FleetVenvsTests: XCTestCase {
         (1...11).map { $0 % 2 == 0 ? "agents/h\($0)/.venv" : "venvs/deep/h\($0)" } + ["venvs/h-gen"]
     }
 
-    func site(_ name: String) -> String { root + "/" + name + "/lib/python3.11/site-packages" }
+    func site(_ name: String) -> String { root + "/" + name + "/lib/python\(testPythonVersion)/site-packages" }
 
     func buildTree() throws {
         // b-interp comes from a Homebrew-style install whose directory is removed later.
         try makeDirectories(tmp.file("Cellar/python/3.11/bin"))
-        try makeSymbolicLink(tmp.file("Cellar/python/3.11/bin/python3.11"), pointingTo: testPython)
-        makeVenv(root + "/" + broken[0].name, python: tmp.file("Cellar/python/3.11/bin/python3.11"))
+        try makeSymbolicLink(tmp.file("Cellar/python/3.11/bin/python\(testPythonVersion)"), pointingTo: testPython)
+        makeVenv(root + "/" + broken[0].name, python: tmp.file("Cellar/python/3.11/bin/python\(testPythonVersion)"))
         for name in broken.dropFirst().map(\.name) + degraded.map(\.name) + healthy.dropLast() { makeVenv(root + "/" + name) }
         // The repair layout: the link agents use, pointing at the current generation.
         makeVenv(root + "/venvs/h-gen.generations/1")
@@ -52,20 +52,20 @@ final class FleetVenvsTests: XCTestCase {
         try removeTree(tmp.file("Cellar"))
         try removeFile(root + "/agents/b-cfg/.venv/pyvenv.cfg")
         try editConfig("venvs/b-home") { $0.hasPrefix("home") ? "home = /opt/python-3.11-removed/bin" : $0 }
-        // Minor-version drift: a venv of 3.10 whose base interpreter became 3.11.
+        // Minor-version drift: a venv of 3.10 whose base interpreter became the test Python's.
         try editConfig("venvs/b-version") { $0.hasPrefix("version") ? "version = 3.10.13" : $0 }
-        try renameItem(root + "/venvs/b-version/lib/python3.11", to: root + "/venvs/b-version/lib/python3.10")
+        try renameItem(root + "/venvs/b-version/lib/python\(testPythonVersion)", to: root + "/venvs/b-version/lib/python3.10")
         // An interrupted copy of the interpreter: present, executable, not a program.
         try removeFile(root + "/agents/b-exec/.venv/bin/python3")
         try tmp.write("root/agents/b-exec/.venv/bin/python3", "\u{7f}EL", mode: 0o755)
 
         try makeDirectories(site("agents/d-leftovers/.venv") + "/~equests")
-        try tmp.write("root/venvs/d-distinfo/lib/python3.11/site-packages/halfpkg-1.0.dist-info/METADATA",
+        try tmp.write("root/venvs/d-distinfo/lib/python\(testPythonVersion)/site-packages/halfpkg-1.0.dist-info/METADATA",
                       "Metadata-Version: 2.1\nName: halfpkg\nVersion: 1.0\n\n")
-        try tmp.write("root/venvs/d-pip/lib/python3.11/site-packages/pip-23.0.1.dist-info/METADATA",
+        try tmp.write("root/venvs/d-pip/lib/python\(testPythonVersion)/site-packages/pip-23.0.1.dist-info/METADATA",
                       "Metadata-Version: 2.1\nName: pip\nVersion: 23.0.1\n\n")
-        try tmp.write("root/venvs/d-pip/lib/python3.11/site-packages/pip-23.0.1.dist-info/RECORD", "")
-        try tmp.write("root/venvs/d-pip/lib/python3.11/site-packages/pip/__init__.py",
+        try tmp.write("root/venvs/d-pip/lib/python\(testPythonVersion)/site-packages/pip-23.0.1.dist-info/RECORD", "")
+        try tmp.write("root/venvs/d-pip/lib/python\(testPythonVersion)/site-packages/pip/__init__.py",
                       "raise ImportError(\"cannot import name 'main' from a half-removed pip\")\n")
     }
 

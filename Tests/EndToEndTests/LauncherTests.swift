@@ -32,8 +32,8 @@ final class LauncherTests: XCTestCase {
         let tmp = try TemporaryDirectory("dangling")
         defer { tmp.remove() }
         try makeDirectories(tmp.file("Cellar/python/3.11/bin"))
-        try makeSymbolicLink(tmp.file("Cellar/python/3.11/bin/python3.11"), pointingTo: testPython)
-        makeVenv(tmp.file("venv"), python: tmp.file("Cellar/python/3.11/bin/python3.11"))
+        try makeSymbolicLink(tmp.file("Cellar/python/3.11/bin/python\(testPythonVersion)"), pointingTo: testPython)
+        makeVenv(tmp.file("venv"), python: tmp.file("Cellar/python/3.11/bin/python\(testPythonVersion)"))
         try tmp.write("agent.py", "open(\(JSONValue.quoted(tmp.file("ran"))), 'w').write('x')\n")
         let ok = runGuarded(["--state-dir", tmp.file("state"), "--", tmp.file("venv/bin/python"), tmp.file("agent.py")])
         XCTAssertEqual(ok.termination, .exited(0), ok.errorText)
@@ -44,7 +44,7 @@ final class LauncherTests: XCTestCase {
         XCTAssertEqual(r.termination, .exited(78))
         XCTAssertFalse(fileExists(tmp.file("ran")))
         XCTAssertEqual(r.errorText.split(separator: "\n").count, 1)
-        XCTAssertTrue(r.errorText.contains("is broken: interpreter-missing: bin/python -> \(tmp.file("Cellar/python/3.11/bin/python3.11")): No such file or directory"), r.errorText)
+        XCTAssertTrue(r.errorText.contains("is broken: interpreter-missing: bin/python -> \(tmp.file("Cellar/python/3.11/bin/python\(testPythonVersion)")): No such file or directory"), r.errorText)
         XCTAssertTrue(r.errorText.contains("(+1 more; see guarded-run check --agent \(defaultAgentName(venv: tmp.file("venv"))) --state-dir \(tmp.file("state")))"), r.errorText)
     }
 
@@ -106,7 +106,7 @@ final class LauncherTests: XCTestCase {
     }
 
     func testDistInfoWithoutRecordIsDegraded() throws {
-        try fx.tmp.write("agent/.venv/lib/python3.11/site-packages/tinypkg-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: tinypkg\nVersion: 1.0\n\n")
+        try fx.tmp.write("agent/.venv/lib/python\(testPythonVersion)/site-packages/tinypkg-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: tinypkg\nVersion: 1.0\n\n")
         let r = fx.start()
         XCTAssertEqual(r.termination, .exited(0), r.errorText)
         XCTAssertEqual(fx.agentRuns, 1)
@@ -131,7 +131,7 @@ final class LauncherTests: XCTestCase {
         XCTAssertNil(fx.lastRecord()["probe_ms"], "the fast path runs no probe")
 
         // Touching site-packages (a new entry) -> full check.
-        try fx.tmp.write("agent/.venv/lib/python3.11/site-packages/new.pth", "")
+        try fx.tmp.write("agent/.venv/lib/python\(testPythonVersion)/site-packages/new.pth", "")
         fx.start()
         XCTAssertEqual(fx.lastRecord().decision, "checked-ok")
         fx.start()

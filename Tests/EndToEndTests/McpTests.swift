@@ -66,9 +66,9 @@ final class McpTests: XCTestCase {
         tmp = try TemporaryDirectory("mcp")
         // A Homebrew-style base install (a link to the test Python) the venv is made from.
         try makeDirectories(tmp.file("Cellar/python/3.11/bin"))
-        try makeSymbolicLink(tmp.file("Cellar/python/3.11/bin/python3.11"), pointingTo: testPython)
-        makeVenv(venv, python: tmp.file("Cellar/python/3.11/bin/python3.11"))
-        try tmp.write("server/.venv/lib/python3.11/site-packages/tinymcp.py", Self.server)
+        try makeSymbolicLink(tmp.file("Cellar/python/3.11/bin/python\(testPythonVersion)"), pointingTo: testPython)
+        makeVenv(venv, python: tmp.file("Cellar/python/3.11/bin/python\(testPythonVersion)"))
+        try tmp.write("server/.venv/lib/python\(testPythonVersion)/site-packages/tinymcp.py", Self.server)
         try tmp.write("client.py", Self.client)
         try makeDirectories(tmp.file("claude"))
         try tmp.write("claude/claude_desktop_config.json", """

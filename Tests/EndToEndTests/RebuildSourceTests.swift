@@ -9,8 +9,8 @@ import XCTest
 /// different rebuild source beside it. `venvs repair --force` must rebuild every pinned one, with
 /// pip and with uv, from the right source, offline from a wheelhouse; each agent then starts.
 final class RebuildSourceTests: XCTestCase {
-    /// One wheelhouse for the whole class: the fixture's hand-made wheels plus `zeta`, which
-    /// depends on alpha (a wheel with dependencies).
+    /// One wheelhouse for the whole class: a copy of the tests' hand-made wheels, among them `zeta`,
+    /// which depends on alpha (a wheel with dependencies).
     nonisolated(unsafe) static var shared: TemporaryDirectory?
     nonisolated(unsafe) static var hashes: [String: String] = [:]
     static var wheelhouse: String { shared!.file("wheels") }
@@ -20,28 +20,13 @@ final class RebuildSourceTests: XCTestCase {
         guard let tmp = try? TemporaryDirectory("sources-wheels") else { return }
         shared = tmp
         chmod(tmp.path, 0o755)
-        try? RepairFixture.buildWheels(into: tmp.file("wheels"), tmp: tmp)
-        try? tmp.write("zeta.py", #"""
-            import sys, os, zipfile, hashlib, base64
-            out = sys.argv[1]
-            dist = "zeta-1.0.dist-info"
-            files = {
-                "zeta/__init__.py": "import alpha\nVERSION = '1.0'\n",
-                dist + "/METADATA": "Metadata-Version: 2.1\nName: zeta\nVersion: 1.0\nRequires-Dist: alpha\n\n",
-                dist + "/WHEEL": "Wheel-Version: 1.0\nGenerator: guarded-run-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-            }
-            record = []
-            for p, text in files.items():
-                digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-                record.append("%s,sha256=%s,%d" % (p, digest, len(text.encode())))
-            files[dist + "/RECORD"] = "\n".join(record + [dist + "/RECORD,,"]) + "\n"
-            with zipfile.ZipFile(os.path.join(out, "zeta-1.0-py3-none-any.whl"), "w") as z:
-                for p, text in files.items():
-                    z.writestr(p, text)
-            for name in sorted(os.listdir(out)):
-                print(name, hashlib.sha256(open(os.path.join(out, name), "rb").read()).hexdigest())
+        try? RepairFixture.copyWheels(into: tmp.file("wheels"))
+        try? tmp.write("hashes.py", #"""
+            import hashlib, os, sys
+            for name in sorted(os.listdir(sys.argv[1])):
+                print(name, hashlib.sha256(open(os.path.join(sys.argv[1], name), "rb").read()).hexdigest())
             """#)
-        let r = TestSupport.run(testPython, [tmp.file("zeta.py"), tmp.file("wheels")])
+        let r = TestSupport.run(testPython, [tmp.file("hashes.py"), tmp.file("wheels")])
         for line in r.outputText.split(separator: "\n") {
             let parts = line.split(separator: " ")
             if parts.count == 2 { hashes[String(parts[0])] = String(parts[1]) }
@@ -56,7 +41,7 @@ final class RebuildSourceTests: XCTestCase {
     var tmp: TemporaryDirectory!
     var root: String { tmp.file("root") }
     var state: String { tmp.file("state") }
-    var cellarPython: String { tmp.file("Cellar/python/3.11/bin/python3.11") }
+    var cellarPython: String { tmp.file("Cellar/python/3.11/bin/python\(testPythonVersion)") }
 
     override func setUpWithError() throws {
         guard Self.shared != nil, Self.hashes["zeta-1.0-py3-none-any.whl"] != nil else { throw XCTSkip("the wheelhouse could not be built") }
@@ -318,12 +303,12 @@ final class RebuildSourceTests: XCTestCase {
         XCTAssertEqual(plan.termination, .exited(78), plan.errorText)
         let text = plan.outputText
         XCTAssertTrue(text.contains("would repair 6 broken venvs"), text)
-        XCTAssertTrue(text.contains("rebuild from: the broken venv's own dist-info in \(venv("p-editable"))/lib/python3.11/site-packages (2 packages: alpha==1.0 -e \(root)/p-editable)"), text)
+        XCTAssertTrue(text.contains("rebuild from: the broken venv's own dist-info in \(venv("p-editable"))/lib/python\(testPythonVersion)/site-packages (2 packages: alpha==1.0 -e \(root)/p-editable)"), text)
         XCTAssertTrue(text.contains("rebuild from: requirements.txt \(root)/p-req/requirements.txt (2 packages: alpha==1.0 beta==2.0)"), text)
         XCTAssertTrue(text.contains("why this source: the project's own fully pinned requirements.txt"), text)
         XCTAssertTrue(text.contains("rebuild from: uv.lock \(root)/p-uvlock/uv.lock (3 packages: alpha==1.0 gamma==0.3 zeta==1.0)"), text)
         XCTAssertTrue(text.contains("rebuild from: pylock.toml \(root)/p-pylock/pylock.toml (2 packages"), text)
-        XCTAssertTrue(text.contains("rebuild from: the broken venv's own dist-info in \(venv("p-distinfo"))/lib/python3.11/site-packages (2 packages: alpha==1.1 gamma==0.3)"), text)
+        XCTAssertTrue(text.contains("rebuild from: the broken venv's own dist-info in \(venv("p-distinfo"))/lib/python\(testPythonVersion)/site-packages (2 packages: alpha==1.1 gamma==0.3)"), text)
         XCTAssertTrue(text.contains("passed over: \(root)/p-pyproject/pyproject.toml: unpinned: used only with --allow-unpinned"), text)
         XCTAssertFalse(text.contains("requirements-dev"), "never a -dev file: \(text)")
 
@@ -335,7 +320,7 @@ final class RebuildSourceTests: XCTestCase {
             XCTAssertTrue(r.outputText.contains("repaired \(venv(p.name)): generation 1 built with"), "\(p.name): \(r.outputText)")
         }
         XCTAssertTrue(r.outputText.contains("from uv.lock \(root)/p-uvlock/uv.lock (3 packages: the project's own uv.lock)"), "the source and why: \(r.outputText)")
-        XCTAssertTrue(r.outputText.contains("from dist-info \(venv("p-distinfo"))/lib/python3.11/site-packages (2 packages: no known-good set and no pinned project file: the broken venv's own dist-info)"), r.outputText)
+        XCTAssertTrue(r.outputText.contains("from dist-info \(venv("p-distinfo"))/lib/python\(testPythonVersion)/site-packages (2 packages: no known-good set and no pinned project file: the broken venv's own dist-info)"), r.outputText)
         XCTAssertFalse(r.outputText.contains("warning:"), "every reinstalled file matches its old RECORD: \(r.outputText)")
         XCTAssertTrue(r.outputText.contains("\(venv("p-pyproject")): FAILED: repair failed: nothing to rebuild from"), r.outputText)
         XCTAssertEqual(venvTree(venv("p-pyproject")), snapshot, "an unpinned-only venv is not touched")
@@ -369,7 +354,7 @@ final class RebuildSourceTests: XCTestCase {
         XCTAssertTrue(check.outputText.hasSuffix("6 venvs: 0 broken, 0 degraded, 6 healthy\n"), check.outputText)
 
         // The agent's own project came back editable: a change to its source is seen at once.
-        let direct = try readTextFile(venv("p-editable") + "/lib/python3.11/site-packages/myagent-0.1.dist-info/direct_url.json")
+        let direct = try readTextFile(venv("p-editable") + "/lib/python\(testPythonVersion)/site-packages/myagent-0.1.dist-info/direct_url.json")
         XCTAssertTrue(direct.contains("\"editable\": true") || direct.contains("\"editable\":true"), direct)
         try tmp.write("root/p-editable/src/myagent/__init__.py", "import alpha\nEDITED = True\n")
         XCTAssertEqual(TestSupport.run(venv("p-editable") + "/bin/python", ["-c", "import myagent; assert myagent.EDITED"],

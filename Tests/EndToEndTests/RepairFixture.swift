@@ -29,9 +29,6 @@ final class RepairFixture {
     let agent = "demo"
     let uvBin: String
 
-    /// The wheels every fixture's wheelhouse holds (alpha 1.1 is there so that pinning is visible).
-    static let wheels = [("alpha", "1.0"), ("alpha", "1.1"), ("beta", "2.0"), ("gamma", "0.3"), ("delta", "4.0"), ("epsilon", "5.0")]
-
     /// `beforeVenv` runs once the temp dir and `agent/` exist, before the venv is made (a test mounts
     /// a small filesystem there).
     init(mode: InstallerMode, python: String = testPython, packages: [String] = ["alpha==1.0", "beta==2.0", "gamma==0.3"],
@@ -52,7 +49,7 @@ final class RepairFixture {
         try makeDirectories(tmp.file("agent"))
         try makeDirectories(uvBin)
         if let uv = InstallerMode.uvPath { try makeSymbolicLink(uvBin + "/uv", pointingTo: uv) }
-        try RepairFixture.buildWheels(into: wheelhouse, tmp: tmp)
+        try RepairFixture.copyWheels(into: wheelhouse)
         try beforeVenv?(tmp)
         makeVenv(venv, python: python)
         try install(packages, into: venv)
@@ -66,34 +63,25 @@ final class RepairFixture {
             """)
     }
 
-    /// Writes wheels by hand with zipfile: METADATA, WHEEL, RECORD, a package, a console script.
-    static func buildWheels(into dir: String, tmp: TemporaryDirectory) throws {
-        try tmp.write("mkwheels.py", #"""
-            import sys, os, zipfile, hashlib, base64
-            out = sys.argv[1]
-            os.makedirs(out, exist_ok=True)
-            for spec in sys.argv[2:]:
-                name, version = spec.split("==")
-                dist = "%s-%s.dist-info" % (name, version)
-                files = {
-                    "%s/__init__.py" % name: "VERSION = %r\ndef main():\n    import sys\n    print('%s', VERSION, sys.prefix)\n" % (version, name),
-                    dist + "/METADATA": "Metadata-Version: 2.1\nName: %s\nVersion: %s\n\n" % (name, version),
-                    dist + "/WHEEL": "Wheel-Version: 1.0\nGenerator: guarded-run-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-                    dist + "/entry_points.txt": "[console_scripts]\n%s-tool = %s:main\n" % (name, name),
-                }
-                record = []
-                for p, text in files.items():
-                    data = text.encode()
-                    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-                    record.append("%s,sha256=%s,%d" % (p, digest, len(data)))
-                record.append(dist + "/RECORD,,")
-                files[dist + "/RECORD"] = "\n".join(record) + "\n"
-                with zipfile.ZipFile(os.path.join(out, "%s-%s-py3-none-any.whl" % (name, version)), "w") as z:
-                    for p, text in files.items():
-                        z.writestr(p, text)
-            """#)
-        let r = run(testPython, [tmp.file("mkwheels.py"), dir] + wheels.map { "\($0.0)==\($0.1)" })
+    /// The tests' wheelhouse (scripts/test-wheelhouse.py: alpha 1.0 and 1.1, beta, gamma, delta,
+    /// epsilon, and zeta, which depends on alpha): GUARDED_RUN_TEST_WHEELHOUSE when scripts/test
+    /// built it for the run, else built once by this process; nil when it cannot be built.
+    static let sharedWheelhouse: String? = {
+        if let given = Environment.value("GUARDED_RUN_TEST_WHEELHOUSE"), isDirectory(given) { return given }
+        guard let dir = try? TemporaryDirectory.forThisProcess("wheelhouse") else { return nil }
+        let r = TestSupport.run(testPython, [repositoryRoot + "/scripts/test-wheelhouse.py", dir.file("wheels")])
         XCTAssertEqual(r.termination, .exited(0), r.errorText)
+        return r.termination == .exited(0) ? dir.file("wheels") : nil
+    }()
+
+    /// Copies the shared wheelhouse's wheels into `dir` (made if missing): a fixture's own, which
+    /// its test may take wheels out of and put back.
+    static func copyWheels(into dir: String) throws {
+        guard let shared = sharedWheelhouse else { throw XCTSkip("the test wheelhouse could not be built") }
+        try makeDirectories(dir)
+        for name in try directoryEntries(shared) where name.hasSuffix(".whl") {
+            try writeFileAtomically(dir + "/" + name, try readFile(shared + "/" + name), mode: 0o644, sync: false)
+        }
     }
 
     /// Installs into a venv for the setup (uv when there is one: faster; else the base pip).
@@ -188,7 +176,7 @@ final class RepairFixture {
     /// `.build-*` directories beside the venv.
     var builds: [String] { ((try? directoryEntries(generationsDirectory)) ?? []).filter { $0.hasPrefix(".build-") }.sorted() }
 
-    var sitePackages: String { venv + "/lib/python3.11/site-packages" }
+    var sitePackages: String { venv + "/lib/python\(testPythonVersion)/site-packages" }
 
     /// The generation the venv symlink names, or nil for a plain directory.
     var currentGeneration: Int? {

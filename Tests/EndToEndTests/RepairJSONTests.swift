@@ -73,7 +73,7 @@ final class RepairJSONTests: XCTestCase {
         XCTAssertEqual(p["steps"], .array([
             .object([("step", .string("adopt")), ("path", .string(fx.generationsDirectory + "/0"))]),
             .object([("step", .string("create-venv")), ("path", .string(fx.generationsDirectory + "/1")),
-                     ("interpreter", .string(testPythonHome + "/python3.11")), ("python_version", p["steps"]?.arrayValue?[1]["python_version"] ?? .null),
+                     ("interpreter", .string(testPythonHome + "/python\(testPythonVersion)")), ("python_version", p["steps"]?.arrayValue?[1]["python_version"] ?? .null),
                      ("why", .string("the venv's home \(testPythonHome) still works")), ("with_pip", .bool(false))]),
             .object([("step", .string("install")), ("installer", .string(mode.rawValue)), ("installer_path", uv),
                      ("requirements", JSONValue(["alpha==1.0", "beta==2.0", "gamma==0.3"])),
@@ -81,7 +81,7 @@ final class RepairJSONTests: XCTestCase {
             .object([("step", .string("verify")), ("imports", .array([]))]),
             .object([("step", .string("swap")), ("generation", .number(1)), ("path", .string(fx.venv))]),
         ]), "\(p["steps"] ?? .null)")
-        XCTAssertTrue(p["steps"]?.arrayValue?[1]["python_version"]?.stringValue?.hasPrefix("3.11.") == true)
+        XCTAssertTrue(p["steps"]?.arrayValue?[1]["python_version"]?.stringValue?.hasPrefix(testPythonVersion + ".") == true)
         XCTAssertTrue(try fileStatus(fx.venv).isDirectory, "the dry run changes nothing")
         XCTAssertFalse(fileExists(fx.generationsDirectory))
 

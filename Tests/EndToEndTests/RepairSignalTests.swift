@@ -136,7 +136,7 @@ final class RepairSignalTests: RepairTestCase {
         XCTAssertEqual(lines.first, "venv \(fx.venv): broken (import-failed: alpha: ModuleNotFoundError: No module named 'alpha')")
         XCTAssertTrue(lines.contains("layout: a plain directory: it would be adopted as \(fx.generationsDirectory)/0 and a symlink put in its place"), plan.outputText)
         XCTAssertTrue(lines.contains { $0.hasPrefix("rebuild from: the known-good set recorded at ") && $0.contains("by launcher (--import alpha,beta) (3 packages: alpha==1.0 beta==2.0 gamma==0.3)") }, plan.outputText)
-        XCTAssertTrue(lines.contains { $0.hasPrefix("interpreter: \(testPythonHome)/python3.11 (Python 3.11") }, plan.outputText)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("interpreter: \(testPythonHome)/python\(testPythonVersion) (Python \(testPythonVersion)") }, plan.outputText)
         XCTAssertEqual(lines.last, "(dry run: nothing changed; --force does it)")
         XCTAssertEqual(treeSnapshot(fx.tmp.file("agent")), before, "the dry run changes nothing")
 
@@ -186,5 +186,5 @@ final class RepairSignalTests: RepairTestCase {
     }
 }
 
-/// The directory the test Python's venvs name as `home` (where python3.11 sits).
+/// The directory the test Python's venvs name as `home` (where python<version> sits).
 var testPythonHome: String { parentDirectory(of: testPython) }

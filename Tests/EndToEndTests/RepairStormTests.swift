@@ -28,7 +28,7 @@ final class RepairStormTests: RepairTestCase {
         XCTAssertTrue(records.dropFirst().allSatisfy { $0["probe_ms"] == nil && $0.decision == "failed-closed" }, "no full check while the backoff holds")
 
         // Something in the watch list changes (the wheel comes back): the next start tries again.
-        try RepairFixture.buildWheels(into: fx.wheelhouse, tmp: fx.tmp)
+        try RepairFixture.copyWheels(into: fx.wheelhouse)
         let r = fx.start(["--auto-repair"])
         XCTAssertEqual(r.termination, .exited(0), r.errorText)
         XCTAssertEqual(fx.lastRecord().decision, "repaired")

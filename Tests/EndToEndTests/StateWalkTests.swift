@@ -61,7 +61,7 @@ final class StateWalkTests: XCTestCase {
         let fast = start()
         XCTAssertEqual(fast.termination, .exited(0), fast.errorText)
         XCTAssertTrue(fast.errorText.contains("cannot write the health log"), fast.errorText)
-        try fx.tmp.write("agent/.venv/lib/python3.11/site-packages/touch.py", "x = 1\n")
+        try fx.tmp.write("agent/.venv/lib/python\(testPythonVersion)/site-packages/touch.py", "x = 1\n")
         try writeFileAtomically(fx.venv + "/pyvenv.cfg", try readFile(fx.venv + "/pyvenv.cfg"))
         let slow = start()
         XCTAssertEqual(slow.termination, .exited(0), slow.errorText)

@@ -93,7 +93,7 @@ extension ChangeDuringProbeTests {
     }
 }
 
-/// A private copy of the Debian base install (`/usr/bin/python3.11` + `/usr/lib/python3.11`) under a
+/// A private copy of the Debian base install (`/usr/bin/python3.X` + `/usr/lib/python3.X`) under a
 /// temp prefix, a venv made from it through a Homebrew-style `opt` link, and an agent: every item
 /// of the documented watch list can then be broken for real without touching the system's Python.
 final class PrivateBaseFixture {
@@ -112,34 +112,34 @@ final class PrivateBaseFixture {
         state = tmp.file("state")
         agentScript = tmp.file("agent/agent.py")
         let real = try resolvedPath(testPython)
-        guard baseName(of: real) == "python3.11", isDirectory("/usr/lib/python3.11") else {
-            throw XCTSkip("needs Debian's /usr/bin/python3.11 and /usr/lib/python3.11")
+        guard baseName(of: real) == "python\(testPythonVersion)", isDirectory("/usr/lib/python\(testPythonVersion)") else {
+            throw XCTSkip("needs Debian's /usr/bin/python\(testPythonVersion) and /usr/lib/python\(testPythonVersion)")
         }
         try tmp.write("copy.py", """
             import shutil, sys
-            skip = shutil.ignore_patterns("config-3.11-*", "test", "idlelib", "tkinter", "lib2to3", "pydoc_data", "ensurepip")
-            shutil.copytree("/usr/lib/python3.11", sys.argv[1] + "/lib/python3.11", symlinks=True, ignore=skip)
-            shutil.copy2(\(JSONValue.quoted(real)), sys.argv[1] + "/bin/python3.11")
+            skip = shutil.ignore_patterns("config-\(testPythonVersion)-*", "test", "idlelib", "tkinter", "lib2to3", "pydoc_data", "ensurepip")
+            shutil.copytree("/usr/lib/python\(testPythonVersion)", sys.argv[1] + "/lib/python\(testPythonVersion)", symlinks=True, ignore=skip)
+            shutil.copy2(\(JSONValue.quoted(real)), sys.argv[1] + "/bin/python\(testPythonVersion)")
             """)
         try makeDirectories(base + "/bin")
         let copy = run(testPython, [tmp.file("copy.py"), base])
         XCTAssertEqual(copy.termination, .exited(0), copy.errorText)
-        // Homebrew's shape: the venv names opt/bin/python3.11, a link to the keg's binary.
+        // Homebrew's shape: the venv names opt/bin/python3.X, a link to the keg's binary.
         try makeDirectories(base + "/opt/bin")
-        try makeSymbolicLink(base + "/opt/bin/python3.11", pointingTo: "../../bin/python3.11")
+        try makeSymbolicLink(base + "/opt/bin/python\(testPythonVersion)", pointingTo: "../../bin/python\(testPythonVersion)")
         try makeDirectories(tmp.file("agent"))
         var args = ["-m", "venv", "--without-pip"]
         if copies { args.append("--copies") }
-        let made = run(copies ? base + "/bin/python3.11" : base + "/opt/bin/python3.11", args + [venv])
+        let made = run(copies ? base + "/bin/python\(testPythonVersion)" : base + "/opt/bin/python\(testPythonVersion)", args + [venv])
         XCTAssertEqual(made.termination, .exited(0), made.errorText)
         try tmp.write("agent/agent.py", "print('agent ok')\n")
     }
 
-    var sitePackages: String { venv + "/lib/python3.11/site-packages" }
-    var libDynload: String { base + "/lib/python3.11/lib-dynload" }
+    var sitePackages: String { venv + "/lib/python\(testPythonVersion)/site-packages" }
+    var libDynload: String { base + "/lib/python\(testPythonVersion)/lib-dynload" }
 
     func writeModule(_ path: String, _ source: String) throws {
-        try tmp.write("agent/.venv/lib/python3.11/site-packages/" + path, source)
+        try tmp.write("agent/.venv/lib/python\(testPythonVersion)/site-packages/" + path, source)
     }
 
     @discardableResult
@@ -203,11 +203,11 @@ final class WatchListTests: XCTestCase {
 
     func testVenvPython311Link() throws {
         let fx = try fixture()
-        XCTAssertEqual(try readSymbolicLink(fx.venv + "/bin/python"), "python3.11")
+        XCTAssertEqual(try readSymbolicLink(fx.venv + "/bin/python"), "python\(testPythonVersion)")
         fx.prime([])
-        try removeFile(fx.venv + "/bin/python3.11")
-        try makeSymbolicLink(fx.venv + "/bin/python3.11", pointingTo: fx.base + "/gone/python3.11")
-        fx.assertFullCheckFails([], reason: "interpreter-missing: bin/python -> \(fx.base)/gone/python3.11")
+        try removeFile(fx.venv + "/bin/python\(testPythonVersion)")
+        try makeSymbolicLink(fx.venv + "/bin/python\(testPythonVersion)", pointingTo: fx.base + "/gone/python\(testPythonVersion)")
+        fx.assertFullCheckFails([], reason: "interpreter-missing: bin/python -> \(fx.base)/gone/python\(testPythonVersion)")
     }
 
     /// The venv directory and its bin/: a harmless change there is a full check that passes.
@@ -226,15 +226,15 @@ final class WatchListTests: XCTestCase {
     func testBaseOptLink() throws {
         let fx = try fixture()
         fx.prime([])
-        try removeFile(fx.base + "/opt/bin/python3.11")
-        try makeSymbolicLink(fx.base + "/opt/bin/python3.11", pointingTo: "../../Cellar/gone/python3.11")
+        try removeFile(fx.base + "/opt/bin/python\(testPythonVersion)")
+        try makeSymbolicLink(fx.base + "/opt/bin/python\(testPythonVersion)", pointingTo: "../../Cellar/gone/python\(testPythonVersion)")
         fx.assertFullCheckFails([], reason: "interpreter-missing")
     }
 
     func testFinalInterpreterBinary() throws {
         let fx = try fixture()
         fx.prime([])
-        try truncateInPlace(fx.base + "/bin/python3.11")
+        try truncateInPlace(fx.base + "/bin/python\(testPythonVersion)")
         fx.assertFullCheckFails([], reason: "interpreter-failed")
     }
 
@@ -245,8 +245,9 @@ final class WatchListTests: XCTestCase {
         fx.prime([])
         let cfg = try readTextFile(fx.venv + "/pyvenv.cfg")
         let fd = try FileDescriptor.open(fx.venv + "/pyvenv.cfg", O_WRONLY | O_TRUNC)
-        try fd.writeAll(Array(cfg.replacingOccurrences(of: "version = 3.11", with: "version = 3.12").utf8))
-        fx.assertFullCheckFails([], reason: "version-mismatch: pyvenv.cfg says 3.12")
+        let other = testPythonVersion == "3.12" ? "3.13" : "3.12"
+        try fd.writeAll(Array(cfg.replacingOccurrences(of: "version = \(testPythonVersion)", with: "version = \(other)").utf8))
+        fx.assertFullCheckFails([], reason: "version-mismatch: pyvenv.cfg says \(other)")
     }
 
     func testHomeDirectory() throws {
@@ -262,7 +263,7 @@ final class WatchListTests: XCTestCase {
     func testBaseStdlib() throws {
         let fx = try fixture()
         fx.prime([])
-        try removeFile(fx.base + "/lib/python3.11/ssl.py")
+        try removeFile(fx.base + "/lib/python\(testPythonVersion)/ssl.py")
         fx.assertFullCheckFails([], reason: "ssl-broken")
     }
 
@@ -403,8 +404,8 @@ final class CheckInvalidationTests: XCTestCase {
     }
 
     func testDegradedCheckInvalidatesToo() throws {
-        try fx.tmp.write("agent/.venv/lib/python3.11/site-packages/tinypkg-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: tinypkg\nVersion: 1.0\n\n")
-        try fx.tmp.write("agent/.venv/lib/python3.11/site-packages/tinypkg-1.0.dist-info/RECORD", "")
+        try fx.tmp.write("agent/.venv/lib/python\(testPythonVersion)/site-packages/tinypkg-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: tinypkg\nVersion: 1.0\n\n")
+        try fx.tmp.write("agent/.venv/lib/python\(testPythonVersion)/site-packages/tinypkg-1.0.dist-info/RECORD", "")
         prime(fx.state, [])
         XCTAssertEqual(last(fx.state)["status"], .string("healthy"))
         try removeFile(fx.sitePackages + "/tinypkg-1.0.dist-info/RECORD")
@@ -418,7 +419,7 @@ final class CheckInvalidationTests: XCTestCase {
     func testVenvsCheckInvalidates() throws {
         prime(fx.state, [])
         try makeDirectories(fx.sitePackages + "/pkg-1.0.dist-info")
-        try fx.tmp.write("agent/.venv/lib/python3.11/site-packages/pkg-1.0.dist-info/METADATA", "Name: pkg\nVersion: 1.0\n\n")
+        try fx.tmp.write("agent/.venv/lib/python\(testPythonVersion)/site-packages/pkg-1.0.dist-info/METADATA", "Name: pkg\nVersion: 1.0\n\n")
         // Only the dist-info directory changed so far; make the launcher's cache current again.
         XCTAssertEqual(start(state: fx.state, imports: []).termination, .exited(0))
         XCTAssertEqual(start(state: fx.state, imports: []).termination, .exited(0))

@@ -1,6 +1,7 @@
 @testable import GuardedCore
 @testable import GuardedLaunch
 import GuardedSystem
+import TestSupport
 import XCTest
 
 /// The byte-level fast path must compute exactly what the String-based code computes, or a healthy
@@ -136,9 +137,9 @@ final class FastPathTests: XCTestCase {
     }
 
     func testRawDecisionAcceptsWhatTheEncoderWrites() throws {
-        let dir = "/tmp/guarded-run-fastpath-\(getpid())"
-        try makeDirectories(dir)
-        defer { try? removeTree(dir) }
+        let tmp = try TemporaryDirectory("fastpath")
+        defer { tmp.remove() }
+        let dir = tmp.path
         try writeFileAtomically(dir + "/f", "x")
         let fp = Fingerprint(venv: "/v", imports: ["b", "a"], status: "degraded", checkedAt: "t",
                              reasons: ["r one", "r two"], entries: [WatchEntry(path: dir + "/f", status: try fileStatus(dir + "/f"))])
@@ -162,6 +163,49 @@ final class FastPathTests: XCTestCase {
         XCTAssertFalse(bytes.withUnsafeMutableBufferPointer { b in
             withBytes("/w") { FastPath.parseAndVerify(b.baseAddress!, b.count, venv: $0, imports: list, into: &other) }
         })
+    }
+
+    /// The fast path writes its health-log line byte by byte; the general code writes the same
+    /// record with `HealthRecord.jsonLine`. Status and tools read both kinds of line, so they must
+    /// be the same bytes (the time aside, which each reads from the clock).
+    func testHealthLineIsWhatHealthRecordWrites() throws {
+        let cases: [(agent: String, venv: String, reasons: [String], degraded: Bool, us: Int64, observe: Bool)] = [
+            ("mail", "/home/me/agents/mail/.venv", [], false, 0, false),
+            ("cal@1", "/srv/x y/é/venv", ["import-failed: yaml", "stale \"quoted\" \\ back\\slash"], true, 1_234_567, false),
+            ("ctl", "/v/\u{7f}/\t\r\n/\u{1}", ["tab\there", "ünïcode ✓"], true, 999_999_999_999, true),
+            ("a.b-c_d", "/a", ["x"], false, 7, true),
+        ]
+        for c in cases {
+            for r in c.reasons { XCTAssertEqual(Redaction.apply(r), r, "a reason the cache holds is already redacted") }
+            var line = ByteBuffer(capacity: 4096)
+            defer { line.free() }
+            var record: HealthRecord?
+            withFastPathInput(venv: c.venv, agent: c.agent, state: "/s", imports: [], giveUpAfter: false, observe: c.observe) { input in
+                withByteViews(c.reasons) { views in
+                    var reasons = BytesList(capacity: max(views.count, 1))
+                    defer { reasons.free() }
+                    for v in views { _ = reasons.append(v) }
+                    var argv: [UnsafeMutablePointer<CChar>?] = [nil]
+                    argv.withUnsafeMutableBufferPointer { command in
+                        let hit = FastHit(input: input, command: command.baseAddress!, degraded: c.degraded,
+                                          reasons: reasons, checkMicroseconds: c.us)
+                        FastPath.formatHealthLine(hit, into: &line)
+                        record = HealthRecord(hit)
+                    }
+                }
+            }
+            let fast = string(line)
+            XCTAssertTrue(fast.hasPrefix("\n{\"time\":\""), fast)
+            let time = String(fast.dropFirst(10).prefix(while: { $0 != "\"" }))
+            XCTAssertNotNil(Clock.parseRFC3339(time), time)
+            let expected = HealthRecord(agent: c.agent, venv: c.venv, status: c.degraded ? "degraded" : "healthy", decision: .fastOK,
+                                        reasons: c.reasons, checkMicroseconds: c.us,
+                                        extra: c.observe ? [("observe", .bool(true))] : [], time: time)
+            XCTAssertEqual(fast, "\n" + expected.jsonLine(), "\(c)")
+            // The launcher's own record of a hit, when it logs the line itself, says the same.
+            record?.time = time
+            XCTAssertEqual(record?.jsonLine(), expected.jsonLine(), "\(c)")
+        }
     }
 
     func testDecimalsOverTheWholeRange() {

@@ -44,7 +44,7 @@ final class RequirementsTests: XCTestCase {
         let answer = try XCTUnwrap(JSONValue.parse(r.outputText))
         var environment: [String: String] = [:]
         for (k, v) in answer["environment"]?.objectValue ?? [] { environment[k] = v.stringValue }
-        XCTAssertEqual(environment["python_version"], "3.11")
+        XCTAssertEqual(environment["python_version"], testPythonVersion)
         var checked = 0
         for (i, v) in Self.versions.enumerated() {
             for (j, s) in Self.specs.enumerated() {

@@ -51,7 +51,7 @@ func plistlibJSON(_ path: String, file: StaticString = #filePath, line: UInt = #
     with open(sys.argv[1], "rb") as f:
         print(json.dumps(enc(plistlib.load(f)), ensure_ascii=False))
     """
-    let result = run("/usr/bin/python3", ["-c", script, path], timeout: 60, file: file, line: line)
+    let result = run(testPython, ["-c", script, path], timeout: 60, file: file, line: line)
     XCTAssertEqual(result.termination, .exited(0), "plistlib could not read \(path): \(result.errorText)", file: file, line: line)
     return result.outputText
 }
