@@ -73,26 +73,21 @@ long syscall(long n, ...) {
     return SC(n, a, b, c, d, e, f);
 }
 
+// The mode is read only when the flags say one was passed, as the C library does.
 int openat(int dir, const char *path, int flags, ...) {
-    unsigned mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, unsigned);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, flags);
+    unsigned mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, unsigned) : 0;
+    va_end(ap);
     return (int)SC(SYS_openat, dir, path, flags, mode, 0, 0);
 }
 
 int open(const char *path, int flags, ...) {
-    unsigned mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, unsigned);
-        va_end(ap);
-    }
-    return (int)SC(SYS_openat, AT_FDCWD, path, flags, mode, 0, 0);
+    va_list ap;
+    va_start(ap, flags);
+    unsigned mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, unsigned) : 0;
+    va_end(ap);
+    return openat(AT_FDCWD, path, flags, mode);
 }
 
 int close(int fd) { return (int)SC(SYS_close, fd, 0, 0, 0, 0, 0); }
