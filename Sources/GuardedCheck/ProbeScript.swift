@@ -16,8 +16,6 @@ def _orphan_watch(parent):
     while os.getppid() == parent:
         time.sleep(0.2)
     os._exit(70)
-import _thread
-_thread.start_new_thread(_orphan_watch, (os.getppid(),))
 out = {"checks": [], "imports": {}, "distributions": [], "shared_objects": []}
 def check(name, ok, reason="", severity="broken"):
     out["checks"].append({"name": name, "ok": bool(ok), "reason": reason, "severity": severity})
@@ -27,6 +25,11 @@ def describe(e):
 venv = sys.argv[1]
 wanted = [a for a in sys.argv[2:] if not a.startswith("-")]
 deep = "--deep" in sys.argv[2:]
+if wanted or deep:
+    # Only an --import module's code and --deep's hashing can run long; without them the probe is
+    # done in tens of milliseconds anyway, and starting the thread cost 3.4M instructions (1%).
+    import _thread
+    _thread.start_new_thread(_orphan_watch, (os.getppid(),))
 real_stdout = sys.stdout
 sys.stdout = sys.stderr
 out["version"] = "%d.%d.%d" % tuple(sys.version_info[:3])
