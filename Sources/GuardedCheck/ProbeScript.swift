@@ -181,16 +181,16 @@ def loaded_images():
         return [os.path.abspath(f) for f in (getattr(m, "__file__", None) for m in list(sys.modules.values()))
                 if isinstance(f, str) and f.endswith((".so", ".dylib"))]
 seen = []
-for p in loaded_images():
+for p in dict.fromkeys(loaded_images()):
     name = os.path.basename(p)
     shared = name.endswith((".so", ".dylib")) or ".so." in name or (name == "Python" and ".framework/" in p)
-    if not p.startswith("/") or not shared or p in seen or not os.path.exists(p):
-        continue
     # What a Python or OpenSSL upgrade replaces: libpython, _ssl and the libssl and libcrypto it
     # maps, and extension modules inside the venv. (libc and friends change with the OS, which does
     # not break a venv, and would cost a stat on every start; macOS's system libraries live in the
-    # dyld shared cache, not at their paths.)
-    if name.startswith(("libpython", "Python", "_ssl", "libssl", "libcrypto")) or p.startswith(venv_real + "/"):
+    # dyld shared cache, not at their paths.) Each path once (a library has several mappings), and
+    # only the kept ones stat'ed: 0.4M instructions less.
+    if (p.startswith("/") and shared and (name.startswith(("libpython", "Python", "_ssl", "libssl", "libcrypto")) or p.startswith(venv_real + "/"))
+            and os.path.exists(p)):
         seen.append(p)
 out["shared_objects"] = seen
 write_result(real_stdout, MARK, out)
