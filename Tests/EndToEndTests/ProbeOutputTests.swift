@@ -39,8 +39,7 @@ final class ProbeOutputTests: XCTestCase {
         let tmp = try TemporaryDirectory("probe-output")
         defer { tmp.remove() }
         makeVenv(tmp.file("venv"))
-        let sp = try XCTUnwrap(directoryEntries(tmp.file("venv/lib")).first { $0.hasPrefix("python3") })
-        try tmp.write("venv/lib/\(sp)/site-packages/progress.py", "import os\nos.write(1, b'loading 100%\\r')\n")
+        try tmp.write("venv/lib/python\(testPythonVersion)/site-packages/progress.py", "import os\nos.write(1, b'loading 100%\\r')\n")
         let r = runGuarded(["check", "--venv", tmp.file("venv"), "--state-dir", tmp.file("state"), "--import", "progress"])
         XCTAssertEqual(r.termination, .exited(0), r.outputText + r.errorText)
         XCTAssertTrue(r.outputText.contains("ok    import:progress"), r.outputText)
