@@ -169,7 +169,12 @@ public func isValidAgentName(_ name: String) -> Bool {
 /// FNV-1a 64-bit (`FNV1a`, the fast path's): a fast, stable, non-cryptographic hash for file names
 /// and cache checksums.
 public func fnv1a64(_ bytes: some Sequence<UInt8>) -> UInt64 {
-    bytes.reduce(FNV1a.offset, FNV1a.add)
+    // Contiguous bytes (an array, a native String's UTF-8) in one loop: `reduce` over a String's
+    // UTF8View cost about 50 instructions a byte here (0.8M for the probe's 16 KB source per check).
+    let contiguous = bytes.withContiguousStorageIfAvailable { b in
+        b.baseAddress.map { FNV1a.add(FNV1a.offset, $0, b.count) } ?? FNV1a.offset
+    }
+    return contiguous ?? bytes.reduce(FNV1a.offset, FNV1a.add)
 }
 
 public func fnv1a64Hex(_ text: String) -> String {

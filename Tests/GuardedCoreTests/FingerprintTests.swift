@@ -8,6 +8,18 @@ final class FingerprintTests: XCTestCase {
     override func setUpWithError() throws { tmp = try TemporaryDirectory("fp") }
     override func tearDown() { tmp.remove() }
 
+    /// FNV-1a 64 the same whether the bytes are a String's, an array's or a sequence that is not
+    /// contiguous; the values from an independent Python implementation.
+    func testFNV1a64OnEveryKindOfSequence() {
+        for (text, expected) in [("", 0xcbf29ce484222325 as UInt64), ("guarded-run", 0x03a979e50d07331f), ("é/ü", 0x9eb8410d30b64cd5)] {
+            XCTAssertEqual(fnv1a64(text.utf8), expected, text)
+            XCTAssertEqual(fnv1a64(Array(text.utf8)), expected, text)
+            XCTAssertEqual(fnv1a64(text.utf8.lazy.map { $0 }), expected, text)
+            XCTAssertEqual(fnv1a64(Substring(text).utf8), expected, text)
+        }
+        XCTAssertEqual(fnv1a64Hex("guarded-run"), "03a979e50d07331f")
+    }
+
     func sample() throws -> Fingerprint {
         try tmp.write("a.txt", "hello")
         try removeFile(tmp.file("link"))
