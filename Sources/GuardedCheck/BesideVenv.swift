@@ -1,5 +1,12 @@
 import GuardedCore
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The state guarded-run keeps beside a venv rather than in one caller's state directory: what
 /// every state directory that uses the venv (root's `venvs` doctor, each agent's own launcher) must

@@ -1,5 +1,12 @@
 import GuardedCore
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A check after `FullCheck.cache`: the verdict that stands, and why no fingerprint was written
 /// (nil when one was, or when the verdict is broken).

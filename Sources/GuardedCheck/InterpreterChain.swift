@@ -1,4 +1,11 @@
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The `bin/python` symlink chain, hop by hop, as lstat and readlink see it. A Homebrew or pyenv
 /// upgrade that removes the base interpreter leaves the last hop dangling.

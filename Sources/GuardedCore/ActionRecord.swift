@@ -1,4 +1,11 @@
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A repair, rollback or restore an operator ran from the CLI (`repair --force`, `venvs repair
 /// --force`, `rollback --force`, `generations --restore-plain --force`), as a health-log record of

@@ -1,4 +1,11 @@
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Problems that do not stop an agent (availability first) but must be said: said on stderr at
 /// most once per agent per boot, not at every start of an agent that systemd restarts all day.

@@ -1,4 +1,11 @@
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// What an agent's health-log lines add up to, for the `_total` counters and the fast-path
 /// histogram of `guarded-run metrics`. Rotation drops the oldest file; before it does, its tally is

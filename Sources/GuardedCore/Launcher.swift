@@ -1,4 +1,11 @@
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The first thing the full binary's main does: when argv is a launcher command line in its common
 /// form, decide from the cached fingerprint and exec (the same code the Embedded launcher runs,

@@ -1,4 +1,11 @@
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Where guarded-run keeps its state (docs/architecture.md, "State directory"), first match wins:
 /// `--state-dir`, `GUARDED_RUN_STATE_DIR`, `$STATE_DIRECTORY` (systemd's `StateDirectory=`; the first

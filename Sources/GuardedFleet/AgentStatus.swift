@@ -1,5 +1,12 @@
 import GuardedCore
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// One agent's health log boiled down: the last start, counts over a window, the last failure.
 /// Built from the log's records alone (oldest first, as `HealthLog.read` returns them), so a record

@@ -1,5 +1,12 @@
 import GuardedCore
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The fleet's configuration file: `<state>/fleet.conf`, or the file `GUARDED_RUN_CONFIG` names.
 ///

@@ -1,6 +1,13 @@
 import GuardedCheck
 import GuardedCore
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Where the repairs of one venv meet, whichever state directory they run from (root's `venvs
 /// repair --force`, each agent's own launcher): beside the venv, not in any one state directory

@@ -1,4 +1,11 @@
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Walks the roots without following any symlink (a symlink is recorded as its link text), hashes
 /// every regular file and stores its blob. Below each root the walk works on directory descriptors

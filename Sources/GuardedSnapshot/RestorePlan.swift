@@ -1,5 +1,12 @@
 import GuardedCore
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// What a restore would do: every entry compared with what is on disk now, plus what exists inside
 /// the roots that the snapshot does not have ("new"). Built with lstat only; a path below a symlink

@@ -1,5 +1,12 @@
 import GuardedCore
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The store's exclusive lock: `flock(2)` on `<store>/lock`, which also holds `pid host` of the
 /// holder. The kernel drops a flock when its holder dies, so a crashed holder never blocks anyone;

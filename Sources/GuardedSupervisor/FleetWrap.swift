@@ -1,6 +1,13 @@
 import GuardedCore
 import GuardedSnapshot
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// What a wrap, unwrap or convert did (or, in a dry run, would do) to one file.
 public struct FileResult: Sendable {

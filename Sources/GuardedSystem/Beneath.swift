@@ -1,4 +1,11 @@
 internal import CSystemShims
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Opening files below a directory without following a symlink anywhere on the way.
 ///

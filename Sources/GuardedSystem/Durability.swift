@@ -1,4 +1,11 @@
 internal import CSystemShims
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Swaps two paths in one step: each name now names what the other did. Neither name is ever
 /// missing, which a pair of renames cannot promise (Linux renameat2 RENAME_EXCHANGE, macOS

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Reading the process environment. Values are never logged by this program (they may be secrets);
 /// only names and our own flags are interpreted.
 public enum Environment {

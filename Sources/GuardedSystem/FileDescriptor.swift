@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// An owned open file descriptor. Every descriptor this program opens is close-on-exec, so
 /// nothing leaks into the agent it `exec`s.
 public struct FileDescriptor: ~Copyable {

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Whole-file reads and writes, directory creation and removal, all without following a
 /// symlink where one could have been planted.
 

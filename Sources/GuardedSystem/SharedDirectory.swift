@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Writes into a directory shared with another owner (the state guarded-run keeps beside a venv),
 /// relative to an open descriptor: a symlink planted at the directory's name, or at the file's,
 /// is refused rather than followed, and files end up owned like the thing they belong to.

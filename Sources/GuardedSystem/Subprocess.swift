@@ -1,4 +1,11 @@
 internal import CSystemShims
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// How a child ended: its own exit code, or the signal that killed it.
 public enum Termination: Equatable, Sendable, CustomStringConvertible {
