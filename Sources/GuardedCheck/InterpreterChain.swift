@@ -1,11 +1,4 @@
 import GuardedSystem
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The `bin/python` symlink chain, hop by hop, as lstat and readlink see it. A Homebrew or pyenv
 /// upgrade that removes the base interpreter leaves the last hop dangling.
@@ -29,7 +22,7 @@ public struct InterpreterChain: Sendable {
                 return
             }
             if !st.isSymbolicLink {
-                if !st.isRegularFile || access(current, X_OK) != 0 {
+                if !st.isRegularFile || !isExecutable(current) {
                     failure = SystemError("exec", path: current, errno: .permissionDenied)
                 }
                 return

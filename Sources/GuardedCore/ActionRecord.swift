@@ -1,11 +1,4 @@
 import GuardedSystem
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A repair, rollback or restore an operator ran from the CLI (`repair --force`, `venvs repair
 /// --force`, `rollback --force`, `generations --restore-plain --force`), as a health-log record of
@@ -61,7 +54,7 @@ public struct ActionRecord: Sendable {
             ("generation", generation.map { .number(Double($0)) } ?? .null),
             ("from_generation", fromGeneration.map { .number(Double($0)) } ?? .null),
             ("source", .optional(source)), ("reasons", JSONValue(reasons.map(Redaction.apply))),
-            ("action_id", .string(id)), ("version", .string(guardedRunVersion)), ("pid", .number(Double(getpid()))),
+            ("action_id", .string(id)), ("version", .string(guardedRunVersion)), ("pid", .number(Double(CurrentProcess.id))),
         ]
         return JSONValue.object(pairs).serialized() + "\n"
     }

@@ -1,11 +1,4 @@
 import GuardedSystem
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The first thing the full binary's main does: when argv is a launcher command line in its common
 /// form, decide from the cached fingerprint and exec (the same code the Embedded launcher runs,
@@ -25,8 +18,8 @@ public func launcherFastPath(log: FastLogMode = .write) {
 /// an upgrade) is said once per boot; its cache files then never match (each side reads only its
 /// own format), so every start takes this binary's path until both binaries come from one build.
 public func takeHandover() -> FastLogMode {
-    guard let raw = getenv(cString(LaunchFormat.handoverVariable)),
-          let rest = Handover.fromThisProcess(Bytes(cString: raw)) else { return .write }
+    guard let raw = Environment.bytes(String(describing: LaunchFormat.handoverVariable)),
+          let rest = Handover.fromThisProcess(raw) else { return .write }
     let parsed = Handover.parse(rest)
     Environment.removeFirst(String(describing: LaunchFormat.handoverVariable))
     if let parsed, parsed.format == LaunchFormat.fingerprintFormat { return parsed.log }
@@ -53,7 +46,7 @@ func generalFallback(_ fallback: FastFallback) {
             FailureStreak.reset(state: state, agent: HealthRecord.text(hit.input.agent))
         }
     case .execute(let hit, _):
-        exit(execCommand(argv: hit.command, agent: HealthRecord.text(hit.input.agent)))
+        CurrentProcess.exit(execCommand(argv: hit.command, agent: HealthRecord.text(hit.input.agent)))
     }
 }
 

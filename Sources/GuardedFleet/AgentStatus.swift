@@ -1,12 +1,5 @@
 import GuardedCore
 import GuardedSystem
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// One agent's health log boiled down: the last start, counts over a window, the last failure.
 /// Built from the log's records alone (oldest first, as `HealthLog.read` returns them), so a record
@@ -174,7 +167,7 @@ public struct FleetStatus: Sendable {
     /// start since (its state directory was fixed) is no longer listed.
     public static func load(state: StateDirectory, now: Double) -> FleetStatus {
         let agents = AgentStatus.loadAll(state: state, now: now)
-        let me = UInt32(geteuid())
+        let me = CurrentProcess.effectiveUserID
         let withoutState = BootNotice.markers(.noStateDirectory).filter { w in
             (me == 0 || w.uid == me) && !agents.contains { a in
                 a.agent == w.agent && (a.lastStart.flatMap(Clock.parseRFC3339) ?? 0) > (w.time.flatMap(Clock.parseRFC3339) ?? .infinity)

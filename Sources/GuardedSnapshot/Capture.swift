@@ -48,7 +48,7 @@ struct Capture {
     }
 
     private func openDirectory(_ path: String) throws(SnapshotError) -> FileDescriptor {
-        try system { () throws(SystemError) in try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) }
+        try system { () throws(SystemError) in try FileDescriptor.open(path, [.readOnly, .directory, .noFollow]) }
     }
 
     /// `name` in the open directory `parent`; `type` is its d_type from readdir (a hint: what is

@@ -22,7 +22,7 @@ public final class StoreLock {
     init(path: String, waitSeconds: Double) throws(SnapshotError) {
         self.path = path
         let raw = try system { () throws(SystemError) in
-            try FileDescriptor.open(path, O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600).release()
+            try FileDescriptor.open(path, [.readWrite, .create, .noFollow], mode: 0o600).release()
         }
         let deadline = Clock.deadline(after: max(0, waitSeconds), from: Clock.monotonicNanoseconds())
         while true {

@@ -14,6 +14,14 @@ public enum Environment {
         return String(cString: p)
     }
 
+    /// The value's bytes as they are, for readers that must not decode them first (a path that is
+    /// not UTF-8 names another directory once read into a String). Valid while the environment is
+    /// not changed.
+    public static func bytes(_ name: String) -> Bytes? {
+        guard let p = getenv(name) else { return nil }
+        return Bytes(cString: p)
+    }
+
     /// The whole environment as `NAME=value` strings, in order.
     public static func all() -> [String] {
         var result: [String] = []

@@ -5,14 +5,7 @@
 import GuardedCommands
 import GuardedCore
 import GuardedSystem
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 // The fast path first, before anything else runs: on a cache hit it execs and never returns.
 launcherFastPath(log: takeHandover())
-exit(mainEntry())
+CurrentProcess.exit(mainEntry())

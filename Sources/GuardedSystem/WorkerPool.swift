@@ -1,4 +1,3 @@
-import GuardedSystem
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
