@@ -18,7 +18,7 @@ public func launcherFastPath(log: FastLogMode = .write) {
 /// an upgrade) is said once per boot; its cache files then never match (each side reads only its
 /// own format), so every start takes this binary's path until both binaries come from one build.
 public func takeHandover() -> FastLogMode {
-    guard let raw = Environment.bytes(String(describing: LaunchFormat.handoverVariable)),
+    guard let raw = Environment.bytes(LaunchFormat.handoverVariable),
           let rest = Handover.fromThisProcess(raw) else { return .write }
     let parsed = Handover.parse(rest)
     Environment.removeFirst(String(describing: LaunchFormat.handoverVariable))

@@ -10,7 +10,6 @@ import Darwin
 public enum CurrentProcess {
     public static var id: Int32 { getpid() }
     public static var effectiveUserID: UInt32 { UInt32(geteuid()) }
-    public static var effectiveGroupID: UInt32 { UInt32(getegid()) }
 
     /// `exit(3)`: flushes stdio and ends the process with `code`.
     public static func exit(_ code: Int32) -> Never { exitProcess(code) }

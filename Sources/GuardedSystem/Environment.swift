@@ -16,9 +16,9 @@ public enum Environment {
 
     /// The value's bytes as they are, for readers that must not decode them first (a path that is
     /// not UTF-8 names another directory once read into a String). Valid while the environment is
-    /// not changed.
-    public static func bytes(_ name: String) -> Bytes? {
-        guard let p = getenv(name) else { return nil }
+    /// not changed. A `StaticString` name: no String is made on the start path.
+    public static func bytes(_ name: StaticString) -> Bytes? {
+        guard let p = getenv(cString(name)) else { return nil }
         return Bytes(cString: p)
     }
 
