@@ -41,8 +41,8 @@ public struct BesideVenv: Sendable {
     /// stays root's, so no user is handed a directory where they could not make one.
     public func invalidate(status: String) throws(SystemError) {
         guard let checked = fileStatusIfPresent(venv, followSymlinks: true), checked.isDirectory else { return }
-        let parentDescriptor = try FileDescriptor.open(parent, O_RDONLY | O_DIRECTORY)
-        let held = try parentDescriptor.openAt(baseName(of: venv), O_RDONLY | O_DIRECTORY).status()
+        let parentDescriptor = try FileDescriptor.open(parent, [.readOnly, .directory])
+        let held = try parentDescriptor.openAt(baseName(of: venv), [.readOnly, .directory]).status()
         guard held.device == checked.device, held.inode == checked.inode else {
             throw SystemError("open", path: venv, errno: .noSuchFileOrDirectory)
         }
@@ -50,7 +50,7 @@ public struct BesideVenv: Sendable {
         let owner: (uid: UInt32, gid: UInt32)? = parentOwner == held.uid ? (held.uid, held.gid) : nil
         let directory = try openSharedDirectory(in: parentDescriptor, shownAs: parent, directoryName, mode: 0o755,
                                                 owner: owner, trusting: held.uid)
-        let text = "invalidated \(Clock.nowRFC3339()) \(status) by pid \(getpid())\n"
+        let text = "invalidated \(Clock.nowRFC3339()) \(status) by pid \(CurrentProcess.id)\n"
         do {
             try writeFileAtomically(in: directory, BesideVenv.invalidationName, Array(text.utf8), mode: 0o600,
                                     owner: owner, shownAs: invalidationMarker)
@@ -58,9 +58,7 @@ public struct BesideVenv: Sendable {
             // A directory at the marker's name would pin every cached fingerprint (a file cannot be
             // renamed over it): moved aside, within this directory, then the marker goes in.
             let aside = ".\(BesideVenv.invalidationName).moved-\(randomHex(4))"
-            if renameat(directory.rawValue, BesideVenv.invalidationName, directory.rawValue, aside) != 0 {
-                throw SystemError("rename", path: invalidationMarker)
-            }
+            try directory.renameEntry(BesideVenv.invalidationName, to: aside, path: invalidationMarker)
             try writeFileAtomically(in: directory, BesideVenv.invalidationName, Array(text.utf8), mode: 0o600,
                                     owner: owner, shownAs: invalidationMarker)
         }

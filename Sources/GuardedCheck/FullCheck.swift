@@ -41,7 +41,7 @@ public enum FullCheck {
             if wait > maxSettleWait { return CachedCheck(report: current, skipped: refusal.note, error: nil, probes: probes) }
             // Sleeping until a known instant (the change's time plus the granularity), not hoping.
             while wait > 0 {
-                usleep(UInt32(min(wait / 1000 + 1, 500_000)))
+                Clock.sleep(microseconds: UInt32(min(wait / 1000 + 1, 500_000)))
                 wait = settles - Clock.wallNanoseconds()
             }
             // Only the repair's own changes are that recent (CheckReport.writtenByRepair: any other

@@ -22,7 +22,7 @@ public struct InterpreterChain: Sendable {
                 return
             }
             if !st.isSymbolicLink {
-                if !st.isRegularFile || access(current, X_OK) != 0 {
+                if !st.isRegularFile || !isExecutable(current) {
                     failure = SystemError("exec", path: current, errno: .permissionDenied)
                 }
                 return

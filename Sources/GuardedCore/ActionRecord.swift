@@ -54,7 +54,7 @@ public struct ActionRecord: Sendable {
             ("generation", generation.map { .number(Double($0)) } ?? .null),
             ("from_generation", fromGeneration.map { .number(Double($0)) } ?? .null),
             ("source", .optional(source)), ("reasons", JSONValue(reasons.map(Redaction.apply))),
-            ("action_id", .string(id)), ("version", .string(guardedRunVersion)), ("pid", .number(Double(getpid()))),
+            ("action_id", .string(id)), ("version", .string(guardedRunVersion)), ("pid", .number(Double(CurrentProcess.id))),
         ]
         return JSONValue.object(pairs).serialized() + "\n"
     }

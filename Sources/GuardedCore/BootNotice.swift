@@ -59,17 +59,17 @@ public enum BootNotice {
     /// True when this is the first notice of `kind` for `agent` this boot (the marker is then made).
     public static func first(_ kind: Kind, agent: String, venv: String?, reason: String) -> Bool {
         guard isValidAgentName(agent), let boot = bootID else { return true }
-        let uid = UInt32(geteuid())
+        let uid = CurrentProcess.effectiveUserID
         let path = directory + "/" + markerName(kind, agent: agent, uid: uid, boot: boot)
         do {
-            let fd = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
+            let fd = try FileDescriptor.open(path, [.writeOnly, .create, .exclusive, .noFollow], mode: 0o600)
             let record = JSONValue.object([
                 ("agent", .string(agent)), ("uid", .number(Double(uid))), ("venv", .optional(venv)),
                 ("time", .string(Clock.nowRFC3339())), ("reason", .string(reason)),
             ])
             try? fd.writeAll(Array((record.serialized() + "\n").utf8), path: path)
             return true
-        } catch where error.errno == Errno(rawValue: EEXIST) {
+        } catch where error.errno == .fileExists {
             guard let st = fileStatusIfPresent(path), st.isRegularFile, st.uid == uid else { return true }
             return false
         } catch {

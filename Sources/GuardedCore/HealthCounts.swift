@@ -127,7 +127,7 @@ public struct HealthCounts: Sendable, Equatable {
         guard let status = try? fileStatus(in: dir.rawValue, baseName(of: path)), status.isRegularFile else { return }
         var counts = load(state: state, agent: agent)
         if counts.hasAbsorbed(status) { return }
-        let bytes = try dir.readPrivateFile(baseName(of: path), owner: UInt32(geteuid()), limit: 64 << 20, path: path)
+        let bytes = try dir.readPrivateFile(baseName(of: path), owner: CurrentProcess.effectiveUserID, limit: 64 << 20, path: path)
         counts.add(HealthCounts(records: HealthLog.parseLines(bytes).records))
         counts.absorbed = status
         try state.writeFile(["agents", agent], fileName, Array(counts.serialized().utf8))

@@ -44,7 +44,7 @@ public struct HealthRecord: Sendable {
             ("time", .string(time)), ("agent", .string(agent)), ("venv", .string(venv)),
             ("status", .string(status)), ("decision", .string(decision.rawValue)),
             ("reasons", JSONValue(reasons.map(Redaction.apply))), ("check_us", .number(Double(checkMicroseconds))),
-            ("version", .string(guardedRunVersion)), ("pid", .number(Double(getpid()))),
+            ("version", .string(guardedRunVersion)), ("pid", .number(Double(CurrentProcess.id))),
         ]
         pairs.append(contentsOf: extra)
         return JSONValue.object(pairs).serialized() + "\n"
@@ -84,9 +84,7 @@ public enum HealthLog {
             if try fd.lock(nonBlocking: true, path: path),
                let current = try? fileStatus(in: dir.rawValue, name), current.inode == st.inode {
                 if let agent { carryCounts(rotatedOut: path + ".1", state: state, agent: agent) }
-                if renameat(dir.rawValue, name, dir.rawValue, name + ".1") != 0 {
-                    throw SystemError("rename", path: path)
-                }
+                try dir.renameEntry(name, to: name + ".1", path: path)
                 fd = try openForAppend(dir, name, path)
                 st = try fd.status()
             }
@@ -102,16 +100,16 @@ public enum HealthLog {
     public static func endsWithNewline(_ fd: borrowing FileDescriptor, size: Int64) -> Bool {
         guard size > 0 else { return true }
         var last: UInt8 = 0x0a
-        return pread(fd.rawValue, &last, 1, off_t(size - 1)) != 1 || last == 0x0a
+        return (try? withUnsafeMutableBytes(of: &last) { (byte) throws(SystemError) in try fd.readBytes(into: byte, at: size - 1) }) != 1 || last == 0x0a
     }
 
     private static func openForAppend(_ dir: borrowing FileDescriptor, _ name: String, _ path: String) throws(SystemError) -> FileDescriptor {
         // O_NOFOLLOW: a symlink planted at the log's name is refused, never written through;
         // O_NONBLOCK: a FIFO planted there cannot hang the start (it is then refused as not a file).
         // O_RDWR: `endsWithNewline` reads the last byte.
-        let fd = try dir.openAt(name, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, mode: 0o600)
+        let fd = try dir.openAt(name, [.readWrite, .append, .create, .noFollow, .nonBlocking], mode: 0o600)
         let st = try fd.status()
-        guard st.isRegularFile, st.isPrivate(owner: UInt32(geteuid())) else {
+        guard st.isRegularFile, st.isPrivate(owner: CurrentProcess.effectiveUserID) else {
             throw SystemError("open", path: path, errno: .permissionDenied)
         }
         return fd

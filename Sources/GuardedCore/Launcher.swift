@@ -18,8 +18,8 @@ public func launcherFastPath(log: FastLogMode = .write) {
 /// an upgrade) is said once per boot; its cache files then never match (each side reads only its
 /// own format), so every start takes this binary's path until both binaries come from one build.
 public func takeHandover() -> FastLogMode {
-    guard let raw = getenv(cString(LaunchFormat.handoverVariable)),
-          let rest = Handover.fromThisProcess(Bytes(cString: raw)) else { return .write }
+    guard let raw = Environment.bytes(LaunchFormat.handoverVariable),
+          let rest = Handover.fromThisProcess(raw) else { return .write }
     let parsed = Handover.parse(rest)
     Environment.removeFirst(String(describing: LaunchFormat.handoverVariable))
     if let parsed, parsed.format == LaunchFormat.fingerprintFormat { return parsed.log }
@@ -46,7 +46,7 @@ func generalFallback(_ fallback: FastFallback) {
             FailureStreak.reset(state: state, agent: HealthRecord.text(hit.input.agent))
         }
     case .execute(let hit, _):
-        exit(execCommand(argv: hit.command, agent: HealthRecord.text(hit.input.agent)))
+        CurrentProcess.exit(execCommand(argv: hit.command, agent: HealthRecord.text(hit.input.agent)))
     }
 }
 

@@ -52,15 +52,14 @@ public struct StateDirectory: Sendable {
         // A path that is not valid UTF-8 would name another directory once read into a String (its
         // bad bytes replaced), which was then created: there is no state directory then, as the fast
         // path decides (`FastPath.appendStateDirectory` then `isValidUTF8`).
-        if let raw = getenv("GUARDED_RUN_STATE_DIR"), raw[0] != 0 {
-            guard let env = String(validatingCString: raw) else { return nil }
+        if let raw = Environment.bytes("GUARDED_RUN_STATE_DIR"), raw.count > 0 {
+            guard let env = String(validating: raw.buffer, as: UTF8.self) else { return nil }
             return StateDirectory(path: absolutePath(env, relativeTo: currentDirectory()), source: .environment)
         }
         // systemd sets an absolute path per StateDirectory= entry, joined with ':'; a relative or
         // empty first entry is not systemd's and is ignored.
-        if let raw = getenv("STATE_DIRECTORY"), raw[0] == 0x2f {
-            let all = Bytes(cString: raw)
-            let end = memchr(all.base, 0x3a, all.count).map { UnsafeRawPointer($0) - UnsafeRawPointer(all.base) } ?? all.count
+        if let all = Environment.bytes("STATE_DIRECTORY"), all.buffer.first == 0x2f {
+            let end = all.buffer.firstIndex(of: 0x3a) ?? all.count
             guard let first = String(validating: UnsafeBufferPointer(start: all.base, count: end), as: UTF8.self) else { return nil }
             return StateDirectory(path: first, source: .systemd)
         }
@@ -68,9 +67,9 @@ public struct StateDirectory: Sendable {
         guard let home = Environment.homeDirectory() else { return nil }
         return StateDirectory(path: home + "/Library/Application Support/guarded-run", source: .home)
         #else
-        if geteuid() == 0 { return StateDirectory(path: "/var/lib/guarded-run", source: .rootDefault) }
-        if let raw = getenv("XDG_STATE_HOME"), raw[0] == 0x2f {
-            guard let xdg = String(validatingCString: raw) else { return nil }
+        if CurrentProcess.effectiveUserID == 0 { return StateDirectory(path: "/var/lib/guarded-run", source: .rootDefault) }
+        if let raw = Environment.bytes("XDG_STATE_HOME"), raw.buffer.first == 0x2f {
+            guard let xdg = String(validating: raw.buffer, as: UTF8.self) else { return nil }
             return StateDirectory(path: xdg + "/guarded-run", source: .xdgStateHome)
         }
         guard let home = Environment.homeDirectory() else { return nil }
@@ -108,22 +107,22 @@ public struct StateDirectory: Sendable {
 
     /// The uid that owns the state directory: readers acting for everyone (root's `status`,
     /// `metrics`, the doctor) trust files of that owner below it.
-    public var owner: UInt32 { fileStatusIfPresent(path, followSymlinks: true)?.uid ?? UInt32(geteuid()) }
+    public var owner: UInt32 { fileStatusIfPresent(path, followSymlinks: true)?.uid ?? CurrentProcess.effectiveUserID }
 
     /// Opens the state directory (following a link to it) and then each of `components` below it
     /// without following any: every directory on the way must be owned by `owner` (default: us)
     /// and not writable by group or others, or the walk fails. With `create`, missing directories
     /// are made 0700 (the state directory's own parents too, `mkdir -p`).
     public func openDirectory(_ components: [String], create: Bool = false, owner: UInt32? = nil) throws(SystemError) -> FileDescriptor {
-        let owner = owner ?? UInt32(geteuid())
+        let owner = owner ?? CurrentProcess.effectiveUserID
         if create && fileStatusIfPresent(path, followSymlinks: true) == nil { try makePrivateDirectory(path) }
-        var dir = try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY)
+        var dir = try FileDescriptor.open(path, [.readOnly, .directory])
         let top = try dir.status()
         if top.uid != owner { throw SystemError("open", path: path, errno: .permissionDenied) }
         var current = path
         for name in components {
             guard !name.isEmpty, name != ".", name != "..", !name.contains("/") else {
-                throw SystemError("open", path: current + "/" + name, errno: Errno(rawValue: EINVAL))
+                throw SystemError("open", path: current + "/" + name, errno: .invalidArgument)
             }
             current += "/" + name
             dir = try dir.openPrivateDirectory(name, create: create, owner: owner, path: current)
@@ -137,7 +136,7 @@ public struct StateDirectory: Sendable {
     public func readFile(_ components: [String], _ name: String, limit: Int, owner: UInt32? = nil) -> [UInt8]? {
         let display = path + "/" + (components + [name]).joined(separator: "/")
         guard let dir = try? openDirectory(components, owner: owner) else { return nil }
-        return try? dir.readPrivateFile(name, owner: owner ?? UInt32(geteuid()), limit: limit, path: display)
+        return try? dir.readPrivateFile(name, owner: owner ?? CurrentProcess.effectiveUserID, limit: limit, path: display)
     }
 
     /// Writes a file below the state directory atomically (0600), creating its directories (0700).

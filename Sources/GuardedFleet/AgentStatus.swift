@@ -167,7 +167,7 @@ public struct FleetStatus: Sendable {
     /// start since (its state directory was fixed) is no longer listed.
     public static func load(state: StateDirectory, now: Double) -> FleetStatus {
         let agents = AgentStatus.loadAll(state: state, now: now)
-        let me = UInt32(geteuid())
+        let me = CurrentProcess.effectiveUserID
         let withoutState = BootNotice.markers(.noStateDirectory).filter { w in
             (me == 0 || w.uid == me) && !agents.contains { a in
                 a.agent == w.agent && (a.lastStart.flatMap(Clock.parseRFC3339) ?? 0) > (w.time.flatMap(Clock.parseRFC3339) ?? .infinity)

@@ -92,7 +92,7 @@ extension StateDirectory {
     /// Each is read as its owner's (files of that owner only), never written.
     public func fleet() -> [StateDirectory] {
         var patterns = FleetConfig.load(state: self).states
-        if geteuid() == 0 && (source == .rootDefault || source == .home) { patterns.append(StateDirectory.agentStatesRoot + "/*") }
+        if CurrentProcess.effectiveUserID == 0 && (source == .rootDefault || source == .home) { patterns.append(StateDirectory.agentStatesRoot + "/*") }
         var seen: Set<String> = [path]
         var out = [self]
         for pattern in patterns {

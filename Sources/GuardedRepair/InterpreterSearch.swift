@@ -1,6 +1,13 @@
 import GuardedCheck
 import GuardedCore
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The interpreter a new generation is built with, and why that one.
 public struct InterpreterChoice: Sendable, Equatable {

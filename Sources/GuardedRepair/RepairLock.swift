@@ -1,6 +1,13 @@
 import GuardedCheck
 import GuardedCore
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Where the repairs of one venv meet, whichever state directory they run from (root's `venvs
 /// repair --force`, each agent's own launcher): beside the venv, not in any one state directory
@@ -128,7 +135,7 @@ final class RepairLock {
         let owner = try place.requireOwner()
         let directory = try place.open(owner: owner)
         // O_NOFOLLOW: no link at the lock's name; O_NONBLOCK: a FIFO planted there cannot hang the open.
-        let fd = try directory.openAt("lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK, mode: 0o600)
+        let fd = try directory.openAt("lock", [.readWrite, .create, .noFollow, .nonBlocking], mode: 0o600)
         guard try fd.status().isRegularFile else { throw SystemError("open", path: place.file("lock"), errno: .invalidArgument) }
         let st = try fd.status()
         if geteuid() == 0, st.uid != owner.uid || st.gid != owner.gid, fchown(fd.rawValue, owner.uid, owner.gid) != 0 {
@@ -164,7 +171,7 @@ final class RepairLock {
 
     /// True when some process holds the lock right now (for `plan` and `generations`).
     static func isHeld(venv: String) -> Bool {
-        guard let fd = try? FileDescriptor.open(RepairPlace(venv: venv).file("lock"), O_RDONLY | O_NOFOLLOW) else { return false }
+        guard let fd = try? FileDescriptor.open(RepairPlace(venv: venv).file("lock"), [.readOnly, .noFollow]) else { return false }
         return (try? fd.lock(nonBlocking: true)) == false
     }
 }
@@ -271,7 +278,7 @@ public enum RepairSlots {
         } else if errno != EEXIST {
             throw SystemError("mkdir", path: dir)
         }
-        let directory = try FileDescriptor.open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        let directory = try FileDescriptor.open(dir, [.readOnly, .directory, .noFollow])
         var files: [Int32] = []
         do throws(SystemError) {
             for n in 0..<limit {

@@ -1,6 +1,13 @@
 import GuardedCheck
 import GuardedCore
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// What a repair may use and how it behaves.
 public struct RepairOptions: Sendable {

@@ -1,4 +1,11 @@
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A venv records its own absolute path: in every console script's `#!` line, in the activate
 /// scripts (`VIRTUAL_ENV=`) and in pyvenv.cfg's `command` line. A generation is built at

@@ -1,4 +1,11 @@
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Test-only hooks (docs/auto-repair.md, "Testing"): never set them in production.
 ///

@@ -1,4 +1,11 @@
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Where one blob lives: a byte range of a pack file.
 struct BlobLocation: Sendable {
@@ -122,7 +129,7 @@ final class BlobStore {
         guard size <= 1 << 30 else { throw .damaged("blob \(sha) claims \(size) bytes: \(packPath(location.pack))") }
         if let known = open[location.pack] { return (known, location) }
         let fd: Int32
-        do { fd = try FileDescriptor.open(packPath(location.pack), O_RDONLY | O_NOFOLLOW).release() } catch {
+        do { fd = try FileDescriptor.open(packPath(location.pack), [.readOnly, .noFollow]).release() } catch {
             throw .damaged("blob \(sha) is unreadable: \(error)")
         }
         open[location.pack] = fd
@@ -175,7 +182,7 @@ final class PackWriter {
 
     func add(_ bytes: ArraySlice<UInt8>, sha: String) throws(SystemError) {
         if added[sha] != nil { return }
-        if fd < 0 { fd = try FileDescriptor.open(tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o600).release() }
+        if fd < 0 { fd = try FileDescriptor.open(tempPath, [.writeOnly, .create, .truncate, .noFollow], mode: 0o600).release() }
         lines += sha.utf8
         lines += " \(offset) \(bytes.count)\n".utf8
         added[sha] = offset
@@ -209,7 +216,7 @@ final class PackWriter {
     func writeRest() throws(SystemError) {
         guard fd >= 0 else { return }
         try flush()
-        indexFD = try FileDescriptor.open(tempIndexPath, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o600).release()
+        indexFD = try FileDescriptor.open(tempIndexPath, [.writeOnly, .create, .truncate, .noFollow], mode: 0o600).release()
         try PackWriter.writeAll(indexFD, lines, path: tempIndexPath)
     }
 

@@ -1,4 +1,11 @@
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Walks the roots without following any symlink (a symlink is recorded as its link text), hashes
 /// every regular file and stores its blob. Below each root the walk works on directory descriptors
@@ -41,7 +48,7 @@ struct Capture {
     }
 
     private func openDirectory(_ path: String) throws(SnapshotError) -> FileDescriptor {
-        try system { () throws(SystemError) in try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) }
+        try system { () throws(SystemError) in try FileDescriptor.open(path, [.readOnly, .directory, .noFollow]) }
     }
 
     /// `name` in the open directory `parent`; `type` is its d_type from readdir (a hint: what is

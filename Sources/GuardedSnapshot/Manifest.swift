@@ -1,5 +1,12 @@
 import GuardedCore
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// What one manifest entry is. Sockets, fifos and devices are never captured.
 public enum EntryType: String, Sendable {

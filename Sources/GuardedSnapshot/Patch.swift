@@ -1,4 +1,11 @@
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 extension SnapshotStore {
     /// `snapshot diff ID --patch`: what a restore would do to the text of the files, as a unified

@@ -1,5 +1,12 @@
 import GuardedCore
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The commands a supervisor needs after its unit files or plists changed on disk, each for the
 /// manager of the file's owner (`uid`: the owner the file has, or has after the restore):

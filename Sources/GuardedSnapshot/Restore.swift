@@ -1,5 +1,12 @@
 import GuardedCore
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 public struct RestoreOptions: Sendable {
     public var deleteNew = false

@@ -1,5 +1,12 @@
 import GuardedCore
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// What a restore would do: every entry compared with what is on disk now, plus what exists inside
 /// the roots that the snapshot does not have ("new"). Built with lstat only; a path below a symlink
@@ -196,7 +203,7 @@ extension SnapshotStore {
 
     /// sha256 of a current file, read without following a symlink; nil when unreadable.
     private func currentFileHash(_ path: String, _ st: FileStatus) -> String? {
-        guard let fd = try? FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK),
+        guard let fd = try? FileDescriptor.open(path, [.readOnly, .noFollow, .nonBlocking]),
               let bytes = try? readAllSized(fd.rawValue, expected: Int(st.size), path: path) else { return nil }
         return SHA256.hex(bytes)
     }
@@ -220,7 +227,7 @@ func typeName(_ type: EntryType) -> String {
 /// any symlink on the way (planted or not) is an error (`ELOOP` or `ENOTDIR`), so what we open is
 /// really at that path.
 func openDirectoryStrictly(_ absolute: String) throws(SystemError) -> FileDescriptor {
-    var fd = try FileDescriptor.open("/", O_RDONLY | O_DIRECTORY)
+    var fd = try FileDescriptor.open("/", [.readOnly, .directory])
     var walked = ""
     for part in absolute.split(separator: "/") {
         walked += "/" + part

@@ -1,5 +1,12 @@
 import GuardedCore
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The snapshot store under `<state>/snapshots` (0700):
 ///
@@ -106,7 +113,7 @@ public struct SnapshotStore: Sendable {
 
     /// A new file (never an existing one or a planted link), mode exactly 0600, written but not yet fsynced.
     private func createPrivateFile(_ path: String, _ bytes: [UInt8]) throws(SystemError) -> FileDescriptor {
-        let fd = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
+        let fd = try FileDescriptor.open(path, [.writeOnly, .create, .exclusive, .noFollow], mode: 0o600)
         if fchmod(fd.rawValue, 0o600) != 0 { throw SystemError("fchmod", path: path) }
         try fd.writeAll(bytes, path: path)
         return fd

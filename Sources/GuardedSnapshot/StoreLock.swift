@@ -1,5 +1,12 @@
 import GuardedCore
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The store's exclusive lock: `flock(2)` on `<store>/lock`, which also holds `pid host` of the
 /// holder. The kernel drops a flock when its holder dies, so a crashed holder never blocks anyone;
@@ -15,7 +22,7 @@ public final class StoreLock {
     init(path: String, waitSeconds: Double) throws(SnapshotError) {
         self.path = path
         let raw = try system { () throws(SystemError) in
-            try FileDescriptor.open(path, O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600).release()
+            try FileDescriptor.open(path, [.readWrite, .create, .noFollow], mode: 0o600).release()
         }
         let deadline = Clock.deadline(after: max(0, waitSeconds), from: Clock.monotonicNanoseconds())
         while true {

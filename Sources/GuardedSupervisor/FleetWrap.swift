@@ -166,10 +166,10 @@ func takeSnapshot(_ paths: [String], label: String, state: StateDirectory, repor
 
 /// Writes a file an operator owns (a unit drop-in, a plist): atomically, with `mode`, and back
 /// to the owner it had (a plist in a user's LaunchAgents stays theirs when root rewrites it).
-func writeOperatorFile(_ path: String, _ bytes: [UInt8], mode: mode_t, owner: (uid: UInt32, gid: UInt32)?) throws {
+func writeOperatorFile(_ path: String, _ bytes: [UInt8], mode: FileMode, owner: (uid: UInt32, gid: UInt32)?) throws {
     try writeFileAtomically(path, bytes, mode: mode, owner: owner)
     // Test hook (docs/auto-repair.md, "Testing"): a SIGKILL right after the file is in place.
-    if Environment.value("GUARDED_RUN_TEST_KILL_AT") == "operator-file-written" { _ = kill(getpid(), SIGKILL) }
+    if Environment.value("GUARDED_RUN_TEST_KILL_AT") == "operator-file-written" { CurrentProcess.send(.kill) }
 }
 
 /// Writes an operator's file read earlier as `read`, unless it changed since (an editor or a
@@ -182,13 +182,13 @@ func rewriteOperatorFile(_ path: String, read: [UInt8], _ bytes: [UInt8], status
     // until it is removed, so a test can change the file at this instant.
     if let pause = Environment.value("GUARDED_RUN_TEST_PAUSE_AT"), pause.hasPrefix("operator-file-write:") {
         let marker = String(pause.dropFirst("operator-file-write:".count))
-        _ = try? writeFileAtomically(marker, "\(getpid())\n")
+        _ = try? writeFileAtomically(marker, "\(CurrentProcess.id)\n")
         let deadline = Clock.monotonicNanoseconds() + 60_000_000_000
-        while fileStatusIfPresent(marker) != nil && Clock.monotonicNanoseconds() < deadline { usleep(5000) }
+        while fileStatusIfPresent(marker) != nil && Clock.monotonicNanoseconds() < deadline { Clock.sleep(microseconds: 5000) }
     }
     try asOwner(actingAs) {
         guard try readFile(path, limit: (16 << 20) + 1) == read else { throw ChangedWhileEditing() }
-        try writeOperatorFile(path, bytes, mode: mode_t(status.permissions), owner: (status.uid, status.gid))
+        try writeOperatorFile(path, bytes, mode: FileMode(status.permissions), owner: (status.uid, status.gid))
     }
 }
 
@@ -288,7 +288,7 @@ public enum SystemdFleet {
                 if !force { report.lines.append("\(file): would remove \(what)"); continue }
                 do {
                     try removeFile(dropIn)
-                    if let directory, rmdir(directory) != 0 { throw SystemError("rmdir", path: directory) }
+                    if let directory { try removeEmptyDirectory(directory) }
                     report.lines.append("\(file): removed \(what)")
                     for w in warnings { report.lines.append("    warning: " + w) }
                 } catch { report.fail(file, error) }

@@ -1,4 +1,11 @@
 internal import CSystemShims
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Opening files below a directory without following a symlink anywhere on the way.
 ///
@@ -15,8 +22,8 @@ func refuseUnlessPrivate(_ status: FileStatus, owner: UInt32, path: String) thro
 
 extension FileDescriptor {
     /// `relative` below this directory with no symlink followed at any component.
-    public func openBeneath(_ relative: String, _ flags: Int32, mode: FileMode = 0o600) throws(SystemError) -> FileDescriptor {
-        let fd = retryingOnInterrupt { guarded_open_beneath(rawValue, relative, flags, UInt32(mode)) }
+    public func openBeneath(_ relative: String, _ flags: OpenFlags, mode: FileMode = 0o600) throws(SystemError) -> FileDescriptor {
+        let fd = retryingOnInterrupt { guarded_open_beneath(rawValue, relative, flags.rawValue, UInt32(mode)) }
         if fd < 0 { throw SystemError("open", path: relative) }
         return FileDescriptor(adopting: fd)
     }
@@ -25,7 +32,7 @@ extension FileDescriptor {
     /// by `owner` and not writable by others.
     public func openPrivateDirectory(_ name: String, create: Bool, owner: UInt32, path: String) throws(SystemError) -> FileDescriptor {
         if create && mkdirat(rawValue, name, 0o700) != 0 && errno != EEXIST { throw SystemError("mkdir", path: path) }
-        let sub = try openAt(name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        let sub = try openAt(name, [.readOnly, .directory, .noFollow])
         try refuseUnlessPrivate(try sub.status(), owner: owner, path: path)
         return sub
     }
@@ -33,7 +40,7 @@ extension FileDescriptor {
     /// Reads the regular file `name` in this directory: not a symlink (`O_NOFOLLOW`), not a FIFO or
     /// device (`O_NONBLOCK`, then fstat), owned by `owner` and not writable by others, at most `limit` bytes.
     public func readPrivateFile(_ name: String, owner: UInt32, limit: Int, path: String) throws(SystemError) -> [UInt8] {
-        let fd = try openAt(name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+        let fd = try openAt(name, [.readOnly, .noFollow, .nonBlocking])
         let st = try fd.status()
         guard st.isRegularFile else { throw SystemError("open", path: path, errno: .permissionDenied) }
         try refuseUnlessPrivate(st, owner: owner, path: path)

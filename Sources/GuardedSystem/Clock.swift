@@ -1,5 +1,17 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Monotonic time for durations, wall time for timestamps.
 extension Clock {
+    /// Suspends the calling thread for about `microseconds` (`usleep(3)`): a poll interval, never
+    /// a wait that hopes something is over (callers re-test their condition after it).
+    public static func sleep(microseconds: UInt32) { _ = usleep(microseconds) }
+
     /// `start` plus `seconds`, in nanoseconds, for a deadline: saturated at Int64's limits (a wait of
     /// `1e300` s is "never", not a trap); NaN counts as no time at all.
     public static func deadline(after seconds: Double, from start: Int64) -> Int64 {

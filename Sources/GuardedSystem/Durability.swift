@@ -1,4 +1,11 @@
 internal import CSystemShims
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Swaps two paths in one step: each name now names what the other did. Neither name is ever
 /// missing, which a pair of renames cannot promise (Linux renameat2 RENAME_EXCHANGE, macOS
@@ -10,7 +17,7 @@ public func exchangePaths(_ a: String, _ b: String) throws(SystemError) {
 /// Makes everything written so far on the filesystem holding `path` durable: syncfs(2) on Linux,
 /// sync(2) elsewhere. One call instead of an fsync per file of a freshly built tree.
 public func syncFileSystem(containing path: String) throws(SystemError) {
-    let fd = try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY)
+    let fd = try FileDescriptor.open(path, [.readOnly, .directory])
     if guarded_sync_filesystem(fd.rawValue) != 0 { throw SystemError("syncfs", path: path) }
 }
 

@@ -1,9 +1,25 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Reading the process environment. Values are never logged by this program (they may be secrets);
 /// only names and our own flags are interpreted.
 public enum Environment {
     public static func value(_ name: String) -> String? {
         guard let p = getenv(name) else { return nil }
         return String(cString: p)
+    }
+
+    /// The value's bytes as they are, for readers that must not decode them first (a path that is
+    /// not UTF-8 names another directory once read into a String). Valid while the environment is
+    /// not changed. A `StaticString` name: no String is made on the start path.
+    public static func bytes(_ name: StaticString) -> Bytes? {
+        guard let p = getenv(cString(name)) else { return nil }
+        return Bytes(cString: p)
     }
 
     /// The whole environment as `NAME=value` strings, in order.

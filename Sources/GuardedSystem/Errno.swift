@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A C `errno` value with Swift names for the ones this program branches on.
 public struct Errno: Equatable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: Int32

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Replaces this process with `path`: same PID, signal mask and dispositions (handled signals are
 /// reset to default by the kernel, ignored ones stay ignored), descriptors not marked close-on-exec,
 /// and the environment passed in. Returns only on failure, with the errno.

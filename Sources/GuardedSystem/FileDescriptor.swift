@@ -1,3 +1,30 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `open(2)` flags by name, so the modules above never spell the C library's constants.
+/// `O_CLOEXEC` is not here: `FileDescriptor` adds it to every open.
+public struct OpenFlags: OptionSet, Sendable {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    /// Zero: the access mode when neither `writeOnly` nor `readWrite` is given.
+    public static let readOnly = OpenFlags(rawValue: O_RDONLY)
+    public static let writeOnly = OpenFlags(rawValue: O_WRONLY)
+    public static let readWrite = OpenFlags(rawValue: O_RDWR)
+    public static let create = OpenFlags(rawValue: O_CREAT)
+    public static let exclusive = OpenFlags(rawValue: O_EXCL)
+    public static let truncate = OpenFlags(rawValue: O_TRUNC)
+    public static let append = OpenFlags(rawValue: O_APPEND)
+    public static let noFollow = OpenFlags(rawValue: O_NOFOLLOW)
+    public static let directory = OpenFlags(rawValue: O_DIRECTORY)
+    public static let nonBlocking = OpenFlags(rawValue: O_NONBLOCK)
+}
+
 /// An owned open file descriptor. Every descriptor this program opens is close-on-exec, so
 /// nothing leaks into the agent it `exec`s.
 public struct FileDescriptor: ~Copyable {
@@ -6,15 +33,15 @@ public struct FileDescriptor: ~Copyable {
     public init(adopting rawValue: Int32) { self.rawValue = rawValue }
 
     /// `open(2)` with `O_CLOEXEC` always added.
-    public static func open(_ path: String, _ flags: Int32, mode: FileMode = 0o600) throws(SystemError) -> FileDescriptor {
-        let fd = retryingOnInterrupt { Glibc_open(path, flags | O_CLOEXEC, mode) }
+    public static func open(_ path: String, _ flags: OpenFlags, mode: FileMode = 0o600) throws(SystemError) -> FileDescriptor {
+        let fd = retryingOnInterrupt { Glibc_open(path, flags.rawValue | O_CLOEXEC, mode) }
         if fd < 0 { throw SystemError("open", path: path) }
         return FileDescriptor(adopting: fd)
     }
 
     /// `openat(2)` relative to this directory descriptor, with `O_CLOEXEC` always added.
-    public func openAt(_ name: String, _ flags: Int32, mode: FileMode = 0o600) throws(SystemError) -> FileDescriptor {
-        let fd = retryingOnInterrupt { openat(rawValue, name, flags | O_CLOEXEC, mode) }
+    public func openAt(_ name: String, _ flags: OpenFlags, mode: FileMode = 0o600) throws(SystemError) -> FileDescriptor {
+        let fd = retryingOnInterrupt { openat(rawValue, name, flags.rawValue | O_CLOEXEC, mode) }
         if fd < 0 { throw SystemError("open", path: name) }
         return FileDescriptor(adopting: fd)
     }
@@ -50,6 +77,20 @@ public struct FileDescriptor: ~Copyable {
             result.append(contentsOf: chunk[0..<n])
             if result.count > limit { throw SystemError("read", path: path, errno: Errno(rawValue: EFBIG)) }
         }
+    }
+
+    /// `pread(2)`: up to `buffer.count` bytes from `offset`, without moving the file position.
+    /// Returns how many were read (0 at end of file).
+    public func readBytes(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64, path: String? = nil) throws(SystemError) -> Int {
+        let n = retryingOnInterrupt { pread(rawValue, buffer.baseAddress, buffer.count, off_t(offset)) }
+        if n < 0 { throw SystemError("read", path: path) }
+        return n
+    }
+
+    /// `renameat(2)` inside this directory: `name` becomes `newName`, neither looked up through a
+    /// path string (a parent swapped for a symlink since the directory was opened cannot redirect it).
+    public func renameEntry(_ name: String, to newName: String, path: String? = nil) throws(SystemError) {
+        if renameat(rawValue, name, rawValue, newName) != 0 { throw SystemError("rename", path: path) }
     }
 
     /// `fsync(2)`: the data and metadata reach stable storage before we rename or report success.

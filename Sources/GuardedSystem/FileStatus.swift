@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// `lstat(2)`: the entry itself, never what a symlink points at.
 public func fileStatus(_ path: String, followSymlinks: Bool = false) throws(SystemError) -> FileStatus {
     var st = stat()

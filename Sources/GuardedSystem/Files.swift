@@ -1,10 +1,18 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Whole-file reads and writes, directory creation and removal, all without following a
 /// symlink where one could have been planted.
 
 /// Reads a whole file. `O_NOFOLLOW` makes a symlink at `path` an error (`ELOOP`), so a link planted
 /// in place of one of our state files is never read through.
 public func readFile(_ path: String, followSymlinks: Bool = false, limit: Int = 64 << 20) throws(SystemError) -> [UInt8] {
-    let fd = try FileDescriptor.open(path, O_RDONLY | (followSymlinks ? 0 : O_NOFOLLOW))
+    let fd = try FileDescriptor.open(path, followSymlinks ? .readOnly : [.readOnly, .noFollow])
     return try fd.readAll(limit: limit, path: path)
 }
 
@@ -26,7 +34,7 @@ public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: FileMode
     let directory = parentDirectory(of: path)
     let temp = "\(directory)/.\(baseName(of: path)).tmp.\(getpid()).\(randomHex(6))"
     do throws(SystemError) {
-        let fd = try FileDescriptor.open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode)
+        let fd = try FileDescriptor.open(temp, [.writeOnly, .create, .exclusive, .noFollow], mode: mode)
         // Before the chmod: a chown may clear the set-id bits.
         if let owner, owner.uid != geteuid() || owner.gid != getegid(), fchown(fd.rawValue, owner.uid, owner.gid) != 0 {
             throw SystemError("chown", path: temp)
@@ -53,7 +61,7 @@ public func writeFileAtomically(_ path: String, _ text: String, mode: FileMode =
 
 /// fsync of a directory: makes a rename or create inside it durable across power loss.
 public func syncDirectory(_ path: String) throws(SystemError) {
-    let fd = try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY)
+    let fd = try FileDescriptor.open(path, [.readOnly, .directory])
     try fd.sync(path: path)
 }
 
@@ -136,9 +144,17 @@ public func makeSymbolicLink(_ path: String, pointingTo target: String) throws(S
     if symlink(target, path) != 0 { throw SystemError("symlink", path: path) }
 }
 
+/// `rmdir(2)`: the directory must be empty; missing is an error too.
+public func removeEmptyDirectory(_ path: String) throws(SystemError) {
+    if rmdir(path) != 0 { throw SystemError("rmdir", path: path) }
+}
+
 public func removeFile(_ path: String) throws(SystemError) {
     if unlink(path) != 0 && errno != ENOENT { throw SystemError("unlink", path: path) }
 }
+
+/// `access(2)` with `X_OK`: this process (by its real ids) may execute `path`, a symlink followed.
+public func isExecutable(_ path: String) -> Bool { access(path, X_OK) == 0 }
 
 public func fileExists(_ path: String) -> Bool { fileStatusIfPresent(path, followSymlinks: true) != nil }
 

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// systemd-journald's native protocol, written here (no libsystemd): one AF_UNIX datagram per
 /// entry to `/run/systemd/journal/socket`, fields as `KEY=value\n`, or, for a value holding a
 /// newline, `KEY\n` + its length as 64-bit little-endian + the value + `\n`.

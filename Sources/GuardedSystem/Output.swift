@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Unbuffered writes to the standard descriptors: a line reaches the terminal or the journal
 /// whole, in one write(2), even if the process exits or execs right after.
 public enum Output {

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// lchown(2): never follows a symlink (a link in a user's tree is re-owned, not what it names).
 public func changeOwner(_ path: String, uid: UInt32, gid: UInt32) throws(SystemError) {
     if lchown(path, uid_t(uid), gid_t(gid)) != 0 { throw SystemError("lchown", path: path) }

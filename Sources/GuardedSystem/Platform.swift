@@ -1,14 +1,15 @@
-// The C library and the launcher's shared module, re-exported to every module above this one (which
-// then need no import of their own). Platform differences are listed in docs/portability.md.
-// The launcher's shared definitions (byte views, FileStatus, Clock, the fast path) sit below this module.
+// The launcher's shared definitions (byte views, FileStatus, Clock, the fast path) sit below this module
+// and are re-exported to every module above it. The C library is not: it is this module's alone (each
+// file imports it), and the modules above call the typed API here instead, as with swift-system.
+// Platform differences are listed in docs/portability.md.
 @_exported public import GuardedLaunch
 
 #if canImport(Glibc)
-@_exported import Glibc
+import Glibc
 #elseif canImport(Musl)
-@_exported import Musl
+import Musl
 #elseif canImport(Darwin)
-@_exported import Darwin
+import Darwin
 #endif
 
 /// File permission bits as the C library spells them (`mode_t`), named here once: in a module that

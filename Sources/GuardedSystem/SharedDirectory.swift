@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Writes into a directory shared with another owner (the state guarded-run keeps beside a venv),
 /// relative to an open descriptor: a symlink planted at the directory's name, or at the file's,
 /// is refused rather than followed, and files end up owned like the thing they belong to.
@@ -8,7 +16,7 @@
 /// directory must be owned by `owner`, by root or by us, and not writable by group or others.
 public func openSharedDirectory(in parent: String, _ name: String, mode: FileMode,
                                 owner: (uid: UInt32, gid: UInt32)?) throws(SystemError) -> FileDescriptor {
-    let parentDescriptor = try FileDescriptor.open(parent, O_RDONLY | O_DIRECTORY)
+    let parentDescriptor = try FileDescriptor.open(parent, [.readOnly, .directory])
     return try openSharedDirectory(in: parentDescriptor, shownAs: parent, name, mode: mode, owner: owner, trusting: owner?.uid)
 }
 
@@ -52,7 +60,7 @@ public func writeFileAtomically(in directory: borrowing FileDescriptor, _ name: 
                                 owner: (uid: UInt32, gid: UInt32)?, shownAs shown: String, sync: Bool = true) throws(SystemError) {
     let temp = ".\(name).tmp.\(getpid()).\(randomHex(6))"
     do throws(SystemError) {
-        let fd = try directory.openAt(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode)
+        let fd = try directory.openAt(temp, [.writeOnly, .create, .exclusive, .noFollow], mode: mode)
         if fchmod(fd.rawValue, mode) != 0 { throw SystemError("fchmod", path: shown) }
         if let owner, geteuid() == 0, fchown(fd.rawValue, owner.uid, owner.gid) != 0 { throw SystemError("fchown", path: shown) }
         try fd.writeAll(bytes, path: shown)

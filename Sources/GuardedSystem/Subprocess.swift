@@ -1,4 +1,11 @@
 internal import CSystemShims
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// How a child ended: its own exit code, or the signal that killed it.
 public enum Termination: Equatable, Sendable, CustomStringConvertible {
@@ -210,10 +217,10 @@ public enum Subprocess {
 
     /// Finds `name` on PATH (or returns it when it contains a slash and is executable).
     public static func findExecutable(_ name: String, path: String? = Environment.value("PATH")) -> String? {
-        if name.contains("/") { return access(name, X_OK) == 0 ? name : nil }
+        if name.contains("/") { return isExecutable(name) ? name : nil }
         for dir in (path ?? "/usr/bin:/bin").split(separator: ":", omittingEmptySubsequences: false) {
             let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + name
-            if access(candidate, X_OK) == 0, fileStatusIfPresent(candidate, followSymlinks: true)?.isRegularFile == true {
+            if isExecutable(candidate), fileStatusIfPresent(candidate, followSymlinks: true)?.isRegularFile == true {
                 return candidate
             }
         }

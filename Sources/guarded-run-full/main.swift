@@ -8,4 +8,4 @@ import GuardedSystem
 
 // The fast path first, before anything else runs: on a cache hit it execs and never returns.
 launcherFastPath(log: takeHandover())
-exit(mainEntry())
+CurrentProcess.exit(mainEntry())

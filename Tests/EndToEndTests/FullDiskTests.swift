@@ -38,7 +38,7 @@ final class FullDiskTests: XCTestCase {
 
     /// Fills the filesystem to the last byte.
     func fill() throws {
-        let fd = try FileDescriptor.open(disk + "/filler", O_WRONLY | O_CREAT | O_APPEND, mode: 0o600)
+        let fd = try FileDescriptor.open(disk + "/filler", [.writeOnly, .create, .append], mode: 0o600)
         let chunk = [UInt8](repeating: 0x78, count: 4096)
         while (try? fd.writeAll(chunk)) != nil {}
         let byte: [UInt8] = [0x78]
@@ -172,7 +172,7 @@ final class FullDiskRepairTests: XCTestCase {
             return out
         }
         // Fill the venv's filesystem to the last byte.
-        let filler = try FileDescriptor.open(disk + "/filler", O_WRONLY | O_CREAT | O_APPEND, mode: 0o600)
+        let filler = try FileDescriptor.open(disk + "/filler", [.writeOnly, .create, .append], mode: 0o600)
         while (try? filler.writeAll([UInt8](repeating: 0x78, count: 65536))) != nil {}
         while (try? filler.writeAll([0x78])) != nil {}
         let before = listing()

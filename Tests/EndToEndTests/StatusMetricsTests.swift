@@ -20,7 +20,7 @@ final class StatusMetricsTests: XCTestCase {
     func writeHistory() throws {
         for _ in 0..<3 { XCTAssertEqual(fx.start().termination, .exited(0)) }
         let log = fx.state + "/agents/demo/health.jsonl"
-        let fd = try FileDescriptor.open(log, O_WRONLY | O_APPEND)
+        let fd = try FileDescriptor.open(log, [.writeOnly, .append])
         try fd.writeAll(Array("not json at all\n{\"truncated\": \n[1, 2]\n".utf8))
 
         makeVenv(otherVenv)

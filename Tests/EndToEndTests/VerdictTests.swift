@@ -175,7 +175,7 @@ final class PrivateBaseFixture {
 
 /// Truncates a file in place (same inode, same directory entry): only its own lstat changes.
 private func truncateInPlace(_ path: String) throws {
-    let fd = try FileDescriptor.open(path, O_WRONLY | O_TRUNC)
+    let fd = try FileDescriptor.open(path, [.writeOnly, .truncate])
     _ = fd.rawValue
 }
 
@@ -244,7 +244,7 @@ final class WatchListTests: XCTestCase {
         let fx = try fixture()
         fx.prime([])
         let cfg = try readTextFile(fx.venv + "/pyvenv.cfg")
-        let fd = try FileDescriptor.open(fx.venv + "/pyvenv.cfg", O_WRONLY | O_TRUNC)
+        let fd = try FileDescriptor.open(fx.venv + "/pyvenv.cfg", [.writeOnly, .truncate])
         let other = testPythonVersion == "3.12" ? "3.13" : "3.12"
         try fd.writeAll(Array(cfg.replacingOccurrences(of: "version = \(testPythonVersion)", with: "version = \(other)").utf8))
         fx.assertFullCheckFails([], reason: "version-mismatch: pyvenv.cfg says \(other)")
@@ -333,7 +333,7 @@ final class WatchListTests: XCTestCase {
         let fx = try fixture()
         try fx.writeModule("agentmod.py", "VALUE = 1\n")
         fx.prime(["agentmod"])
-        let fd = try FileDescriptor.open(fx.sitePackages + "/agentmod.py", O_WRONLY | O_TRUNC)
+        let fd = try FileDescriptor.open(fx.sitePackages + "/agentmod.py", [.writeOnly, .truncate])
         try fd.writeAll(Array("VALUE = (1,\n".utf8))
         fx.assertFullCheckFails(["agentmod"], reason: "import-failed: agentmod: SyntaxError")
     }
@@ -381,7 +381,7 @@ final class CheckInvalidationTests: XCTestCase {
         XCTAssertFalse(fileExists(fx.venv + ".generations"), "nothing beside a venv that never failed a check")
 
         // In place, a different size (Python trusts a .pyc whose source has the same size and mtime).
-        let fd = try FileDescriptor.open(fx.sitePackages + "/otherpkg/part.py", O_WRONLY | O_TRUNC)
+        let fd = try FileDescriptor.open(fx.sitePackages + "/otherpkg/part.py", [.writeOnly, .truncate])
         try fd.writeAll(Array("VALUE = (1,\n".utf8))
         XCTAssertEqual(start(state: agentState, imports: ["otherpkg"]).termination, .exited(0))
         XCTAssertEqual(last(agentState).decision, "fast-ok", "the fast path cannot see this edit")
@@ -464,7 +464,7 @@ final class CheckInvalidationTests: XCTestCase {
             XCTAssertEqual(last(state).decision, "fast-ok", venv)
         }
         // In place, a different size: no fingerprint sees it.
-        let fd = try FileDescriptor.open(fx.sitePackages + "/otherpkg/part.py", O_WRONLY | O_TRUNC)
+        let fd = try FileDescriptor.open(fx.sitePackages + "/otherpkg/part.py", [.writeOnly, .truncate])
         try fd.writeAll(Array("VALUE = (1,\n".utf8))
 
         let check = runGuarded(["check", "--venv", fx.venv, "--import", "otherpkg", "--state-dir", fx.tmp.file("check-state")])
@@ -486,7 +486,7 @@ final class CheckInvalidationTests: XCTestCase {
         try fx.writeModule("otherpkg/__init__", "from . import part\n")
         try fx.writeModule("otherpkg/part", "VALUE = 1\n")
         prime(fx.state, ["otherpkg"])
-        let fd = try FileDescriptor.open(fx.sitePackages + "/otherpkg/part.py", O_WRONLY | O_TRUNC)
+        let fd = try FileDescriptor.open(fx.sitePackages + "/otherpkg/part.py", [.writeOnly, .truncate])
         try fd.writeAll(Array("VALUE = (1,\n".utf8))
         let check = runGuarded(["check", "--venv", fx.venv, "--import", "otherpkg", "--state-dir", fx.tmp.file("check-state")])
         XCTAssertEqual(check.termination, .exited(78), check.outputText)

@@ -22,7 +22,7 @@ final class JournalStreamTests: XCTestCase {
     /// Runs `body` with fd 2 pointed at a fresh file and returns what was written there.
     func capturingStandardError(journalStream: (FileStatus) -> String?, _ body: () -> Void) throws -> String {
         let path = temp.file("stderr-\(randomHex(4))")
-        let fd = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_TRUNC)
+        let fd = try FileDescriptor.open(path, [.writeOnly, .create, .truncate])
         let saved = dup(2)
         XCTAssertGreaterThanOrEqual(saved, 0)
         dup2(fd.rawValue, 2)

@@ -107,7 +107,7 @@ final class JournalSocketTests: XCTestCase {
     /// the stderr fallback when the socket is gone.
     func testStructuredEntryAndFallback() throws {
         let path = temp.file("stderr")
-        let fd = try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_TRUNC)
+        let fd = try FileDescriptor.open(path, [.writeOnly, .create, .truncate])
         let saved = dup(2)
         dup2(fd.rawValue, 2)
         defer { dup2(saved, 2); close(saved) }

@@ -21,7 +21,7 @@ public final class TemporaryDirectory {
     public func write(_ name: String, _ text: String, mode: mode_t = 0o644) throws {
         let full = file(name)
         try makeDirectories(parentDirectory(of: full))
-        let fd = try FileDescriptor.open(full, O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
+        let fd = try FileDescriptor.open(full, [.writeOnly, .create, .truncate], mode: mode)
         try fd.writeAll(Array(text.utf8))
         fchmod(fd.rawValue, mode)
     }

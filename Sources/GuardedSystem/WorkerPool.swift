@@ -1,4 +1,10 @@
-import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A small bounded pool of pthreads (no Dispatch: it would pull libdispatch start-up into every
 /// agent start of the static binary). The fleet's work is process-bound (one Python probe per venv),

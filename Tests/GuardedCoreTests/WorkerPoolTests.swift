@@ -1,5 +1,4 @@
 import Foundation
-import GuardedFleet
 import GuardedSystem
 import XCTest
 
