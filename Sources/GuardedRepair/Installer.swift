@@ -59,7 +59,8 @@ struct Installer: Sendable {
         let file = path + "/" + Installer.requirementsFileName
         func writeRequirements() -> RepairStepError? {
             do {
-                try writeFileAtomically(file, toInstall.fileText, mode: 0o644)
+                // No fsync: the whole build is made durable by one syncfs before its promotion.
+                try writeFileAtomically(file, Array(toInstall.fileText.utf8), mode: 0o644, sync: false)
                 if let user = runAs { try changeOwner(file, uid: user.uid, gid: user.gid) }
                 return nil
             } catch {
