@@ -21,6 +21,9 @@ work=$(mktemp -d /tmp/guarded-run-bench-repair-XXXXXX); trap 'rm -rf "$work"' EX
 py=/usr/bin/python3.11
 export PIP_DISABLE_PIP_VERSION_CHECK=1 UV_CACHE_DIR="$work/uv-cache" UV_LINK_MODE=copy
 unset ENABLE_AUTO_REPAIR VIRTUAL_ENV
+# A host-wide repair slot of its own: on a machine where other repairs run (test suites), the
+# shared default directory would time their queue, not this repair.
+export GUARDED_RUN_REPAIR_SLOTS_DIR="$work/slots"
 
 wheels="$work/wheels"
 if [ -n "${REPAIR_BENCH_WHEELS:-}" ]; then
@@ -83,6 +86,7 @@ bench() {
   echo "check_median_ms${suffix}: $(ms "$c") (one full check of the repaired venv)"
   echo "repair_ratio_vs_installer${suffix}: $(awk -v r="$r" -v b="$b" 'BEGIN {printf "%.2f", r / b}')"
   echo "repair_overhead_vs_check${suffix}: $(awk -v r="$r" -v b="$b" -v c="$c" 'BEGIN {printf "%.2f", (r - b) / c}')"
+  echo "load_average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || uptime)"
 }
 
 nouv_path=$(echo "$PATH" | tr ':' '\n' | while read -r d; do [ -n "$d" ] && [ ! -x "$d/uv" ] && echo "$d"; done | paste -sd: -)
