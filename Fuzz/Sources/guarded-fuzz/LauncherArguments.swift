@@ -1,6 +1,9 @@
 @testable import GuardedCore
 @testable import GuardedLaunch
 import GuardedSystem
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The launcher's command line, split on NUL bytes into argv: the general parser
 /// (`LaunchRequest.parse`) and the fast path's own byte-level parse (`FastPath.parseCommandLine`,

@@ -1,5 +1,9 @@
 import GuardedCore
 import GuardedSystem
+// The harness is not the product: it calls the C library (mkdtemp, setenv) directly.
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // Helpers shared by the targets. Each target is one file defining `@_cdecl("fuzz_NAME")`.
 
@@ -37,7 +41,7 @@ enum Scratch {
     /// The same at an absolute path inside the scratch directory (state kept beside a venv).
     static func writeAbsolute(_ path: String, _ bytes: [UInt8]) {
         if fileStatusIfPresent(parentDirectory(of: path)) == nil { try? makeDirectories(parentDirectory(of: path)) }
-        guard let fd = try? FileDescriptor.open(path, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600) else { return }
+        guard let fd = try? FileDescriptor.open(path, [.writeOnly, .create, .truncate], mode: 0o600) else { return }
         try? fd.writeAll(bytes)
     }
 }
