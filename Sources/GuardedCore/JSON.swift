@@ -237,12 +237,28 @@ private struct JSONParser {
         return true
     }
 
-    /// True (and past it) when a trailing comma is allowed and `close` follows.
-    mutating func closesAfterComma(_ close: UInt8) -> Bool {
-        guard comments else { return false }
-        guard skipWhitespace(), index < bytes.count, bytes[index] == close else { return false }
+    /// Past a container's opening bracket: true when an item follows, false when `close` follows
+    /// at once (and past it), nil for a comment that never ends.
+    mutating func enterContainer(closing close: UInt8) -> Bool? {
         index += 1
-        return true
+        guard skipWhitespace() else { return nil }
+        guard index < bytes.count, bytes[index] == close else { return true }
+        index += 1
+        return false
+    }
+
+    /// After an object's member or an array's element: true past a comma when another item
+    /// follows, false past `close` (in JSONC mode also past a trailing comma before it), nil for
+    /// anything else.
+    mutating func nextItem(closing close: UInt8) -> Bool? {
+        guard skipWhitespace(), index < bytes.count else { return nil }
+        let c = bytes[index]
+        guard c == UInt8(ascii: ",") || c == close else { return nil }
+        index += 1
+        if c == close { return false }
+        guard comments, skipWhitespace(), index < bytes.count, bytes[index] == close else { return true }
+        index += 1
+        return false
     }
 
     mutating func parseValue(depth: Int) -> JSONValue? {
@@ -280,16 +296,10 @@ private struct JSONParser {
 
     mutating func parseObject(depth: Int) -> JSONValue? {
         let start = index
-        index += 1
         var pairs: [(String, JSONValue)] = []
         var members: [JSONSpan.Member] = []
-        func done(_ parser: inout JSONParser) -> JSONValue {
-            if parser.recordSpans { parser.lastSpan = JSONSpan(range: start..<parser.index, members: members) }
-            return .object(pairs)
-        }
-        guard skipWhitespace() else { return nil }
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return done(&self) }
-        while true {
+        var more = enterContainer(closing: UInt8(ascii: "}"))
+        while more == true {
             guard skipWhitespace() else { return nil }
             let keyStart = index
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\""), let key = parseString() else { return nil }
@@ -299,41 +309,27 @@ private struct JSONParser {
             guard let value = parseValue(depth: depth + 1) else { return nil }
             pairs.append((key, value))
             if recordSpans, let span = lastSpan { members.append(JSONSpan.Member(key: key, keyRange: keyStart..<keyEnd, value: span)) }
-            guard skipWhitespace(), index < bytes.count else { return nil }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                if closesAfterComma(UInt8(ascii: "}")) { return done(&self) }
-                continue
-            }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return done(&self) }
-            return nil
+            more = nextItem(closing: UInt8(ascii: "}"))
         }
+        guard more != nil else { return nil }
+        if recordSpans { lastSpan = JSONSpan(range: start..<index, members: members) }
+        return .object(pairs)
     }
 
     mutating func parseArray(depth: Int) -> JSONValue? {
         let start = index
-        index += 1
         var items: [JSONValue] = []
         var elements: [JSONSpan] = []
-        func done(_ parser: inout JSONParser) -> JSONValue {
-            if parser.recordSpans { parser.lastSpan = JSONSpan(range: start..<parser.index, elements: elements) }
-            return .array(items)
-        }
-        guard skipWhitespace() else { return nil }
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return done(&self) }
-        while true {
+        var more = enterContainer(closing: UInt8(ascii: "]"))
+        while more == true {
             guard let value = parseValue(depth: depth + 1) else { return nil }
             items.append(value)
             if recordSpans, let span = lastSpan { elements.append(span) }
-            guard skipWhitespace(), index < bytes.count else { return nil }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                if closesAfterComma(UInt8(ascii: "]")) { return done(&self) }
-                continue
-            }
-            if bytes[index] == UInt8(ascii: "]") { index += 1; return done(&self) }
-            return nil
+            more = nextItem(closing: UInt8(ascii: "]"))
         }
+        guard more != nil else { return nil }
+        if recordSpans { lastSpan = JSONSpan(range: start..<index, elements: elements) }
+        return .array(items)
     }
 
     mutating func parseString() -> String? {

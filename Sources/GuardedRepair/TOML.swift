@@ -180,10 +180,8 @@ private struct TOMLReader {
         while true {
             skipBlanks()
             guard let c = peek else { throw fail("a key was expected") }
-            if c == UInt8(ascii: "\"") {
-                parts.append(try basicString(multiline: false))
-            } else if c == UInt8(ascii: "'") {
-                parts.append(try literalString(multiline: false))
+            if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") {
+                parts.append(try string(quote: c, multiline: false))
             } else {
                 let start = i
                 while let b = peek, isBareKey(b) { i += 1 }
@@ -287,12 +285,8 @@ private struct TOMLReader {
         guard depth <= maxDepth else { throw fail("values nested deeper than \(maxDepth)") }
         guard let c = peek else { throw fail("a value was expected") }
         switch c {
-        case UInt8(ascii: "\""):
-            let multi = peek(1) == UInt8(ascii: "\"") && peek(2) == UInt8(ascii: "\"")
-            return Node(.value(.string(try basicString(multiline: multi))))
-        case UInt8(ascii: "'"):
-            let multi = peek(1) == UInt8(ascii: "'") && peek(2) == UInt8(ascii: "'")
-            return Node(.value(.string(try literalString(multiline: multi))))
+        case UInt8(ascii: "\""), UInt8(ascii: "'"):
+            return Node(.value(.string(try string(quote: c, multiline: peek(1) == c && peek(2) == c))))
         case UInt8(ascii: "["):
             return try array(depth: depth)
         case UInt8(ascii: "{"):
@@ -458,19 +452,21 @@ private struct TOMLReader {
         return c
     }
 
-    mutating func basicString(multiline: Bool) throws(TOMLError) -> String {
+    /// A basic string (`"`, with escapes) or a literal one (`'`, without), single- or multi-line
+    /// (`"""`, `'''`); the reader is at its opening `quote`.
+    mutating func string(quote: UInt8, multiline: Bool) throws(TOMLError) -> String {
         i += multiline ? 3 : 1
         var out: [UInt8] = []
         if multiline { try skipFirstNewline() }
         while true {
             guard let c = peek else { throw fail("a string is not closed") }
-            if c == UInt8(ascii: "\"") {
+            if c == quote {
                 if !multiline { i += 1; return try utf8(out) }
-                if peek(1) == UInt8(ascii: "\""), peek(2) == UInt8(ascii: "\"") {
+                if peek(1) == quote, peek(2) == quote {
                     // Up to two quotes may end the content right before the closing three.
                     var extra = 0
-                    while extra < 2, peek(3 + extra) == UInt8(ascii: "\"") { extra += 1 }
-                    out += Array(repeating: UInt8(ascii: "\""), count: extra)
+                    while extra < 2, peek(3 + extra) == quote { extra += 1 }
+                    out += Array(repeating: quote, count: extra)
                     i += 3 + extra
                     return try utf8(out)
                 }
@@ -478,7 +474,7 @@ private struct TOMLReader {
                 i += 1
                 continue
             }
-            if c == UInt8(ascii: "\\") {
+            if c == UInt8(ascii: "\\"), quote == UInt8(ascii: "\"") {
                 i += 1
                 guard let e = peek else { throw fail("a string is not closed") }
                 if multiline, e == 0x20 || e == 0x09 || e == UInt8(ascii: "\n") || e == UInt8(ascii: "\r") {
@@ -535,29 +531,6 @@ private struct TOMLReader {
         }
         guard let u = Unicode.Scalar(scalar) else { throw fail("\\u escape of a value that is not a Unicode scalar") }
         return Array(String(Character(u)).utf8)
-    }
-
-    mutating func literalString(multiline: Bool) throws(TOMLError) -> String {
-        i += multiline ? 3 : 1
-        var out: [UInt8] = []
-        if multiline { try skipFirstNewline() }
-        while true {
-            guard let c = peek else { throw fail("a string is not closed") }
-            if c == UInt8(ascii: "'") {
-                if !multiline { i += 1; return try utf8(out) }
-                if peek(1) == UInt8(ascii: "'"), peek(2) == UInt8(ascii: "'") {
-                    var extra = 0
-                    while extra < 2, peek(3 + extra) == UInt8(ascii: "'") { extra += 1 }
-                    out += Array(repeating: UInt8(ascii: "'"), count: extra)
-                    i += 3 + extra
-                    return try utf8(out)
-                }
-                out.append(c)
-                i += 1
-                continue
-            }
-            out.append(try contentByte(allowNewline: multiline))
-        }
     }
 
     func utf8(_ bytes: [UInt8]) throws(TOMLError) -> String {

@@ -43,6 +43,34 @@ final class FormatTests: XCTestCase {
         XCTAssertEqual(JSONValue.parse("\"\\ud83d\\udc0d\""), .string("🐍"))
     }
 
+    /// Where objects and arrays open, continue and close: empty ones, whitespace and comments
+    /// around their commas, a JSONC trailing comma (refused in strict JSON), a comment that never
+    /// ends, and the spans recorded for each container.
+    func testJSONContainerEdges() throws {
+        XCTAssertEqual(JSONValue.parse(" { } "), .object([]))
+        XCTAssertEqual(JSONValue.parse("[ [ ] , { \"a\" : [ 1 , 2 ] } ]"), .array([.array([]), .object([("a", .array([.number(1), .number(2)]))])]))
+        for bad in ["[1 2]", "{\"a\":1 \"b\":2}", "[1,", "{\"a\":1,", "[1}", "{\"a\":1]", "{,}", "[,]", "{\"a\":1,}"] {
+            XCTAssertNil(JSONValue.parse(bad), bad)
+            XCTAssertNil(JSONValue.parseWithSpans(bytes: Array(bad.utf8)), bad)
+        }
+        let jsonc = "{ // c\n \"a\": [1, /* c */ 2, ] , \"b\": {\"x\": [],\n}, }"
+        XCTAssertNil(JSONValue.parseWithSpans(bytes: Array(jsonc.utf8)))
+        let (value, span) = try XCTUnwrap(JSONValue.parseWithSpans(bytes: Array(jsonc.utf8), comments: true))
+        XCTAssertEqual(value, .object([("a", .array([.number(1), .number(2)])), ("b", .object([("x", .array([]))]))]))
+        XCTAssertEqual(span.range, 0..<jsonc.utf8.count)
+        let bytes = Array(jsonc.utf8)
+        func text(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
+        let a = try XCTUnwrap(span.member("a")), b = try XCTUnwrap(span.member("b"))
+        XCTAssertEqual(text(a.keyRange), "\"a\"")
+        XCTAssertEqual(text(a.value.range), "[1, /* c */ 2, ]")
+        XCTAssertEqual(a.value.elements.map { text($0.range) }, ["1", "2"])
+        XCTAssertEqual(text(b.value.range), "{\"x\": [],\n}")
+        XCTAssertEqual(b.value.member("x").map { text($0.value.range) }, "[]")
+        for bad in ["[1, /* open", "{\"a\": 1, /* open", "[ /* open", "{ /* open", "[1,,]", "{\"a\":1,,}", "[1] /* open"] {
+            XCTAssertNil(JSONValue.parseWithSpans(bytes: Array(bad.utf8), comments: true), bad)
+        }
+    }
+
     func testRFC3339() {
         XCTAssertEqual(Clock.rfc3339(seconds: 0), "1970-01-01T00:00:00.000000Z")
         XCTAssertEqual(Clock.rfc3339(seconds: 951_782_400, nanoseconds: 123_456_789), "2000-02-29T00:00:00.123456Z")
