@@ -176,6 +176,29 @@ final class RepairLock {
     }
 }
 
+extension Repairer {
+    /// Runs `body` on the venv's layout under its repair lock, after tidying a killed repair's leftovers.
+    func underLock<T>(venv: String, waitSeconds: Double,
+                      _ body: (GenerationLayout) -> Result<T, RepairStepFailure>) -> Result<T, RepairStepFailure> {
+        switch RepairLock.acquire(venv: venv, waitSeconds: waitSeconds) {
+        case .success(let lock):
+            return withExtendedLifetime(lock) {
+                let layout = GenerationLayout(venv: venv)
+                _ = layout.recover(current: nil)
+                return body(layout)
+            }
+        case .failure(let failure):
+            return .failure(RepairStepFailure(message: failure.message(venv: venv), transient: failure.isTransient))
+        }
+    }
+}
+
+/// An admin operation on generations that failed; `transient` means exit 75.
+public struct RepairStepFailure: Error, Sendable {
+    public var message: String
+    public var transient: Bool
+}
+
 /// The host-wide limit on concurrent repairs (docs/auto-repair.md, "One repair at a time"): a
 /// repair holds one of `GUARDED_RUN_MAX_REPAIRS` slot locks (default: half the processors online,
 /// at least 1) while it builds, so eight venvs breaking at once on a 2-core laptop are rebuilt one
