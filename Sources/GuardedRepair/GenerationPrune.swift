@@ -5,8 +5,8 @@ extension Repairer {
     }
 
     /// Deletes generations beyond the newest `keep` besides the current one (under the lock).
-    public func prune(venv: String, keep: Int, waitSeconds: Double) -> Result<[Int], RepairStepFailure> {
-        underLock(venv: venv, waitSeconds: waitSeconds) { layout in
+    public func prune(venv: String, keep: Int, waitSeconds: Double) -> Result<[Int], RepairError> {
+        underLock(venv: venv, waitSeconds: waitSeconds) { layout, _ in
             let removed = layout.prune(keep: keep)
             for n in removed { GenerationRecord.remove(state: state, venv: venv, generation: n) }
             return .success(removed)

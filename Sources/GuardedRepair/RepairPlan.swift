@@ -170,7 +170,7 @@ extension Repairer {
             plan.installer = r.installer
             plan.newGeneration = layout.nextNumber()
         case .failure(let e):
-            plan.impossible = e.message
+            plan.impossible = e.description
             plan.passedOver = SourceFinder(venv: venv, state: state, options: options).choose().notes
         }
         plan.rollbackCandidates = layout.generations().filter { $0 != layout.currentGeneration }.sorted(by: >)

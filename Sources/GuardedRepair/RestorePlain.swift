@@ -1,12 +1,14 @@
+import GuardedSystem
+
 extension Repairer {
     /// Undoes adoption: the current generation's directory goes back to the venv path.
-    public func restorePlain(venv: String, waitSeconds: Double) -> Result<Int, RepairStepFailure> {
-        underLock(venv: venv, waitSeconds: waitSeconds) { layout in
+    public func restorePlain(venv: String, waitSeconds: Double) -> Result<Int, RepairError> {
+        underLock(venv: venv, waitSeconds: waitSeconds) { layout, _ in
             guard let n = layout.currentGeneration else {
-                return .failure(RepairStepFailure(message: "\(venv) is not in the generations layout", transient: false))
+                return .failure(.step("\(venv) is not in the generations layout"))
             }
-            do { try layout.restorePlain() } catch {
-                return .failure(RepairStepFailure(message: "\(error)", transient: false))
+            do throws(SystemError) { try layout.restorePlain() } catch {
+                return .failure(.system(step: nil, error))
             }
             GenerationRecord.remove(state: state, venv: venv, generation: n)
             return .success(n)
