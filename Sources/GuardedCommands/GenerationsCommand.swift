@@ -32,7 +32,7 @@ public enum GenerationsCommand: AdminCommand {
 
         if arguments.has("--prune") || arguments.has("--restore-plain") {
             let force = arguments.has("--force")
-            let result: Result<String, RepairStepFailure>
+            let result: Result<String, RepairError>
             if arguments.has("--prune") {
                 let doomed = repairer.pruneSelection(venv: venv, keep: keep).map(String.init)
                 guard force else {
@@ -54,7 +54,7 @@ public enum GenerationsCommand: AdminCommand {
             }
             switch result {
             case .success(let line): Output.standardOutput(line + "\n"); return ExitCode.success
-            case .failure(let f): throw CommandFailure("\(venv): \(f.message)", exitCode: f.transient ? ExitCode.temporaryFailure : ExitCode.software)
+            case .failure(let error): throw CommandFailure("\(venv): \(error)", exitCode: error.exitCode)
             }
         }
 

@@ -68,6 +68,7 @@ func repairAndStart(_ context: LaunchContext, report: CheckReport, identity: Fil
     let repairer = Repairer(state: context.state)
     var attempt = repairer.attempt(venv: context.venv, options: repairOptions(context),
                                    checked: (report, identity))
+    attempt.warnings.forEach { Diagnostics.warning($0) }
     // Who did it, as in a CLI action's record (ActionRecord): the start's `repair` object says `by`.
     attempt.details = attempt.details.map { key, value in
         guard key == "repair", case .object(let fields) = value else { return (key, value) }
@@ -75,7 +76,7 @@ func repairAndStart(_ context: LaunchContext, report: CheckReport, identity: Fil
     }
     if let signal = StopSignals.received, attempt.result != .failed {
         // Asked to stop: whatever was done is complete (a swap is one rename); do not start the agent.
-        return .refuse(context.record("unknown", .transient, reasons: ["interrupted: signal \(signal)"], extra: extra + attempt.details),
+        return .refuse(context.record("unknown", .transient, reasons: [RepairError.signal(signal).description], extra: extra + attempt.details),
                        exitCode: ExitCode.temporaryFailure,
                        message: Diagnostics.line("interrupted by signal \(signal) during the repair of \(context.venv); not started", agent: context.agent))
     }

@@ -42,11 +42,13 @@ public enum RepairCommand: AdminCommand {
             Output.standardOutput(repairer.plan(venv: venv, options: options).lines().joined(separator: "\n") + "\n" + dryRunNote)
             return ExitCode.success
         }
-        let outcome = repairer.repairByHand(venv: venv, options: options).outcome
+        let attempt = repairer.repairByHand(venv: venv, options: options)
+        attempt.warnings.forEach { Diagnostics.warning($0) }
+        let outcome = attempt.outcome
         switch outcome {
         case .repaired(let summary, _), .rolledBack(let summary, _):
             Output.standardOutput(summary + "\n")
-        case .failed(let reasons):
+        case .failed(_, let reasons):
             throw CommandFailure("\(venv): \(reasons.prefix(3).joined(separator: "; "))", exitCode: outcome.exitCode)
         }
         return outcome.exitCode
@@ -56,8 +58,9 @@ public enum RepairCommand: AdminCommand {
     /// before; a failure also prints its one line on stderr and exits as without `--json`.
     static func json(repairer: Repairer, venv: String, options: RepairOptions, force: Bool) throws -> Int32 {
         let plan = repairer.plan(venv: venv, options: options)
-        let report = force ? RepairReport(venv: venv, plan: plan, attempt: repairer.repairByHand(venv: venv, options: options))
-                           : RepairReport(venv: venv, plan: plan)
+        let attempt = force ? repairer.repairByHand(venv: venv, options: options) : nil
+        attempt?.warnings.forEach { Diagnostics.warning($0) }
+        let report = attempt.map { RepairReport(venv: venv, plan: plan, attempt: $0) } ?? RepairReport(venv: venv, plan: plan)
         Output.standardOutput(report.json().serialized(pretty: true) + "\n")
         if report.exitCode != ExitCode.success {
             throw CommandFailure("\(venv): \(report.errors.prefix(3).joined(separator: "; "))", exitCode: report.exitCode)

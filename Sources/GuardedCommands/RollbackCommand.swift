@@ -65,7 +65,7 @@ public enum RollbackCommand: AdminCommand {
         }
         let outcome = repairer.rollbackByHand(venv: venv, to: target, options: options)
         report.record(outcome)
-        if case .failed(let reasons) = outcome {
+        if case .failed(_, let reasons) = outcome {
             if json { show() }
             throw CommandFailure("\(venv): \(reasons.joined(separator: "; "))", exitCode: outcome.exitCode)
         }

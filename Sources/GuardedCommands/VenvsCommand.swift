@@ -83,7 +83,7 @@ public enum VenvsCommand: AdminCommand {
                 Output.standardOutput(json ? withMissing(repair.planJSON(), fromConfig).serialized(pretty: true) + "\n" : repair.planText())
                 return withMissing(check.exitCode, fromConfig)
             }
-            let results = repair.run { result in if !json { Output.standardOutput(FleetRepair.line(result) + "\n") } }
+            let results = repair.run(warn: { Diagnostics.warning($0) }) { result in if !json { Output.standardOutput(FleetRepair.line(result) + "\n") } }
             if json {
                 Output.standardOutput(repair.resultsJSON(results).serialized(pretty: true) + "\n")
             } else if results.isEmpty {

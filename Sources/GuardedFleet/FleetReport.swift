@@ -162,15 +162,18 @@ public struct FleetRepair {
         ])
     }
 
-    /// Repairs every broken venv, one after another; `each` is told of each result as it comes.
-    public func run(_ each: (Result) -> Void = { _ in }) -> [Result] {
+    /// Repairs every broken venv, one after another; `each` is told of each result as it comes,
+    /// `warn` of each warning a repair had (a record or cache it could not write).
+    public func run(warn: (String) -> Void, _ each: (Result) -> Void = { _ in }) -> [Result] {
         var results: [Result] = []
         for e in check.broken {
             let result: Result
-            switch repairer.repairByHand(venv: e.venv, options: options(for: e)).outcome {
+            let attempt = repairer.repairByHand(venv: e.venv, options: options(for: e))
+            attempt.warnings.forEach(warn)
+            switch attempt.outcome {
             case .repaired(let summary, _): result = .repaired(venv: e.venv, summary: summary)
             case .rolledBack(let summary, _): result = .rolledBack(venv: e.venv, summary: summary)
-            case .failed(let reasons): result = .failed(venv: e.venv, reasons: reasons)
+            case .failed(_, let reasons): result = .failed(venv: e.venv, reasons: reasons)
             }
             each(result)
             results.append(result)

@@ -47,8 +47,8 @@ extension Repairer {
             record.generation = done?["generation"]?.intValue
             record.fromGeneration = done?["from_generation"]?.intValue ?? from
             record.result = done?["result"]?.stringValue ?? "rolled-back"
-        case .failed(let reasons):
-            record.result = outcome.isTransient ? "busy" : "failed"
+        case .failed(let error, let reasons):
+            record.result = error.isTransient ? "busy" : "failed"
             record.reasons = reasons
         }
         record.append(state: state)
@@ -56,14 +56,14 @@ extension Repairer {
     }
 
     /// `generations --restore-plain --force`: the current generation goes back to the venv path.
-    public func restorePlainByHand(venv: String, waitSeconds: Double) -> Result<Int, RepairStepFailure> {
+    public func restorePlainByHand(venv: String, waitSeconds: Double) -> Result<Int, RepairError> {
         let result = restorePlain(venv: venv, waitSeconds: waitSeconds)
         var record = ActionRecord(venv: venv, action: .restore, result: "restored")
         switch result {
         case .success(let n): record.fromGeneration = n
-        case .failure(let f):
-            record.result = f.transient ? "busy" : "failed"
-            record.reasons = [f.message]
+        case .failure(let error):
+            record.result = error.isTransient ? "busy" : "failed"
+            record.reasons = [error.description]
         }
         record.append(state: state)
         return result

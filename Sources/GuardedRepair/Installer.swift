@@ -42,7 +42,7 @@ struct Installer: Sendable {
 
     /// Creates the venv at `path` (which must not exist) and installs `source` into it, from one
     /// pinned requirements file written into the build.
-    func build(at path: String, source: RebuildSource) -> Result<Void, RepairStepError> {
+    func build(at path: String, source: RebuildSource) -> Result<Void, RepairError> {
         let withPip = source.withPip
         let toInstall = source.installable()
 
@@ -57,14 +57,14 @@ struct Installer: Sendable {
 
         // 2. The packages, from one file either installer takes.
         let file = path + "/" + Installer.requirementsFileName
-        func writeRequirements() -> RepairStepError? {
+        func writeRequirements() -> RepairError? {
             do {
                 // No fsync: the whole build is made durable by one syncfs before its promotion.
                 try writeFileAtomically(file, Array(toInstall.fileText.utf8), mode: 0o644, sync: false)
                 if let user = runAs { try changeOwner(file, uid: user.uid, gid: user.gid) }
                 return nil
             } catch {
-                return RepairStepError("requirements file: \(error)")
+                return .system(step: "requirements file", error)
             }
         }
         if let e = writeRequirements() { return .failure(e) }
@@ -81,7 +81,7 @@ struct Installer: Sendable {
             } else if let failure = step("install", interpreter, ["-m", "pip", "--python", python] + pipOptions) {
                 // The base interpreter has no pip (or one older than 22.3, without --python): give the
                 // new venv its own from ensurepip and install with that.
-                guard failure.message.contains("No module named pip") || failure.message.contains("no such option: --python") else {
+                guard failure.description.contains("No module named pip") || failure.description.contains("no such option: --python") else {
                     return .failure(failure)
                 }
                 try? removeTree(path)
@@ -138,17 +138,17 @@ struct Installer: Sendable {
     }
 
     /// Runs one installer command; nil on success, else the reason (its last stderr line).
-    private func step(_ what: String, _ executable: String, _ arguments: [String]) -> RepairStepError? {
-        if let signal = StopSignals.received { return RepairStepError("interrupted: signal \(signal)") }
+    private func step(_ what: String, _ executable: String, _ arguments: [String]) -> RepairError? {
+        if let signal = StopSignals.received { return .signal(signal) }
         let result: SubprocessResult
         do {
             result = try Subprocess.run(executable, arguments, environment: environment, workingDirectory: "/",
                                         timeoutSeconds: timeoutSeconds, cancelWhen: { StopSignals.received != nil }, runAs: runAs)
         } catch {
-            return RepairStepError("\(what): \(error)")
+            return .system(step: what, error)
         }
-        if result.cancelled { return RepairStepError("interrupted: signal \(StopSignals.received ?? 0)") }
-        if result.timedOut { return RepairStepError("\(what): \(baseName(of: executable)) gave no answer within \(Int(timeoutSeconds)) s") }
+        if result.cancelled { return .signal(StopSignals.received ?? 0) }
+        if result.timedOut { return .step("\(what): \(baseName(of: executable)) gave no answer within \(Int(timeoutSeconds)) s") }
         guard result.succeeded else {
             // The installer's last error, with the lines that explain it (uv puts the why after it).
             let lines = (result.errorText + "\n" + result.outputText).split(separator: "\n")
@@ -156,7 +156,7 @@ struct Installer: Sendable {
             let start = lines.lastIndex(where: { $0.lowercased().contains("error") }) ?? max(0, lines.count - 1)
             var last = lines.isEmpty ? "" : lines[start...].joined(separator: " ")
             if last.count > 400 { last = String(last.prefix(400)) + "…" }
-            return RepairStepError("\(what): \(baseName(of: executable)) \(result.termination)" + (last.isEmpty ? "" : ": \(last)"))
+            return .step("\(what): \(baseName(of: executable)) \(result.termination)" + (last.isEmpty ? "" : ": \(last)"))
         }
         return nil
     }

@@ -32,7 +32,7 @@ enum InterpreterSearch {
         return majorMinor(of: text) == nil ? nil : text
     }
 
-    static func choose(home: String?, wanted: String?, explicit: String?) -> Result<InterpreterChoice, RepairStepError> {
+    static func choose(home: String?, wanted: String?, explicit: String?) -> Result<InterpreterChoice, RepairError> {
         var notes: [String] = []
         if let home, let mm = wanted {
             for name in ["python\(mm)", "python3", "python"] {
@@ -48,12 +48,12 @@ enum InterpreterSearch {
         }
         if let explicit {
             guard let v = version(of: explicit) else {
-                return .failure(RepairStepError("interpreter: --python \(explicit) does not run"))
+                return .failure(.step("interpreter: --python \(explicit) does not run"))
             }
             return .success(InterpreterChoice(path: explicit, version: v, reason: "--python" + (notes.isEmpty ? "" : " (\(notes.joined(separator: "; ")))")))
         }
         guard let mm = wanted else {
-            return .failure(RepairStepError("interpreter: the venv's Python version is unknown (no known-good set, no version in pyvenv.cfg); pass --python PATH"))
+            return .failure(.step("interpreter: the venv's Python version is unknown (no known-good set, no version in pyvenv.cfg); pass --python PATH"))
         }
         for candidate in candidates(majorMinor: mm) {
             if let v = version(of: candidate), majorMinor(of: v) == mm {
@@ -61,7 +61,7 @@ enum InterpreterSearch {
                 return .success(InterpreterChoice(path: candidate, version: v, reason: notes.joined(separator: "; ")))
             }
         }
-        return .failure(RepairStepError("interpreter: no working python\(mm) on PATH or in the usual install places" + (notes.isEmpty ? "" : " (\(notes.joined(separator: "; ")))") + "; pass --python PATH"))
+        return .failure(.step("interpreter: no working python\(mm) on PATH or in the usual install places" + (notes.isEmpty ? "" : " (\(notes.joined(separator: "; ")))") + "; pass --python PATH"))
     }
 
     /// Every `pythonX.Y` on PATH and in the usual places, most stable first, without duplicates.
@@ -119,12 +119,6 @@ func installerEnvironment() -> [String] {
           || entry.hasPrefix("__PYVENV_LAUNCHER__=") || entry.hasPrefix("PYTHONSTARTUP=")
           || entry.hasPrefix("GUARDED_RUN_TEST_"))
     }
-}
-
-/// One step of a repair that failed, said in one line.
-struct RepairStepError: Error, Sendable {
-    let message: String
-    init(_ message: String) { self.message = message }
 }
 
 /// `text` without leading and trailing blanks (spaces, tabs, CR, LF).

@@ -146,7 +146,7 @@ struct SourceFinder {
     }
 
     /// The source a rebuild uses, and notes on the candidates passed over.
-    func choose() -> (source: Result<RebuildSource, RepairStepError>, notes: [PassedOver]) {
+    func choose() -> (source: Result<RebuildSource, RepairError>, notes: [PassedOver]) {
         var notes: [PassedOver] = []
         let allowUnpinned = (options.allowUnpinned || options.from != nil) && !options.unattended
 
@@ -177,7 +177,7 @@ struct SourceFinder {
         switch distInfo(why: "no known-good set and no pinned project file: the broken venv's own dist-info") {
         case .success(let s) where !s.requirements.isEmpty: return (.success(s), notes)
         case .success: notes.append(PassedOver(kind: .distInfo, path: nil, why: "none in \(venv)"))
-        case .failure(let e): notes.append(PassedOver(kind: .distInfo, path: nil, why: e.message))
+        case .failure(let e): notes.append(PassedOver(kind: .distInfo, path: nil, why: e.description))
         }
         for dir in projectDirectories where fileStatusIfPresent(dir + "/pyproject.toml", followSymlinks: true) != nil {
             guard allowUnpinned else {
@@ -193,15 +193,15 @@ struct SourceFinder {
             notes.append(PassedOver(kind: .unpinnedRequirements, path: nil, why: why, text: why))
         }
         let looked = projectDirectories.joined(separator: " and ")
-        return (.failure(RepairStepError("nothing to rebuild from: no --requirements FILE, no known-good set, no pinned uv.lock, pylock.toml, requirements file or Pipfile.lock in \(looked), and no dist-info in \(venv)")), notes)
+        return (.failure(.step("nothing to rebuild from: no --requirements FILE, no known-good set, no pinned uv.lock, pylock.toml, requirements file or Pipfile.lock in \(looked), and no dist-info in \(venv)")), notes)
     }
 
     /// `--from SOURCE`.
-    func pick(_ from: String) -> Result<RebuildSource, RepairStepError> {
+    func pick(_ from: String) -> Result<RebuildSource, RepairError> {
         switch from {
         case "known-good":
             guard let kg = KnownGood.load(state: state, venv: venv) else {
-                return .failure(RepairStepError("--from known-good: no known-good set is recorded for \(venv)"))
+                return .failure(.step("--from known-good: no known-good set is recorded for \(venv)"))
             }
             return knownGood(kg, why: "--from known-good")
         case "dist-info":
@@ -216,12 +216,12 @@ struct SourceFinder {
                     return s
                 }
             }
-            return .failure(RepairStepError("--from \(from): no \(from) in \(projectDirectories.joined(separator: " or "))"))
+            return .failure(.step("--from \(from): no \(from) in \(projectDirectories.joined(separator: " or "))"))
         }
     }
 
     /// A project file by its name: uv.lock, pylock.toml, pyproject.toml or a requirements file.
-    func read(name: String, path: String) -> Result<RebuildSource, RepairStepError> {
+    func read(name: String, path: String) -> Result<RebuildSource, RepairError> {
         if let e = safety(path) { return .failure(e) }
         if name == "uv.lock" {
             return SourceReaders.uvLock(path, installed: installedInVenv).map {
@@ -249,9 +249,9 @@ struct SourceFinder {
 
     /// `--requirements FILE`: the format from its name (uv.lock, pylock.toml, pyproject.toml, else
     /// a requirements file). An unattended repair refuses an unpinned one.
-    func explicitRequirements(_ file: String, allowUnpinned: Bool) -> Result<RebuildSource, RepairStepError> {
+    func explicitRequirements(_ file: String, allowUnpinned: Bool) -> Result<RebuildSource, RepairError> {
         guard fileStatusIfPresent(file, followSymlinks: true)?.isRegularFile == true else {
-            return .failure(RepairStepError("requirements: \(file): \(Errno.noSuchFileOrDirectory)"))
+            return .failure(.step("requirements: \(file): \(Errno.noSuchFileOrDirectory)"))
         }
         let name = baseName(of: file)
         let format = name == "uv.lock" ? "uv.lock" : (name.hasPrefix("pylock.") && name.hasSuffix(".toml")) ? "pylock.toml"
@@ -260,7 +260,7 @@ struct SourceFinder {
         case .failure(let e): return .failure(e)
         case .success(var s):
             if !s.pinned && !allowUnpinned {
-                return .failure(RepairStepError("\(file) is not fully pinned (\(s.why)): an unattended repair never installs whatever is newest; pin it, or run \(programName) repair --venv \(venv) --requirements \(file) --force by hand"))
+                return .failure(.step("\(file) is not fully pinned (\(s.why)): an unattended repair never installs whatever is newest; pin it, or run \(programName) repair --venv \(venv) --requirements \(file) --force by hand"))
             }
             s.why = "--requirements" + (s.pinned ? "" : " (not fully pinned: \(s.why))")
             s.kind = .requirements
@@ -270,9 +270,9 @@ struct SourceFinder {
 
     /// The known-good set as pins; an entry that is not a plain name and version (a damaged state
     /// file) refuses the set rather than become an installer option.
-    func knownGood(_ kg: KnownGood, why: String) -> Result<RebuildSource, RepairStepError> {
+    func knownGood(_ kg: KnownGood, why: String) -> Result<RebuildSource, RepairError> {
         if let bad = kg.distributions.first(where: { !isValidProjectName($0.name) || !isValidVersion($0.version) }) {
-            return .failure(RepairStepError("the known-good set of \(venv) holds an entry that is not a name and version (\(bad.name.prefix(40))); pass --from or --requirements"))
+            return .failure(.step("the known-good set of \(venv) holds an entry that is not a name and version (\(bad.name.prefix(40))); pass --from or --requirements"))
         }
         return .success(RebuildSource(kind: .knownGood, path: nil, why: why,
                                       requirements: kg.distributions.map {
@@ -281,7 +281,7 @@ struct SourceFinder {
                                       pinned: true, withPip: kg.distributions.contains { $0.name.lowercased() == "pip" }, recordedAt: kg.checkedAt, knownGoodSummary: kg.summary))
     }
 
-    func pyproject(_ path: String, why: String) -> Result<RebuildSource, RepairStepError> {
+    func pyproject(_ path: String, why: String) -> Result<RebuildSource, RepairError> {
         if let e = safety(path) { return .failure(e) }
         return SourceReaders.pyproject(path).map { project in
             var list = project.requirements
@@ -310,13 +310,13 @@ struct SourceFinder {
 
     /// Every `*.dist-info` with a METADATA Name and Version; direct_url.json turns editable,
     /// local-path and VCS installs into `-e /path`, `name @ file://…`, `name @ git+…@commit`.
-    func installedDistributions() -> Result<[InstalledDistribution], RepairStepError> {
+    func installedDistributions() -> Result<[InstalledDistribution], RepairError> {
         guard let site = sitePackages else { return .success([]) }
         let entries: [String]
-        do { entries = try directoryEntries(site) } catch { return .failure(RepairStepError("\(site): \(error)")) }
+        do { entries = try directoryEntries(site) } catch { return .failure(.step("\(site): \(error)")) }
         var list: [InstalledDistribution] = []
         for entry in entries.sorted() where entry.hasSuffix(".dist-info") {
-            if list.count >= 10_000 { return .failure(RepairStepError("\(site): more than 10000 dist-info directories")) }
+            if list.count >= 10_000 { return .failure(.step("\(site): more than 10000 dist-info directories")) }
             let dir = site + "/" + entry
             guard let meta = try? readFile(dir + "/METADATA", limit: 4 << 20) else { continue }
             let headers = metadataHeaders(meta)
@@ -327,7 +327,7 @@ struct SourceFinder {
                let url = json["url"]?.stringValue {
                 if let path = filePath(fromURL: url) {
                     guard SourceReaders.isPlainPath(path) else {
-                        return .failure(RepairStepError("\(dir)/direct_url.json: a path with blanks or special characters (\(path))"))
+                        return .failure(.step("\(dir)/direct_url.json: a path with blanks or special characters (\(path))"))
                     }
                     if json["dir_info"]?["editable"]?.boolValue == true {
                         req.requirement = "-e " + path
@@ -346,7 +346,7 @@ struct SourceFinder {
         return .success(list)
     }
 
-    func distInfo(why: String) -> Result<RebuildSource, RepairStepError> {
+    func distInfo(why: String) -> Result<RebuildSource, RepairError> {
         installedDistributions().flatMap { dists in
             var requirements: [PinnedRequirement] = []
             var records: [OldRecord] = []
@@ -389,15 +389,15 @@ struct SourceFinder {
 
     /// A source file or directory is used only when no one but the venv's owner or root can have
     /// written it: owned by one of them, and not group- or world-writable.
-    func safety(_ path: String) -> RepairStepError? {
+    func safety(_ path: String) -> RepairError? {
         guard let st = fileStatusIfPresent(path, followSymlinks: true) else {
-            return RepairStepError("\(path): \(Errno.noSuchFileOrDirectory)")
+            return .step("\(path): \(Errno.noSuchFileOrDirectory)")
         }
         if st.permissions & 0o022 != 0 {
-            return RepairStepError("refused \(path): it is group- or world-writable (mode \(String(st.permissions, radix: 8))); a rebuild source must be writable only by the venv's owner or root")
+            return .step("refused \(path): it is group- or world-writable (mode \(String(st.permissions, radix: 8))); a rebuild source must be writable only by the venv's owner or root")
         }
         if st.uid != 0 && st.uid != owner {
-            return RepairStepError("refused \(path): it is owned by uid \(st.uid), not by the venv's owner (uid \(owner)) or root")
+            return .step("refused \(path): it is owned by uid \(st.uid), not by the venv's owner (uid \(owner)) or root")
         }
         return nil
     }

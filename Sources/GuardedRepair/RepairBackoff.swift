@@ -69,9 +69,9 @@ public struct RepairFailure: Sendable {
     }
 
     /// Records a failed attempt (the count goes on from an earlier record) with the watch list as
-    /// lstat sees it now.
+    /// lstat sees it now; `warning`: the record could not be written (for the caller to print).
     static func record(venv: String, optionsKey: String, reasons: [String], tried: [String],
-                       watchPaths: [String]) -> RepairFailure {
+                       watchPaths: [String]) -> (record: RepairFailure, warning: String?) {
         let attempts = min((load(venv: venv)?.attempts ?? 0), 1_000_000) + 1
         var seen = Set<String>()
         let watch = watchPaths.filter { seen.insert($0).inserted }.map { (path: $0, status: fileStatusIfPresent($0)) }
@@ -80,10 +80,10 @@ public struct RepairFailure: Sendable {
                                    watch: watch)
         do {
             try RepairPlace(venv: venv).write(fileName, record.json().serialized(pretty: true) + "\n")
+            return (record, nil)
         } catch {
-            Diagnostics.warning("cannot record the failed repair: \(error)")
+            return (record, "cannot record the failed repair: \(error)")
         }
-        return record
     }
 
     static func clear(venv: String) {

@@ -78,47 +78,17 @@ final class RepairLock {
     private init(descriptor: Int32) { self.descriptor = descriptor }
     deinit { _ = close(descriptor) }
 
-    enum Failure: Error {
-        /// Still held by another repair after `waitSeconds`.
-        case busy(waited: Double)
-        /// Every host-wide repair slot still taken after `waitSeconds`.
-        case hostBusy(waited: Double, limit: Int)
-        /// A stop signal arrived while waiting.
-        case interrupted(Int32)
-        case system(SystemError)
-
-        /// `busy` and `interrupted` may pass by themselves: exit 75.
-        var isTransient: Bool {
-            if case .system = self { return false }
-            return true
-        }
-
-        /// One line; the transient ones start with `repair-busy:` / `interrupted:` (RepairOutcome.isTransient).
-        func message(venv: String) -> String {
-            switch self {
-            case .busy(let waited):
-                return "repair-busy: another repair of \(venv) still holds its lock after \(Int(waited)) s (GUARDED_RUN_REPAIR_WAIT); try again"
-            case .hostBusy(let waited, let limit):
-                return "repair-busy: \(limit) other repair\(limit == 1 ? "" : "s") on this host still running after \(Int(waited)) s (GUARDED_RUN_MAX_REPAIRS=\(limit), GUARDED_RUN_REPAIR_WAIT); \(venv) not repaired; try again"
-            case .interrupted(let signal):
-                return "interrupted: signal \(signal) while waiting for the repair lock of \(venv)"
-            case .system(let error):
-                return "lock: \(error)"
-            }
-        }
-    }
-
     /// Takes the lock, waiting up to `waitSeconds` (polling, so a stop signal is seen within 50 ms).
-    static func acquire(venv: String, waitSeconds: Double) -> Result<RepairLock, Failure> {
+    static func acquire(venv: String, waitSeconds: Double) -> Result<RepairLock, RepairError> {
         let path = RepairPlace(venv: venv).file("lock")
         let fd: FileDescriptor
         do {
             fd = try openLockFile(venv: venv)
         } catch {
-            return .failure(.system(error))
+            return .failure(.system(step: "lock", error))
         }
         let raw = fd.rawValue
-        let locked = waitFor(seconds: waitSeconds, blockedStep: "lock-wait") { () throws(SystemError) -> Bool in
+        let locked = waitFor(seconds: waitSeconds, venv: venv, blockedStep: "lock-wait") { () throws(SystemError) -> Bool in
             if retryingOnInterrupt({ flock(raw, LOCK_EX | LOCK_NB) }) == 0 { return true }
             if errno == EWOULDBLOCK { return false }
             throw SystemError("flock", path: path)
@@ -145,8 +115,10 @@ final class RepairLock {
     }
 
     /// Polls `attempt` until it answers true, a stop signal arrives or `seconds` pass (`.busy`
-    /// with the time waited). `blockedStep`: the test hook reached once, when the first attempt fails.
-    static func waitFor(seconds: Double, blockedStep: String? = nil, _ attempt: () throws(SystemError) -> Bool) -> Result<Void, Failure> {
+    /// with the time waited, for the venv's lock or, with `hostLimit`, a host-wide slot).
+    /// `blockedStep`: the test hook reached once, when the first attempt fails.
+    static func waitFor(seconds: Double, venv: String, hostLimit: Int? = nil, blockedStep: String? = nil,
+                        _ attempt: () throws(SystemError) -> Bool) -> Result<Void, RepairError> {
         let started = Clock.monotonicNanoseconds()
         let deadline = Clock.deadline(after: seconds, from: started)
         var pause: UInt32 = 2_000
@@ -155,15 +127,17 @@ final class RepairLock {
             do {
                 if try attempt() { return .success(()) }
             } catch {
-                return .failure(.system(error))
+                return .failure(.system(step: "lock", error))
             }
             if let step = blockedStep {
                 blockedStep = nil
                 TestHooks.reached(step)
             }
-            if let signal = StopSignals.received { return .failure(.interrupted(signal)) }
+            if let signal = StopSignals.received {
+                return .failure(.interrupted("signal \(signal) while waiting for the repair lock of \(venv)"))
+            }
             let now = Clock.monotonicNanoseconds()
-            if now >= deadline { return .failure(.busy(waited: Double(now - started) / 1e9)) }
+            if now >= deadline { return .failure(.busy(venv: venv, waited: Double(now - started) / 1e9, hostLimit: hostLimit)) }
             usleep(pause)
             pause = min(pause * 2, 50_000)
         }
@@ -173,6 +147,21 @@ final class RepairLock {
     static func isHeld(venv: String) -> Bool {
         guard let fd = try? FileDescriptor.open(RepairPlace(venv: venv).file("lock"), [.readOnly, .noFollow]) else { return false }
         return (try? fd.lock(nonBlocking: true)) == false
+    }
+}
+
+extension Repairer {
+    /// Runs `body` under the venv's repair lock, on its layout after tidying what a killed repair
+    /// left there (`recovered`: what was tidied). A lock that cannot be had is the body's failure.
+    func underLock<T>(venv: String, waitSeconds: Double,
+                      _ body: (_ layout: GenerationLayout, _ recovered: [String]) -> Result<T, RepairError>) -> Result<T, RepairError> {
+        RepairLock.acquire(venv: venv, waitSeconds: waitSeconds).flatMap { lock in
+            withExtendedLifetime(lock) {
+                TestHooks.reached("lock")
+                let layout = GenerationLayout(venv: venv)
+                return body(layout, layout.recover(current: nil))
+            }
+        }
     }
 }
 
@@ -239,9 +228,9 @@ public enum RepairSlots {
         deinit { descriptors.forEach { _ = close($0) } }
     }
 
-    /// Waits (up to `waitSeconds`) for a free slot. `.success(nil)`: the slots directory could not
-    /// be used; `note` says why (one line), and the repair goes ahead.
-    static func acquire(waitSeconds: Double) -> (Result<Slot?, RepairLock.Failure>, note: String?) {
+    /// Waits (up to `waitSeconds`) for a free slot for a repair of `venv`. `.success(nil)`: the
+    /// slots directory could not be used; `note` says why (one line), and the repair goes ahead.
+    static func acquire(venv: String, waitSeconds: Double) -> (Result<Slot?, RepairError>, note: String?) {
         let (limit, settingNote) = limit()
         let files: [Int32]
         do {
@@ -250,7 +239,7 @@ public enum RepairSlots {
             return (.success(nil), [settingNote, "the host-wide repair limit is not applied: \(error)"].compactMap { $0 }.joined(separator: "; "))
         }
         var held: Int32 = -1
-        let result = RepairLock.waitFor(seconds: waitSeconds) { () throws(SystemError) -> Bool in
+        let result = RepairLock.waitFor(seconds: waitSeconds, venv: venv, hostLimit: limit) { () throws(SystemError) -> Bool in
             for fd in files where retryingOnInterrupt({ flock(fd, LOCK_EX | LOCK_NB) }) == 0 {
                 held = fd
                 return true
@@ -262,10 +251,9 @@ public enum RepairSlots {
             // Only the held slot's descriptor stays open.
             for fd in files where fd != held { _ = close(fd) }
             return (.success(Slot([held])), settingNote)
-        case .failure(let failure):
+        case .failure(let error):
             files.forEach { _ = close($0) }
-            if case .busy(let waited) = failure { return (.failure(.hostBusy(waited: waited, limit: limit)), settingNote) }
-            return (.failure(failure), settingNote)
+            return (.failure(error), settingNote)
         }
     }
 
@@ -318,15 +306,17 @@ public enum RepairSlots {
 enum RepairInProgress {
     static let fileName = "in-progress.json"
 
-    static func begin(venv: String, optionsKey: String) {
+    /// Records the attempt; a warning for the caller to print when that failed (the repair goes on).
+    static func begin(venv: String, optionsKey: String) -> String? {
         let text = JSONValue.object([
             ("venv", .string(venv)), ("options", .string(optionsKey)), ("pid", .number(Double(getpid()))),
             ("started", .string(Clock.nowRFC3339())),
         ]).serialized(pretty: true) + "\n"
         do {
             try RepairPlace(venv: venv).write(fileName, text)
+            return nil
         } catch {
-            Diagnostics.warning("cannot record the repair in progress: \(error)")
+            return "cannot record the repair in progress: \(error)"
         }
     }
 

@@ -170,7 +170,7 @@ extension Repairer {
             plan.installer = r.installer
             plan.newGeneration = layout.nextNumber()
         case .failure(let e):
-            plan.impossible = e.message
+            plan.impossible = e.description
             plan.passedOver = SourceFinder(venv: venv, state: state, options: options).choose().notes
         }
         plan.rollbackCandidates = layout.generations().filter { $0 != layout.currentGeneration }.sorted(by: >)
@@ -178,93 +178,4 @@ extension Repairer {
         plan.lockHeld = RepairLock.isHeld(venv: venv)
         return plan
     }
-}
-
-/// One generation as `generations` lists it.
-public struct GenerationInfo: Sendable {
-    public var generation: Int
-    public var path: String
-    public var current: Bool
-    public var record: GenerationRecord?
-
-    public func json() -> JSONValue {
-        var pairs: [(String, JSONValue)] = [("generation", .number(Double(generation))), ("path", .string(path)),
-                                            ("current", .bool(current))]
-        if let r = record {
-            pairs += [("created", .string(r.created)), ("source", .string(r.source)), ("interpreter", .string(r.interpreter)),
-                      ("python_version", .string(r.pythonVersion)), ("installer", .string(r.installer)),
-                      ("packages", .number(Double(r.packages)))]
-        }
-        return .object(pairs)
-    }
-}
-
-extension Repairer {
-    /// The venv's layout and generations, newest first.
-    public func generations(venv: String) -> (layout: String, generations: [GenerationInfo]) {
-        let layout = GenerationLayout(venv: venv)
-        let state = layout.state()
-        let describe: String
-        switch state {
-        case .missing: describe = "missing"
-        case .plain: describe = "plain"
-        case .generation: describe = "generations"
-        case .foreign(let what): describe = what
-        }
-        let current = layout.currentGeneration
-        let list = layout.generations().sorted(by: >).map { n in
-            GenerationInfo(generation: n, path: layout.path(of: n), current: n == current,
-                           record: GenerationRecord.load(state: self.state, venv: venv, generation: n))
-        }
-        return (describe, list)
-    }
-
-    /// What `prune(venv:keep:waitSeconds:)` would delete now (its dry run), newest first.
-    public func pruneSelection(venv: String, keep: Int) -> [Int] {
-        GenerationLayout(venv: venv).pruneSelection(keep: keep)
-    }
-
-    /// Deletes generations beyond the newest `keep` besides the current one (under the lock).
-    public func prune(venv: String, keep: Int, waitSeconds: Double) -> Result<[Int], RepairStepFailure> {
-        underLock(venv: venv, waitSeconds: waitSeconds) { layout in
-            let removed = layout.prune(keep: keep)
-            for n in removed { GenerationRecord.remove(state: state, venv: venv, generation: n) }
-            return .success(removed)
-        }
-    }
-
-    /// Undoes adoption: the current generation's directory goes back to the venv path.
-    public func restorePlain(venv: String, waitSeconds: Double) -> Result<Int, RepairStepFailure> {
-        underLock(venv: venv, waitSeconds: waitSeconds) { layout in
-            guard let n = layout.currentGeneration else {
-                return .failure(RepairStepFailure(message: "\(venv) is not in the generations layout", transient: false))
-            }
-            do { try layout.restorePlain() } catch {
-                return .failure(RepairStepFailure(message: "\(error)", transient: false))
-            }
-            GenerationRecord.remove(state: state, venv: venv, generation: n)
-            return .success(n)
-        }
-    }
-
-    /// Runs `body` on the venv's layout under its repair lock, after tidying a killed repair's leftovers.
-    private func underLock<T>(venv: String, waitSeconds: Double,
-                              _ body: (GenerationLayout) -> Result<T, RepairStepFailure>) -> Result<T, RepairStepFailure> {
-        switch RepairLock.acquire(venv: venv, waitSeconds: waitSeconds) {
-        case .success(let lock):
-            return withExtendedLifetime(lock) {
-                let layout = GenerationLayout(venv: venv)
-                _ = layout.recover(current: nil)
-                return body(layout)
-            }
-        case .failure(let failure):
-            return .failure(RepairStepFailure(message: failure.message(venv: venv), transient: failure.isTransient))
-        }
-    }
-}
-
-/// An admin operation on generations that failed; `transient` means exit 75.
-public struct RepairStepFailure: Error, Sendable {
-    public var message: String
-    public var transient: Bool
 }

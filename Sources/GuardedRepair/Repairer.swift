@@ -76,20 +76,20 @@ public struct RepairOptions: Sendable {
 public enum RepairOutcome: Sendable {
     case repaired(summary: String, details: [(String, JSONValue)])
     case rolledBack(summary: String, details: [(String, JSONValue)])
-    case failed(reasons: [String])
+    /// Why nothing was repaired, and the reasons to show and log (the chain of what failed first).
+    case failed(RepairError, reasons: [String])
 
-    /// A failure that may pass by itself (the lock was held past the wait bound, a stop signal):
-    /// exit 75, not 78. Its first reason starts with `repair-busy:` or `interrupted:`.
+    /// A failure that may pass by itself (the lock was held past the wait bound, a stop signal).
     public var isTransient: Bool {
-        guard case .failed(let reasons) = self, let first = reasons.first else { return false }
-        return first.hasPrefix("repair-busy:") || first.hasPrefix("interrupted:")
+        guard case .failed(let error, _) = self else { return false }
+        return error.isTransient
     }
 
-    /// 0 repaired or rolled back, 75 transient, 78 failed.
+    /// 0 repaired or rolled back, else the failure's (RepairError.exitCode: 75, 78 or 70).
     public var exitCode: Int32 {
         switch self {
         case .repaired, .rolledBack: return ExitCode.success
-        case .failed: return isTransient ? ExitCode.temporaryFailure : ExitCode.broken
+        case .failed(let error, _): return error.exitCode
         }
     }
 }
@@ -113,13 +113,18 @@ public struct RepairAttempt: Sendable {
     public var details: [(String, JSONValue)]
     /// The check of the venv as it is now, when one ran (status and reasons to log).
     public var report: CheckReport?
+    /// Why it did not repair: set with `failed`, `backoff` and `transient`.
+    public var error: RepairError?
+    /// What went wrong on the side without failing the attempt (a record or cache not written),
+    /// one line each, for the caller to print.
+    public var warnings: [String] = []
 
     public var outcome: RepairOutcome {
         switch result {
         case .repaired: return .repaired(summary: summary, details: details)
         case .healthy: return .repaired(summary: summary, details: details)
         case .rolledBack: return .rolledBack(summary: summary, details: details)
-        case .failed, .backoff, .transient: return .failed(reasons: reasons)
+        case .failed, .backoff, .transient: return .failed(error ?? .step(summary), reasons: reasons)
         }
     }
 }
@@ -135,10 +140,6 @@ public struct Repairer: Sendable {
 
     // MARK: repair
 
-    public func repair(venv: String, options: RepairOptions) -> RepairOutcome {
-        attempt(venv: venv, options: options).outcome
-    }
-
     /// The launcher's entry: `checked` is the check that just failed and the venv path's lstat
     /// taken before it (so the re-check under the lock can be skipped when nothing moved).
     public func attempt(venv: String, options: RepairOptions,
@@ -146,19 +147,26 @@ public struct Repairer: Sendable {
         let started = Clock.monotonicNanoseconds()
         StopSignals.install()
         defer { StopSignals.restore() }
-
-        let lock: RepairLock
-        switch RepairLock.acquire(venv: venv, waitSeconds: options.waitSeconds) {
-        case .success(let l): lock = l
-        case .failure(let failure):
-            if failure.isTransient { return transient(failure.message(venv: venv)) }
-            return RepairAttempt(result: .failed, summary: "", reasons: ["repair failed: " + failure.message(venv: venv)], details: [])
+        var warnings: [String] = []
+        let locked = underLock(venv: venv, waitSeconds: options.waitSeconds) { layout, recovered in
+            .success(attempt(layout: layout, recovered: recovered, options: options, checked: checked, started: started,
+                             warnings: &warnings))
         }
-        defer { withExtendedLifetime(lock) {} }
-        TestHooks.reached("lock")
+        var result: RepairAttempt
+        switch locked {
+        case .success(let done): result = done
+        case .failure(let error): result = stopped(error)
+        }
+        result.warnings = warnings
+        return result
+    }
 
-        let layout = GenerationLayout(venv: venv)
-        let recovered = layout.recover(current: nil)
+    /// The attempt, under the venv's lock: re-check, build, verify and swap, else roll back, else
+    /// remember the failure.
+    private func attempt(layout: GenerationLayout, recovered: [String], options: RepairOptions,
+                         checked: (report: CheckReport, identity: FileStatus?)?, started: Int64,
+                         warnings: inout [String]) -> RepairAttempt {
+        let venv = layout.venv
 
         // Re-check under the lock: another launcher may have repaired it while we waited. The
         // launcher's check stands when the venv path has not moved; when it has (a new generation
@@ -178,7 +186,7 @@ public struct Repairer: Sendable {
             report = FullCheck.run(venv: venv, imports: options.imports, context: options.context, start: options.start)
         }
         if report.transient {
-            return transient("interrupted: the check of \(venv) did not finish: \(report.reasons.first ?? "")")
+            return stopped(.interrupted("the check of \(venv) did not finish: \(report.reasons.first ?? "")"))
         }
         if report.status != .broken && !options.rebuild {
             RepairInProgress.end(venv: venv)
@@ -191,8 +199,9 @@ public struct Repairer: Sendable {
         // We hold the lock, so an attempt recorded as in progress has no live holder: it was killed
         // or stopped mid-build, and counts as a failure (its own options' backoff).
         if let left = RepairInProgress.left(venv: venv) {
-            _ = RepairFailure.record(venv: venv, optionsKey: left.optionsKey ?? options.key, reasons: [left.reason] + report.reasons,
-                                     tried: [], watchPaths: failureWatchPaths(venv: venv, report: report, options: options))
+            let recorded = RepairFailure.record(venv: venv, optionsKey: left.optionsKey ?? options.key, reasons: [left.reason] + report.reasons,
+                                                tried: [], watchPaths: failureWatchPaths(venv: venv, report: report, options: options))
+            if let warning = recorded.warning { warnings.append(warning) }
             RepairInProgress.end(venv: venv)
         }
         if !options.ignoreBackoff, let failure = RepairFailure.inEffect(venv: venv, optionsKey: options.key) {
@@ -201,18 +210,18 @@ public struct Repairer: Sendable {
         let brokenReasons = report.reasons
 
         // The host-wide limit (GUARDED_RUN_MAX_REPAIRS): taken for the build, after the venv's lock.
-        let (slotResult, slotNote) = RepairSlots.acquire(waitSeconds: options.waitSeconds)
-        if let slotNote { Diagnostics.warning(slotNote) }
+        let (slotResult, slotNote) = RepairSlots.acquire(venv: venv, waitSeconds: options.waitSeconds)
+        if let slotNote { warnings.append(slotNote) }
         let slot: RepairSlots.Slot?
         switch slotResult {
         case .success(let s): slot = s
-        case .failure(let failure): return transient(failure.message(venv: venv))
+        case .failure(let error): return stopped(error)
         }
         defer { withExtendedLifetime(slot) {} }
         TestHooks.reached("slot")
         // Removed when this attempt ends, whatever the result; left behind only by a kill or a stop
         // signal, for the next holder of the lock to count.
-        RepairInProgress.begin(venv: venv, optionsKey: options.key)
+        if let warning = RepairInProgress.begin(venv: venv, optionsKey: options.key) { warnings.append(warning) }
         var interrupted = false
         defer { if !interrupted { RepairInProgress.end(venv: venv) } }
 
@@ -229,7 +238,7 @@ public struct Repairer: Sendable {
             details.append(("adopted", .bool(wasPlain)))
             details.append(("broken_reasons", JSONValue(brokenReasons)))
             if !recovered.isEmpty { details.append(("recovered", JSONValue(recovered))) }
-            let (pruned, cacheProbes) = finish(layout: layout, report: built.report, options: options)
+            let (pruned, cacheProbes) = finish(layout: layout, report: built.report, options: options, warnings: &warnings)
             if !pruned.isEmpty { details.append(("pruned", .array(pruned.map { .number(Double($0)) }))) }
             // Full checks of the live venv after the swap, for its fingerprint: 0 unless something
             // besides this repair changed what the verification saw.
@@ -242,14 +251,14 @@ public struct Repairer: Sendable {
                                  details: [("repair", .object([("result", .string("repaired"))] + details))],
                                  report: built.report)
         case .failure(let error):
-            if error.message.hasPrefix("interrupted:") { interrupted = true; return transient(error.message) }
-            failureChain.append("repair failed: \(error.message)")
+            if error.isTransient { interrupted = true; return stopped(error) }
+            failureChain.append(error.reason(failing: "repair"))
         }
 
         // Roll back to the newest earlier generation that passes the check.
         switch rollback(layout: layout, options: options, to: nil) {
         case .success(let back):
-            let (pruned, _) = finish(layout: layout, report: back.report, options: options)
+            let (pruned, _) = finish(layout: layout, report: back.report, options: options, warnings: &warnings)
             var details: [(String, JSONValue)] = [
                 ("result", .string("rolled-back")), ("generation", .number(Double(back.generation))),
                 ("from_generation", previous.map { .number(Double($0)) } ?? .null),
@@ -262,20 +271,21 @@ public struct Repairer: Sendable {
                                  summary: "rolled \(venv) back to generation \(back.generation) (\(failureChain.joined(separator: "; ")))",
                                  reasons: back.report.reasons, details: [("repair", .object(details))], report: back.report)
         case .failure(let error):
-            if error.message.hasPrefix("interrupted:") { interrupted = true; return transient(error.message) }
-            failureChain.append("rollback failed: \(error.message)")
-            tried.append("rollback: \(error.message)")
+            if error.isTransient { interrupted = true; return stopped(error) }
+            failureChain.append(error.reason(failing: "rollback"))
+            tried.append("rollback: \(error)")
         }
 
         // Nothing worked: remember it, so restarts fail closed fast until something changes.
         let reasons = failureChain + brokenReasons
-        let failure = RepairFailure.record(venv: venv, optionsKey: options.key, reasons: reasons, tried: tried,
-                                           watchPaths: failureWatchPaths(venv: venv, report: report, options: options))
+        let (failure, warning) = RepairFailure.record(venv: venv, optionsKey: options.key, reasons: reasons, tried: tried,
+                                                      watchPaths: failureWatchPaths(venv: venv, report: report, options: options))
+        if let warning { warnings.append(warning) }
         return RepairAttempt(result: .failed, summary: "", reasons: reasons, details: [("repair", .object([
             ("result", .string("failed")), ("attempt", .number(Double(failure.attempts))),
             ("retry_after", .string(failure.retryAfterText)), ("tried", JSONValue(tried)),
             ("duration_ms", .number(Double((Clock.monotonicNanoseconds() - started) / 1_000_000))),
-        ]))], report: report)
+        ]))], report: report, error: .step(failureChain.joined(separator: "; ")))
     }
 
     /// After a passing check with the flag on: removes what a killed repair left in the generations
@@ -301,17 +311,21 @@ public struct Repairer: Sendable {
     }
 
     private func backoff(_ failure: RepairFailure, report: CheckReport?) -> RepairAttempt {
-        RepairAttempt(result: .backoff,
-                      summary: "repair failed at \(failure.failedAt) (attempt \(failure.attempts)); no new attempt before \(failure.retryAfterText) unless something changes (or run \(programName) repair --venv \(failure.venv) --force)",
-                      reasons: failure.reasons,
-                      details: [("repair_backoff", .object([
-                          ("failed", .string(failure.failedAt)), ("attempts", .number(Double(failure.attempts))),
-                          ("retry_after", .string(failure.retryAfterText)),
-                      ]))], report: report)
+        let summary = "repair failed at \(failure.failedAt) (attempt \(failure.attempts)); no new attempt before \(failure.retryAfterText) unless something changes (or run \(programName) repair --venv \(failure.venv) --force)"
+        return RepairAttempt(result: .backoff, summary: summary, reasons: failure.reasons,
+                             details: [("repair_backoff", .object([
+                                 ("failed", .string(failure.failedAt)), ("attempts", .number(Double(failure.attempts))),
+                                 ("retry_after", .string(failure.retryAfterText)),
+                             ]))], report: report, error: .step(summary))
     }
 
-    private func transient(_ reason: String) -> RepairAttempt {
-        RepairAttempt(result: .transient, summary: reason, reasons: [reason], details: [])
+    /// An attempt that ended on `error` before anything was built or swapped: transient (75, no
+    /// backoff) when it may pass by itself, else failed.
+    private func stopped(_ error: RepairError) -> RepairAttempt {
+        if error.isTransient {
+            return RepairAttempt(result: .transient, summary: error.description, reasons: [error.description], details: [], error: error)
+        }
+        return RepairAttempt(result: .failed, summary: "", reasons: [error.reason(failing: "repair")], details: [], error: error)
     }
 
     private func sameIdentity(_ a: FileStatus?, _ b: FileStatus?) -> Bool {
@@ -341,7 +355,7 @@ public struct Repairer: Sendable {
         var notes: [PassedOver]
     }
 
-    func recipe(venv: String, report: CheckReport, options: RepairOptions) -> Result<Recipe, RepairStepError> {
+    func recipe(venv: String, report: CheckReport, options: RepairOptions) -> Result<Recipe, RepairError> {
         let knownGood = KnownGood.load(state: state, venv: venv)
         let finder = SourceFinder(venv: venv, state: state, options: options)
         let (chosen, notes) = finder.choose()
@@ -375,15 +389,15 @@ public struct Repairer: Sendable {
     }
 
     private func build(layout: GenerationLayout, report: CheckReport, options: RepairOptions,
-                       tried: inout [String]) -> Result<Built, RepairStepError> {
+                       tried: inout [String]) -> Result<Built, RepairError> {
         let venv = layout.venv
         if case .foreign(let what) = layout.state() {
-            return .failure(RepairStepError("\(venv) is \(what), not a venv or a generation link of \(programName): left alone"))
+            return .failure(.step("\(venv) is \(what), not a venv or a generation link of \(programName): left alone"))
         }
         let recipe: Recipe
         switch self.recipe(venv: venv, report: report, options: options) {
         case .success(let r): recipe = r
-        case .failure(let e): tried.append(e.message); return .failure(e)
+        case .failure(let e): tried.append(e.description); return .failure(e)
         }
         let installer = recipe.installer
         tried.append("interpreter \(recipe.interpreter.path) (Python \(recipe.interpreter.version)): \(recipe.interpreter.reason)")
@@ -396,9 +410,9 @@ public struct Repairer: Sendable {
             n = layout.nextNumber()
             buildPath = layout.generationsDirectory + "/.build-\(n)-" + randomHex(4)
         } catch {
-            return .failure(RepairStepError("generations: \(error)"))
+            return .failure(.system(step: "generations", error))
         }
-        func discard(_ error: RepairStepError) -> Result<Built, RepairStepError> {
+        func discard(_ error: RepairError) -> Result<Built, RepairError> {
             try? removeTree(buildPath)
             return .failure(error)
         }
@@ -407,22 +421,22 @@ public struct Repairer: Sendable {
         do {
             try ScriptPaths.rewrite(generation: buildPath, from: buildPath, to: venv)
         } catch {
-            return discard(RepairStepError("rewrite: \(error)"))
+            return discard(.system(step: "rewrite", error))
         }
         TestHooks.reached("rewrite")
-        if let signal = StopSignals.received { return discard(RepairStepError("interrupted: signal \(signal)")) }
+        if let signal = StopSignals.received { return discard(.signal(signal)) }
 
         let verify = FullCheck.run(venv: buildPath, imports: options.imports, context: options.context, start: options.start)
         TestHooks.reached("verify")
         if verify.status == .broken || verify.transient {
-            return discard(RepairStepError("verification of the new venv failed: \(verify.reasons.first ?? "unknown")"))
+            return discard(.step("verification of the new venv failed: \(verify.reasons.first ?? "unknown")"))
         }
-        if let signal = StopSignals.received { return discard(RepairStepError("interrupted: signal \(signal)")) }
+        if let signal = StopSignals.received { return discard(.signal(signal)) }
         // Root built a user's venv: whatever root wrote in it (the rewritten scripts, the check's
         // bytecode) becomes the user's before it is promoted.
         if let user = installer.runAs {
             do { try changeOwnerOfTree(buildPath, uid: user.uid, gid: user.gid) } catch {
-                return discard(RepairStepError("ownership: \(error)"))
+                return discard(.system(step: "ownership", error))
             }
         }
         // A rebuild from dist-info: the reinstalled files against the old RECORDs.
@@ -436,7 +450,7 @@ public struct Repairer: Sendable {
             try renameItem(buildPath, to: final)
             try syncDirectory(layout.generationsDirectory)
         } catch {
-            return discard(RepairStepError("promote: \(error)"))
+            return discard(.system(step: "promote", error))
         }
         TestHooks.reached("promote")
         let record = GenerationRecord(generation: n, source: recipe.source.description, interpreter: recipe.interpreter.path,
@@ -456,7 +470,7 @@ public struct Repairer: Sendable {
         } catch {
             // The venv path still names the old venv (each step above is one rename); the new
             // generation stays beside it for the operator, and rollback may still pick it up.
-            return .failure(RepairStepError("swap: \(error)"))
+            return .failure(.system(step: "swap", error))
         }
         TestHooks.reached("swapped")
 
@@ -488,7 +502,8 @@ public struct Repairer: Sendable {
     /// After a swap: the cache for the venv path (the check ran at the generation's own path; its
     /// watch list is the same files seen through the venv symlink), no failure record, old
     /// generations pruned.
-    private func finish(layout: GenerationLayout, report: CheckReport, options: RepairOptions) -> (pruned: [Int], cacheProbes: Int) {
+    private func finish(layout: GenerationLayout, report: CheckReport, options: RepairOptions,
+                        warnings: inout [String]) -> (pruned: [Int], cacheProbes: Int) {
         RepairFailure.clear(venv: layout.venv)
         let pruned = layout.prune(keep: options.keepGenerations)
         for n in pruned { GenerationRecord.remove(state: state, venv: layout.venv, generation: n) }
@@ -501,7 +516,7 @@ public struct Repairer: Sendable {
         var report = report
         report.origin = "repair"
         let cached = FullCheck.cache(report, state: state)
-        if let error = cached.error { Diagnostics.warning("cannot write the fingerprint cache: \(error)") }
+        if let error = cached.error { warnings.append("cannot write the fingerprint cache: \(error)") }
         return (pruned, cached.probes)
     }
 
@@ -530,15 +545,15 @@ public struct Repairer: Sendable {
 
     /// Swaps the venv path to generation `target`, or to the newest earlier one that passes the
     /// full check. Each candidate is checked at its own path before the swap.
-    func rollback(layout: GenerationLayout, options: RepairOptions, to target: Int?) -> Result<RolledBack, RepairStepError> {
+    func rollback(layout: GenerationLayout, options: RepairOptions, to target: Int?) -> Result<RolledBack, RepairError> {
         guard case .generation(let current) = layout.state() else {
-            return .failure(RepairStepError("no earlier generation: \(layout.venv) has never been repaired (it is not in the generations layout)"))
+            return .failure(.step("no earlier generation: \(layout.venv) has never been repaired (it is not in the generations layout)"))
         }
         let candidates = target.map { [$0] } ?? layout.generations().filter { $0 != current }.sorted(by: >)
-        if candidates.isEmpty { return .failure(RepairStepError("no earlier generation in \(layout.generationsDirectory)")) }
+        if candidates.isEmpty { return .failure(.step("no earlier generation in \(layout.generationsDirectory)")) }
         var notes: [String] = []
         for n in candidates {
-            if let signal = StopSignals.received { return .failure(RepairStepError("interrupted: signal \(signal)")) }
+            if let signal = StopSignals.received { return .failure(.signal(signal)) }
             let path = layout.path(of: n)
             guard isDirectory(path) else { notes.append("generation \(n): \(Errno.noSuchFileOrDirectory)"); continue }
             let check = FullCheck.run(venv: path, imports: options.imports, context: options.context, start: options.start)
@@ -552,44 +567,38 @@ public struct Repairer: Sendable {
                 try layout.point(to: n)
                 if let user = buildUser(venv: path) { try? changeOwner(layout.venv, uid: user.uid, gid: user.gid) }
             } catch {
-                return .failure(RepairStepError("swap to generation \(n): \(error)"))
+                return .failure(.system(step: "swap to generation \(n)", error))
             }
             var live = relocated(check, from: path, to: layout.venv)
             live.checkedAt = Clock.nowRFC3339()
             return .success(RolledBack(generation: n, report: live, skipped: notes))
         }
-        return .failure(RepairStepError(notes.joined(separator: "; ")))
+        return .failure(.step(notes.joined(separator: "; ")))
     }
 
     /// `rollback --venv DIR [--to GEN]`: under the lock, swap back (the target is checked first).
     public func rollback(venv: String, to target: Int?, options: RepairOptions) -> RepairOutcome {
         StopSignals.install()
         defer { StopSignals.restore() }
-        let lock: RepairLock
-        switch RepairLock.acquire(venv: venv, waitSeconds: options.waitSeconds) {
-        case .success(let l): lock = l
-        case .failure(let failure):
-            return .failed(reasons: [(failure.isTransient ? "" : "rollback failed: ") + failure.message(venv: venv)])
+        let done = underLock(venv: venv, waitSeconds: options.waitSeconds) { layout, _ in
+            let from = layout.currentGeneration
+            return rollback(layout: layout, options: options, to: target).map { back -> RepairOutcome in
+                var checked = back.report
+                checked.origin = "repair"
+                _ = FullCheck.cache(checked, state: state)
+                RepairFailure.clear(venv: venv)
+                // `--to` a newer generation than the current one goes forward, and says so.
+                let forward = from.map { back.generation > $0 } ?? false
+                return .rolledBack(summary: "rolled \(venv) \(forward ? "forward" : "back") from generation \(from.map(String.init) ?? "?") to \(forward ? "newer generation " : "")\(back.generation)",
+                                   details: [("repair", .object([("result", .string(forward ? "rolled-forward" : "rolled-back")),
+                                                                 ("generation", .number(Double(back.generation))),
+                                                                 ("from_generation", from.map { .number(Double($0)) } ?? .null),
+                                                                 ("skipped", JSONValue(back.skipped))]))])
+            }
         }
-        defer { withExtendedLifetime(lock) {} }
-        let layout = GenerationLayout(venv: venv)
-        _ = layout.recover(current: nil)
-        let from = layout.currentGeneration
-        switch rollback(layout: layout, options: options, to: target) {
-        case .success(let back):
-            var checked = back.report
-            checked.origin = "repair"
-            _ = FullCheck.cache(checked, state: state)
-            RepairFailure.clear(venv: venv)
-            // `--to` a newer generation than the current one goes forward, and says so.
-            let forward = from.map { back.generation > $0 } ?? false
-            return .rolledBack(summary: "rolled \(venv) \(forward ? "forward" : "back") from generation \(from.map(String.init) ?? "?") to \(forward ? "newer generation " : "")\(back.generation)",
-                               details: [("repair", .object([("result", .string(forward ? "rolled-forward" : "rolled-back")),
-                                                             ("generation", .number(Double(back.generation))),
-                                                             ("from_generation", from.map { .number(Double($0)) } ?? .null),
-                                                             ("skipped", JSONValue(back.skipped))]))])
-        case .failure(let error):
-            return .failed(reasons: [(error.message.hasPrefix("interrupted:") ? "" : "rollback failed: ") + error.message])
+        switch done {
+        case .success(let outcome): return outcome
+        case .failure(let error): return .failed(error, reasons: [error.reason(failing: "rollback")])
         }
     }
 

@@ -52,7 +52,7 @@ public struct RollbackReport: Sendable {
             to = done?["generation"]?.intValue
             warnings += done?["skipped"]?.arrayValue?.compactMap(\.stringValue) ?? []
             action = summary
-        case .failed(let reasons):
+        case .failed(_, let reasons):
             action = "nothing changed"
             failed(reasons.joined(separator: "; "), exitCode: outcome.exitCode)
         }

@@ -26,10 +26,10 @@ enum SourceReaders {
     /// A requirements.txt (pip-compile and `uv pip compile` output included): `-r` includes are read
     /// in (relative to the file, at most 4 deep), editable and local paths made absolute.
     static func requirements(_ path: String, depth: Int = 0, into result: inout RequirementsFile,
-                             check: (String) -> RepairStepError?) -> RepairStepError? {
-        guard depth <= 4 else { return RepairStepError("\(path): -r includes nested deeper than 4") }
+                             check: (String) -> RepairError?) -> RepairError? {
+        guard depth <= 4 else { return .step("\(path): -r includes nested deeper than 4") }
         if let e = check(path) { return e }
-        if result.files.count > 64 { return RepairStepError("\(path): more than 64 included files") }
+        if result.files.count > 64 { return .step("\(path): more than 64 included files") }
         result.files.append(path)
         let text: String
         switch readText(path) {
@@ -56,7 +56,7 @@ enum SourceReaders {
             }
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             guard let first = words.first else { continue }
-            func bad(_ why: String) -> RepairStepError { RepairStepError("\(path):\(lineNumber): \(why)") }
+            func bad(_ why: String) -> RepairError { .step("\(path):\(lineNumber): \(why)") }
             if first.hasPrefix("-") {
                 var option = first, value: String? = words.count > 1 ? words[1] : nil
                 if let eq = first.firstIndex(of: "="), first.hasPrefix("--") {
@@ -164,24 +164,24 @@ enum SourceReaders {
 
     // MARK: TOML files
 
-    static func readTOML(_ path: String) -> Result<TOMLTable, RepairStepError> {
+    static func readTOML(_ path: String) -> Result<TOMLTable, RepairError> {
         let bytes: [UInt8]
         do { bytes = try readFile(path, followSymlinks: true, limit: maxFileBytes) } catch {
-            return .failure(RepairStepError("\(path): \(error)"))
+            return .failure(.step("\(path): \(error)"))
         }
         switch parseTOML(bytes) {
         case .success(let t): return .success(t)
-        case .failure(let e): return .failure(RepairStepError("\(path): not valid TOML here: \(e)"))
+        case .failure(let e): return .failure(.step("\(path): not valid TOML here: \(e)"))
         }
     }
 
-    static func readText(_ path: String) -> Result<String, RepairStepError> {
+    static func readText(_ path: String) -> Result<String, RepairError> {
         do {
             let bytes = try readFile(path, followSymlinks: true, limit: maxFileBytes)
-            guard let text = String(validating: bytes, as: UTF8.self) else { return .failure(RepairStepError("\(path): not UTF-8 text")) }
+            guard let text = String(validating: bytes, as: UTF8.self) else { return .failure(.step("\(path): not UTF-8 text")) }
             return .success(text)
         } catch {
-            return .failure(RepairStepError("\(path): \(error)"))
+            return .failure(.step("\(path): \(error)"))
         }
     }
 
@@ -191,13 +191,13 @@ enum SourceReaders {
     /// its `dependencies` (and the extras they name) through the lock: what `uv export --frozen
     /// --no-dev` gives, read directly so pip and uv get the same file. The project itself is
     /// included only when `installed` says the venv had it (editable when its source is).
-    static func uvLock(_ path: String, installed: (String) -> Bool) -> Result<[PinnedRequirement], RepairStepError> {
+    static func uvLock(_ path: String, installed: (String) -> Bool) -> Result<[PinnedRequirement], RepairError> {
         let doc: TOMLTable
         switch readTOML(path) {
         case .success(let d): doc = d
         case .failure(let e): return .failure(e)
         }
-        func bad(_ why: String) -> Result<[PinnedRequirement], RepairStepError> { .failure(RepairStepError("\(path): \(why)")) }
+        func bad(_ why: String) -> Result<[PinnedRequirement], RepairError> { .failure(.step("\(path): \(why)")) }
         guard case .integer(let version)? = doc["version"] else { return bad("no `version` (is this a uv.lock?)") }
         guard version == 1 else { return bad("lock version \(version) is not one this reader knows (1)") }
         guard let packages = doc["package"]?.arrayValue else { return bad("no [[package]] entries") }
@@ -318,13 +318,13 @@ enum SourceReaders {
 
     // MARK: pylock.toml (PEP 751)
 
-    static func pylock(_ path: String) -> Result<[PinnedRequirement], RepairStepError> {
+    static func pylock(_ path: String) -> Result<[PinnedRequirement], RepairError> {
         let doc: TOMLTable
         switch readTOML(path) {
         case .success(let d): doc = d
         case .failure(let e): return .failure(e)
         }
-        func bad(_ why: String) -> Result<[PinnedRequirement], RepairStepError> { .failure(RepairStepError("\(path): \(why)")) }
+        func bad(_ why: String) -> Result<[PinnedRequirement], RepairError> { .failure(.step("\(path): \(why)")) }
         guard let lockVersion = doc["lock-version"]?.stringValue else { return bad("no lock-version (is this a pylock.toml?)") }
         guard lockVersion == "1.0" || lockVersion.hasPrefix("1.") else { return bad("lock-version \(lockVersion) is not one this reader knows (1.x)") }
         guard let packages = doc["packages"]?.arrayValue else { return bad("no [[packages]] entries") }
@@ -388,8 +388,8 @@ enum SourceReaders {
     /// Pipfile.lock (pipenv, JSON): the `default` section only (never `develop`): `==version` with
     /// its hashes and markers, a git source at its `ref`, a path (editable when it says so; the
     /// project itself, `path = "."`, only when `installed` says the venv had it).
-    static func pipfileLock(_ path: String, installed: (String) -> Bool) -> Result<[PinnedRequirement], RepairStepError> {
-        func bad(_ why: String) -> Result<[PinnedRequirement], RepairStepError> { .failure(RepairStepError("\(path): \(why)")) }
+    static func pipfileLock(_ path: String, installed: (String) -> Bool) -> Result<[PinnedRequirement], RepairError> {
+        func bad(_ why: String) -> Result<[PinnedRequirement], RepairError> { .failure(.step("\(path): \(why)")) }
         let bytes: [UInt8]
         do { bytes = try readFile(path, followSymlinks: true, limit: maxFileBytes) } catch { return bad("\(error)") }
         guard let doc = JSONValue.parse(bytes: bytes), let meta = doc["_meta"], meta["pipfile-spec"] != nil else {
@@ -433,19 +433,19 @@ enum SourceReaders {
     // MARK: pyproject.toml
 
     /// `[project] name` and `dependencies`: unpinned, so only for a repair an operator runs.
-    static func pyproject(_ path: String) -> Result<(name: String?, requirements: [PinnedRequirement]), RepairStepError> {
+    static func pyproject(_ path: String) -> Result<(name: String?, requirements: [PinnedRequirement]), RepairError> {
         let doc: TOMLTable
         switch readTOML(path) {
         case .success(let d): doc = d
         case .failure(let e): return .failure(e)
         }
         guard let project = doc["project"]?.tableValue else {
-            return .failure(RepairStepError("\(path): no [project] table (dependencies declared elsewhere are not read)"))
+            return .failure(.step("\(path): no [project] table (dependencies declared elsewhere are not read)"))
         }
         var list: [PinnedRequirement] = []
         for d in project["dependencies"]?.arrayValue ?? [] {
             guard let s = d.stringValue, let r = parseRequirement(s, base: parentDirectory(of: path)) else {
-                return .failure(RepairStepError("\(path): [project] dependencies: an entry this reader does not understand"))
+                return .failure(.step("\(path): [project] dependencies: an entry this reader does not understand"))
             }
             list.append(r)
         }

@@ -241,7 +241,8 @@ final class RepairSharingTests: XCTestCase {
         XCTAssertEqual(r.termination, .exited(0), r.errorText)
         let lines = r.errorText.split(separator: "\n").filter { $0.contains("GUARDED_RUN_MAX_REPAIRS") }
         XCTAssertEqual(lines.count, 1, r.errorText)
-        XCTAssertTrue(lines.first?.contains("using the default") == true, r.errorText)
+        // The repairer hands the note back; the launcher prints it, with its usual prefix.
+        XCTAssertTrue(lines.first?.hasPrefix("guarded-run: warning: GUARDED_RUN_MAX_REPAIRS must be a whole number from 1 to 1024; using the default ") == true, r.errorText)
         XCTAssertFalse(r.errorText.contains("12345678"), "no environment value in output")
         XCTAssertEqual(fx.lastRecord().decision, "repaired")
     }

@@ -21,7 +21,7 @@ final class SourceReaderTests: XCTestCase {
         options.allowUnpinned = false
         let finder = SourceFinder(venv: tmp.file("venv"), state: StateDirectory(path: tmp.file("state")), options: options)
         guard case .failure(let blank) = finder.distInfo(why: "test") else { return XCTFail("a path with a blank is refused") }
-        XCTAssertTrue(blank.message.hasSuffix("mine-0.1.dist-info/direct_url.json: a path with blanks or special characters (/srv/my agent)"), blank.message)
+        XCTAssertTrue(blank.description.hasSuffix("mine-0.1.dist-info/direct_url.json: a path with blanks or special characters (/srv/my agent)"), blank.description)
         try tmp.write("my_agent/pyproject.toml", "[project]\nname = 'mine'\n")
         try tmp.write("\(site)/mine-0.1.dist-info/direct_url.json", #"{"url": "file://"# + tmp.path + #"/my%5Fagent", "dir_info": {"editable": true}}"#)
         guard case .success(let s) = finder.distInfo(why: "test") else { return XCTFail() }
@@ -48,7 +48,7 @@ final class SourceReaderTests: XCTestCase {
         // An include loop ends at the depth bound, with one line.
         try tmp.write("p/loop.txt", "-r loop.txt\n")
         var loop = SourceReaders.RequirementsFile()
-        XCTAssertTrue(SourceReaders.requirements(tmp.file("p/loop.txt"), into: &loop, check: { _ in nil })?.message.contains("nested deeper than 4") == true)
+        XCTAssertTrue(SourceReaders.requirements(tmp.file("p/loop.txt"), into: &loop, check: { _ in nil })?.description.contains("nested deeper than 4") == true)
     }
 }
 
@@ -124,7 +124,7 @@ final class LockReaderTests: XCTestCase {
 
         try tmp.write("p/uv.lock", "version = 1\n[[package]]\nname = \"a\"\nversion = \"1\"\nsource = { virtual = \".\" }\ndependencies = [{ name = \"missing\" }]\n")
         guard case .failure(let e) = SourceReaders.uvLock(tmp.file("p/uv.lock"), installed: { _ in false }) else { return XCTFail() }
-        XCTAssertTrue(e.message.hasSuffix("uv.lock: a needs missing, which the lock does not list"), e.message)
+        XCTAssertTrue(e.description.hasSuffix("uv.lock: a needs missing, which the lock does not list"), e.description)
         try tmp.write("p/uv.lock", "version = 1\n[[package]]\nname = \"--index-url\"\nversion = \"1\"\n")
         guard case .failure = SourceReaders.uvLock(tmp.file("p/uv.lock"), installed: { _ in false }) else { return XCTFail("a name that is an option") }
     }
@@ -185,6 +185,6 @@ final class LockReaderTests: XCTestCase {
         XCTAssertEqual(without.count, 3, "the project itself only when the venv had it")
         try tmp.write("p/Pipfile.lock", #"{"_meta": {"pipfile-spec": 6}, "default": {"x": {"version": ">=1"}}}"#)
         guard case .failure(let e) = SourceReaders.pipfileLock(tmp.file("p/Pipfile.lock"), installed: { _ in false }) else { return XCTFail() }
-        XCTAssertTrue(e.message.hasSuffix("x: version >=1 is not an exact pin"), e.message)
+        XCTAssertTrue(e.description.hasSuffix("x: version >=1 is not an exact pin"), e.description)
     }
 }
