@@ -28,6 +28,7 @@ public struct Errno: Equatable, Hashable, Sendable, CustomStringConvertible {
     public static let noChild = Errno(rawValue: ECHILD)
     public static let invalidArgument = Errno(rawValue: EINVAL)
     public static let crossDevice = Errno(rawValue: EXDEV)
+    public static let fileTooLarge = Errno(rawValue: EFBIG)
 
     /// `strerror(3)` text, e.g. "No such file or directory".
     public var description: String {
