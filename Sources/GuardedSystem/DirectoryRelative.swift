@@ -115,6 +115,20 @@ extension timespec {
     }
 }
 
+/// `mkdir(2)` of `path` alone (its parent must exist; a symlink there is not followed). False when
+/// something already exists at `path` (EEXIST), true when this call made it.
+@discardableResult
+public func makeDirectory(_ path: String, mode: FileMode) throws(SystemError) -> Bool {
+    if mkdir(path, mode) == 0 { return true }
+    if errno == EEXIST { return false }
+    throw SystemError("mkdir", path: path)
+}
+
+/// `chmod(2)`: exactly `mode`, whatever the umask made of it (a symlink at `path` is followed).
+public func changeMode(_ path: String, _ mode: FileMode) throws(SystemError) {
+    if chmod(path, mode) != 0 { throw SystemError("chmod", path: path) }
+}
+
 /// `fnmatch(3)` without flags: `*`, `?` and `[...]` within one name.
 public func globMatches(_ pattern: String, _ name: String) -> Bool {
     fnmatch(pattern, name, 0) == 0
