@@ -1,13 +1,6 @@
 import GuardedCheck
 import GuardedCore
 import GuardedSystem
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Where a repaired venv lives (docs/auto-repair.md, "Layout"):
 ///
@@ -102,9 +95,7 @@ public struct GenerationLayout: Sendable {
     /// Creates `<name>.generations` (0755, like the venv it holds; refusing a symlink there).
     func prepareGenerationsDirectory() throws(SystemError) {
         if fileStatusIfPresent(generationsDirectory) == nil {
-            if mkdir(generationsDirectory, 0o755) != 0 && errno != EEXIST {
-                throw SystemError("mkdir", path: generationsDirectory)
-            }
+            try makeDirectory(generationsDirectory, mode: 0o755)
             try syncDirectory(parent)
         }
         let st = try fileStatus(generationsDirectory)
@@ -126,7 +117,7 @@ public struct GenerationLayout: Sendable {
         try makeSymbolicLink(zero, pointingTo: linkText(0))
         do {
             try exchangePaths(venv, zero)
-        } catch where [EINVAL, ENOSYS, ENOTSUP, EOPNOTSUPP].contains(error.errno.rawValue) {
+        } catch where [Errno.invalidArgument, .notImplemented, .notSupported, .operationNotSupported].contains(error.errno) {
             // No exchange on this filesystem: two renames, with the venv path missing between them
             // for microseconds. A crash there is repaired by `recover()` (the link is restored).
             try removeFile(zero)

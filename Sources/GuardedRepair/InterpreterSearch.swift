@@ -1,13 +1,6 @@
 import GuardedCheck
 import GuardedCore
 import GuardedSystem
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The interpreter a new generation is built with, and why that one.
 public struct InterpreterChoice: Sendable, Equatable {
@@ -23,7 +16,7 @@ public struct InterpreterChoice: Sendable, Equatable {
 enum InterpreterSearch {
     /// `X.Y.Z` of a working interpreter, or nil when it does not run.
     static func version(of path: String) -> String? {
-        guard access(path, X_OK) == 0,
+        guard isExecutable(path),
               let r = try? Subprocess.run(path, ["-I", "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
                                           environment: installerEnvironment(), workingDirectory: "/",
                                           timeoutSeconds: 20),

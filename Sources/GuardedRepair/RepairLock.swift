@@ -1,13 +1,6 @@
 import GuardedCheck
 import GuardedCore
 import GuardedSystem
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Where the repairs of one venv meet, whichever state directory they run from (root's `venvs
 /// repair --force`, each agent's own launcher): beside the venv, not in any one state directory
@@ -63,7 +56,7 @@ struct RepairPlace {
 
     func remove(_ name: String) {
         guard fileStatusIfPresent(file(name)) != nil, let owner, let directory = try? open(owner: owner) else { return }
-        if unlinkat(directory.rawValue, name, 0) == 0 { try? directory.sync(path: path) }
+        if (try? directory.removeEntry(name)) != nil { try? directory.sync(path: path) }
     }
 }
 
@@ -73,28 +66,25 @@ struct RepairPlace {
 /// it knows that no other process is repairing this venv, so anything a repair left beside it
 /// (`.build-*`, `in-progress.json`) belongs to a holder that is gone.
 final class RepairLock {
-    private let descriptor: Int32
+    private let descriptor: FileDescriptor
 
-    private init(descriptor: Int32) { self.descriptor = descriptor }
-    deinit { _ = close(descriptor) }
+    private init(descriptor: consuming FileDescriptor) { self.descriptor = descriptor }
 
     /// Takes the lock, waiting up to `waitSeconds` (polling, so a stop signal is seen within 50 ms).
     static func acquire(venv: String, waitSeconds: Double) -> Result<RepairLock, RepairError> {
         let path = RepairPlace(venv: venv).file("lock")
-        let fd: FileDescriptor
+        // Held only once `waitFor` succeeds; until then it is the open file, closed if we give up.
+        let lock: RepairLock
         do {
-            fd = try openLockFile(venv: venv)
+            lock = RepairLock(descriptor: try openLockFile(venv: venv))
         } catch {
             return .failure(.system(step: "lock", error))
         }
-        let raw = fd.rawValue
         let locked = waitFor(seconds: waitSeconds, venv: venv, blockedStep: "lock-wait") { () throws(SystemError) -> Bool in
-            if retryingOnInterrupt({ flock(raw, LOCK_EX | LOCK_NB) }) == 0 { return true }
-            if errno == EWOULDBLOCK { return false }
-            throw SystemError("flock", path: path)
+            try lock.descriptor.lock(exclusive: true, nonBlocking: true, path: path)
         }
         switch locked {
-        case .success: return .success(RepairLock(descriptor: fd.release()))
+        case .success: return .success(lock)
         case .failure(let failure): return .failure(failure)
         }
     }
@@ -108,8 +98,8 @@ final class RepairLock {
         let fd = try directory.openAt("lock", [.readWrite, .create, .noFollow, .nonBlocking], mode: 0o600)
         guard try fd.status().isRegularFile else { throw SystemError("open", path: place.file("lock"), errno: .invalidArgument) }
         let st = try fd.status()
-        if geteuid() == 0, st.uid != owner.uid || st.gid != owner.gid, fchown(fd.rawValue, owner.uid, owner.gid) != 0 {
-            throw SystemError("fchown", path: place.file("lock"))
+        if CurrentProcess.effectiveUserID == 0, st.uid != owner.uid || st.gid != owner.gid {
+            try fd.changeOwner(uid: owner.uid, gid: owner.gid, path: place.file("lock"))
         }
         return fd
     }
@@ -138,7 +128,7 @@ final class RepairLock {
             }
             let now = Clock.monotonicNanoseconds()
             if now >= deadline { return .failure(.busy(venv: venv, waited: Double(now - started) / 1e9, hostLimit: hostLimit)) }
-            usleep(pause)
+            Clock.sleep(microseconds: pause)
             pause = min(pause * 2, 50_000)
         }
     }
@@ -184,7 +174,7 @@ public enum RepairSlots {
 
     /// Half the processors online, at least 1.
     static var defaultLimit: Int {
-        let n = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        let n = WorkerPool.processorCount
         return n > 1 ? n / 2 : 1
     }
 
@@ -223,79 +213,75 @@ public enum RepairSlots {
 
     /// A held slot; released when it is deallocated (or by the kernel when its holder dies).
     final class Slot {
-        private var descriptors: [Int32]
-        init(_ descriptors: [Int32]) { self.descriptors = descriptors }
-        deinit { descriptors.forEach { _ = close($0) } }
+        private let file: SharedFileDescriptor
+        init(_ file: SharedFileDescriptor) { self.file = file }
     }
 
     /// Waits (up to `waitSeconds`) for a free slot for a repair of `venv`. `.success(nil)`: the
     /// slots directory could not be used; `note` says why (one line), and the repair goes ahead.
     static func acquire(venv: String, waitSeconds: Double) -> (Result<Slot?, RepairError>, note: String?) {
         let (limit, settingNote) = limit()
-        let files: [Int32]
+        let files: [SharedFileDescriptor]
         do {
             files = try openSlots(limit)
         } catch {
             return (.success(nil), [settingNote, "the host-wide repair limit is not applied: \(error)"].compactMap { $0 }.joined(separator: "; "))
         }
-        var held: Int32 = -1
+        var held: SharedFileDescriptor?
         let result = RepairLock.waitFor(seconds: waitSeconds, venv: venv, hostLimit: limit) { () throws(SystemError) -> Bool in
-            for fd in files where retryingOnInterrupt({ flock(fd, LOCK_EX | LOCK_NB) }) == 0 {
-                held = fd
+            for file in files where (try? file.descriptor.lock(exclusive: true, nonBlocking: true)) == true {
+                held = file
                 return true
             }
             return false
         }
+        // Only the held slot's descriptor stays open: the others close with `files`.
         switch result {
-        case .success:
-            // Only the held slot's descriptor stays open.
-            for fd in files where fd != held { _ = close(fd) }
-            return (.success(Slot([held])), settingNote)
-        case .failure(let error):
-            files.forEach { _ = close($0) }
-            return (.failure(error), settingNote)
+        case .success: return (held.map { .success(Slot($0)) } ?? .success(nil), settingNote)
+        case .failure(let error): return (.failure(error), settingNote)
         }
     }
 
     /// Opens (creating when missing) `slot-0` … `slot-<limit-1>`, read-only.
-    static func openSlots(_ limit: Int) throws(SystemError) -> [Int32] {
+    static func openSlots(_ limit: Int) throws(SystemError) -> [SharedFileDescriptor] {
         let dir = directory
-        if mkdir(dir, 0o1777) == 0 {
+        if try makeDirectory(dir, mode: 0o1777) {
             // The umask narrowed it; every user must be able to add a slot file.
-            if chmod(dir, 0o1777) != 0 { throw SystemError("chmod", path: dir) }
-        } else if errno != EEXIST {
-            throw SystemError("mkdir", path: dir)
+            try changeMode(dir, 0o1777)
         }
         let directory = try FileDescriptor.open(dir, [.readOnly, .directory, .noFollow])
-        var files: [Int32] = []
-        do throws(SystemError) {
-            for n in 0..<limit {
-                let name = "slot-\(n)"
-                var fd: Int32 = -1
-                // Open an existing one first: with fs.protected_regular, O_CREAT on a file another
-                // user made in a sticky directory fails even when it exists.
-                for _ in 0..<3 where fd < 0 {
-                    fd = retryingOnInterrupt { openat(directory.rawValue, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
-                    if fd < 0 && errno == ENOENT {
-                        fd = retryingOnInterrupt {
-                            openat(directory.rawValue, name, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o644)
-                        }
-                        if fd >= 0 { _ = fchmod(fd, 0o644) } else if errno != EEXIST { break }
-                    } else if fd < 0 {
-                        break
-                    }
-                }
-                if fd < 0 { throw SystemError("open", path: dir + "/" + name) }
-                files.append(fd)
-                guard (try? fileStatus(descriptor: fd))?.isRegularFile == true else {
-                    throw SystemError("open", path: dir + "/" + name, errno: .invalidArgument)
-                }
+        var files: [SharedFileDescriptor] = []
+        for n in 0..<limit {
+            let name = "slot-\(n)"
+            let file = SharedFileDescriptor(try openSlot(name, in: directory, shownAs: dir + "/" + name))
+            files.append(file)
+            guard (try? file.descriptor.status())?.isRegularFile == true else {
+                throw SystemError("open", path: dir + "/" + name, errno: .invalidArgument)
             }
-        } catch {
-            files.forEach { _ = close($0) }
-            throw error
         }
         return files
+    }
+
+    /// One slot file, read-only, created 0644 when missing. An existing one is opened first: with
+    /// fs.protected_regular, O_CREAT on a file another user made in a sticky directory fails even
+    /// when it exists. Three tries, for a slot removed or created between the two opens.
+    private static func openSlot(_ name: String, in directory: borrowing FileDescriptor, shownAs path: String) throws(SystemError) -> FileDescriptor {
+        var failure = SystemError("open", path: path, errno: .noSuchFileOrDirectory)
+        for _ in 0..<3 {
+            do { return try directory.openAt(name, [.readOnly, .noFollow, .nonBlocking]) } catch {
+                failure = SystemError("open", path: path, errno: error.errno)
+                guard error.errno == .noSuchFileOrDirectory else { throw failure }
+            }
+            do {
+                let created = try directory.openAt(name, [.readOnly, .create, .exclusive, .noFollow, .nonBlocking], mode: 0o644)
+                try? created.changeMode(0o644)
+                return created
+            } catch {
+                failure = SystemError("open", path: path, errno: error.errno)
+                guard error.errno == .fileExists else { throw failure }
+            }
+        }
+        throw failure
     }
 }
 
@@ -309,7 +295,7 @@ enum RepairInProgress {
     /// Records the attempt; a warning for the caller to print when that failed (the repair goes on).
     static func begin(venv: String, optionsKey: String) -> String? {
         let text = JSONValue.object([
-            ("venv", .string(venv)), ("options", .string(optionsKey)), ("pid", .number(Double(getpid()))),
+            ("venv", .string(venv)), ("options", .string(optionsKey)), ("pid", .number(Double(CurrentProcess.id))),
             ("started", .string(Clock.nowRFC3339())),
         ]).serialized(pretty: true) + "\n"
         do {

@@ -1,13 +1,6 @@
 import GuardedCheck
 import GuardedCore
 import GuardedSystem
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// What a repair may use and how it behaves.
 public struct RepairOptions: Sendable {
@@ -383,7 +376,7 @@ public struct Repairer: Sendable {
 
     /// Root repairing a venv that belongs to someone else builds it as that user.
     func buildUser(venv: String) -> UserIdentity? {
-        guard geteuid() == 0, let st = fileStatusIfPresent(venv, followSymlinks: true) ?? fileStatusIfPresent(parentDirectory(of: venv)),
+        guard CurrentProcess.effectiveUserID == 0, let st = fileStatusIfPresent(venv, followSymlinks: true) ?? fileStatusIfPresent(parentDirectory(of: venv)),
               st.uid != 0 else { return nil }
         return UserIdentity(uid: st.uid, gid: st.gid)
     }

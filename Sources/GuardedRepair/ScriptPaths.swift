@@ -1,11 +1,4 @@
 import GuardedSystem
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A venv records its own absolute path: in every console script's `#!` line, in the activate
 /// scripts (`VIRTUAL_ENV=`) and in pyvenv.cfg's `command` line. A generation is built at
@@ -25,7 +18,7 @@ enum ScriptPaths {
                   let bytes = try? readFile(file, limit: 4 << 20), !bytes.prefix(8192).contains(0),
                   let changed = replacing(needle, with: replacement, in: bytes) else { continue }
             // No fsync each: the whole generation is made durable by one syncfs before its promotion.
-            try writeFileAtomically(file, changed, mode: mode_t(st.permissions), sync: false)
+            try writeFileAtomically(file, changed, mode: FileMode(st.permissions), sync: false)
         }
     }
 

@@ -1,11 +1,4 @@
 import GuardedSystem
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Test-only hooks (docs/auto-repair.md, "Testing"): never set them in production.
 ///
@@ -19,15 +12,15 @@ import Darwin
 enum TestHooks {
     static func reached(_ step: String) {
         if Environment.value("GUARDED_RUN_TEST_KILL_AT") == step {
-            _ = kill(getpid(), SIGKILL)
+            CurrentProcess.send(.kill)
         }
         let pauses = Environment.value("GUARDED_RUN_TEST_PAUSE_AT")?.split(separator: ",") ?? []
         if let pause = pauses.first(where: { $0.hasPrefix(step + ":") }) {
             let marker = String(pause.dropFirst(step.count + 1))
-            _ = try? writeFileAtomically(marker, "\(getpid())\n")
+            _ = try? writeFileAtomically(marker, "\(CurrentProcess.id)\n")
             let deadline = Clock.monotonicNanoseconds() + 60_000_000_000
             while StopSignals.received == nil && Clock.monotonicNanoseconds() < deadline && fileStatusIfPresent(marker) != nil {
-                usleep(5000)
+                Clock.sleep(microseconds: 5000)
             }
         }
     }

@@ -1,11 +1,4 @@
 import GuardedSystem
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Where one blob lives: a byte range of a pack file.
 struct BlobLocation: Sendable {
@@ -24,7 +17,7 @@ struct BlobLocation: Sendable {
 final class BlobStore {
     let path: String
     private(set) var index: [String: BlobLocation] = [:]
-    private var open: [String: Int32] = [:]
+    private var open: [String: SharedFileDescriptor] = [:]
 
     init(path: String) {
         self.path = path
@@ -70,10 +63,7 @@ final class BlobStore {
     /// Reused by `check`; grown to the largest blob checked.
     private var scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
 
-    deinit {
-        for fd in open.values { _ = close(fd) }
-        scratch.deallocate()
-    }
+    deinit { scratch.deallocate() }
 
     func packPath(_ pack: String) -> String { "\(path)/\(pack).pack" }
 
@@ -119,7 +109,7 @@ final class BlobStore {
     }
 
     /// The open pack descriptor and location of a blob whose index entry agrees with `size`.
-    private func locate(_ sha: String, size: Int64) throws(SnapshotError) -> (Int32, BlobLocation) {
+    private func locate(_ sha: String, size: Int64) throws(SnapshotError) -> (SharedFileDescriptor, BlobLocation) {
         guard let location = index[sha] else { throw .damaged("blob \(sha) is missing from the store: \(path)") }
         guard location.size == size else {
             throw .damaged("blob \(sha) has \(location.size) bytes in its pack, the manifest says \(size): \(packPath(location.pack))")
@@ -128,19 +118,24 @@ final class BlobStore {
         // hostile manifest and index, not a blob to allocate for.
         guard size <= 1 << 30 else { throw .damaged("blob \(sha) claims \(size) bytes: \(packPath(location.pack))") }
         if let known = open[location.pack] { return (known, location) }
-        let fd: Int32
-        do { fd = try FileDescriptor.open(packPath(location.pack), [.readOnly, .noFollow]).release() } catch {
+        let fd: SharedFileDescriptor
+        do { fd = SharedFileDescriptor(try FileDescriptor.open(packPath(location.pack), [.readOnly, .noFollow])) } catch {
             throw .damaged("blob \(sha) is unreadable: \(error)")
         }
         open[location.pack] = fd
         return (fd, location)
     }
 
-    private func readRange(_ fd: Int32, _ location: BlobLocation, sha: String, into buffer: UnsafeMutableRawBufferPointer) throws(SnapshotError) {
+    private func readRange(_ fd: SharedFileDescriptor, _ location: BlobLocation, sha: String, into buffer: UnsafeMutableRawBufferPointer) throws(SnapshotError) {
         var done = 0
         while done < buffer.count {
-            let n = retryingOnInterrupt { pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(location.offset) + off_t(done)) }
-            if n < 0 { throw .damaged("blob \(sha) is unreadable: \(SystemError("read", path: packPath(location.pack)))") }
+            let n: Int
+            do {
+                n = try fd.descriptor.readBytes(into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]),
+                                                at: location.offset + Int64(done), path: packPath(location.pack))
+            } catch {
+                throw .damaged("blob \(sha) is unreadable: \(error)")
+            }
             if n == 0 { throw .damaged("blob \(sha) is cut short (its pack is truncated): \(packPath(location.pack))") }
             done += n
         }
@@ -153,8 +148,8 @@ final class BlobStore {
 final class PackWriter {
     let directory: String
     let name: String
-    private var fd: Int32 = -1
-    private var indexFD: Int32 = -1
+    private var file: SharedFileDescriptor?
+    private var indexFile: SharedFileDescriptor?
     private var buffer: [UInt8] = []
     private var offset: Int64 = 0
     private var lines: [UInt8] = []
@@ -167,13 +162,13 @@ final class PackWriter {
 
     /// An unpublished pack (an error before the commit) leaves nothing behind.
     deinit {
-        if fd >= 0 {
-            _ = close(fd)
-            _ = unlink(tempPath)
+        if file != nil {
+            file = nil
+            try? removeFile(tempPath)
         }
-        if indexFD >= 0 {
-            _ = close(indexFD)
-            _ = unlink(tempIndexPath)
+        if indexFile != nil {
+            indexFile = nil
+            try? removeFile(tempIndexPath)
         }
     }
 
@@ -182,7 +177,7 @@ final class PackWriter {
 
     func add(_ bytes: ArraySlice<UInt8>, sha: String) throws(SystemError) {
         if added[sha] != nil { return }
-        if fd < 0 { fd = try FileDescriptor.open(tempPath, [.writeOnly, .create, .truncate, .noFollow], mode: 0o600).release() }
+        if file == nil { file = SharedFileDescriptor(try FileDescriptor.open(tempPath, [.writeOnly, .create, .truncate, .noFollow], mode: 0o600)) }
         lines += sha.utf8
         lines += " \(offset) \(bytes.count)\n".utf8
         added[sha] = offset
@@ -197,44 +192,34 @@ final class PackWriter {
     private static let batch = 256 << 10
 
     private func flush() throws(SystemError) {
-        guard !buffer.isEmpty else { return }
-        try PackWriter.writeAll(fd, buffer, path: tempPath)
+        guard !buffer.isEmpty, let file else { return }
+        try file.descriptor.writeAll(buffer, path: tempPath)
         buffer.removeAll(keepingCapacity: true)
-    }
-
-    private static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(SystemError) {
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { p in retryingOnInterrupt { write(fd, p.baseAddress! + done, p.count - done) } }
-            if n < 0 { throw SystemError("write", path: path) }
-            done += n
-        }
     }
 
     /// Writes the rest of the pack and the index, both under their temp names; nothing to do when
     /// no content was new.
     func writeRest() throws(SystemError) {
-        guard fd >= 0 else { return }
+        guard file != nil else { return }
         try flush()
-        indexFD = try FileDescriptor.open(tempIndexPath, [.writeOnly, .create, .truncate, .noFollow], mode: 0o600).release()
-        try PackWriter.writeAll(indexFD, lines, path: tempIndexPath)
+        let index = SharedFileDescriptor(try FileDescriptor.open(tempIndexPath, [.writeOnly, .create, .truncate, .noFollow], mode: 0o600))
+        indexFile = index
+        try index.descriptor.writeAll(lines, path: tempIndexPath)
     }
 
     /// fsync of the pack and the index (after `writeRest`).
     func sync() throws(SystemError) {
-        guard fd >= 0 else { return }
-        if retryingOnInterrupt({ fsync(fd) }) != 0 { throw SystemError("fsync", path: tempPath) }
-        if retryingOnInterrupt({ fsync(indexFD) }) != 0 { throw SystemError("fsync", path: tempIndexPath) }
+        guard let file else { return }
+        try file.descriptor.sync(path: tempPath)
+        try indexFile?.descriptor.sync(path: tempIndexPath)
     }
 
     /// Renames the pack, then the index, to their final names and fsyncs the directory (after
     /// `sync`). The index last: an index never names a pack that is not complete on disk.
     func publish() throws(SystemError) {
-        guard fd >= 0 else { return }
-        _ = close(fd)
-        _ = close(indexFD)
-        fd = -1
-        indexFD = -1
+        guard file != nil else { return }
+        file = nil
+        indexFile = nil
         try renameItem(tempPath, to: "\(directory)/\(name).pack")
         try renameItem(tempIndexPath, to: "\(directory)/\(name).idx")
         try syncDirectory(directory)
@@ -243,7 +228,7 @@ final class PackWriter {
 
 /// Reads a whole file whose size is roughly known: one read(2) for the common case of a small file
 /// that did not change size, else more until end of file. A file larger than `limit` is refused.
-func readAllSized(_ fd: Int32, expected: Int, limit: Int = 1 << 30, path: String) throws(SystemError) -> [UInt8] {
+func readAllSized(_ fd: borrowing FileDescriptor, expected: Int, limit: Int = 1 << 30, path: String) throws(SystemError) -> [UInt8] {
     var buffer: [UInt8] = []
     let count = try readAllSized(fd, expected: expected, limit: limit, into: &buffer, path: path)
     buffer.removeSubrange(count...)
@@ -252,16 +237,23 @@ func readAllSized(_ fd: Int32, expected: Int, limit: Int = 1 << 30, path: String
 
 /// `readAllSized` into `buffer`, reused from file to file (it only grows): returns how many bytes
 /// of it are the file's.
-func readAllSized(_ fd: Int32, expected: Int, limit: Int = 1 << 30, into buffer: inout [UInt8], path: String) throws(SystemError) -> Int {
+func readAllSized(_ fd: borrowing FileDescriptor, expected: Int, limit: Int = 1 << 30, into buffer: inout [UInt8], path: String) throws(SystemError) -> Int {
     if buffer.count < expected + 1 { buffer.append(contentsOf: repeatElement(0, count: max(expected + 1, 4096) - buffer.count)) }
     var count = 0
     while true {
         if count == buffer.count {
-            if buffer.count > limit { throw SystemError("read", path: path, errno: Errno(rawValue: EFBIG)) }
+            if buffer.count > limit { throw SystemError("read", path: path, errno: .fileTooLarge) }
             buffer.append(contentsOf: repeatElement(0, count: buffer.count))
         }
-        let n = buffer.withUnsafeMutableBytes { p in retryingOnInterrupt { read(fd, p.baseAddress! + count, p.count - count) } }
-        if n < 0 { throw SystemError("read", path: path) }
+        // withUnsafeMutableBytes rethrows untyped: the error is carried out by hand.
+        var failure: SystemError?
+        let n = buffer.withUnsafeMutableBytes { p -> Int in
+            do throws(SystemError) { return try fd.readBytes(into: UnsafeMutableRawBufferPointer(rebasing: p[count...]), path: path) } catch {
+                failure = error
+                return 0
+            }
+        }
+        if let failure { throw failure }
         if n == 0 { break }
         count += n
         // A regular file that gave exactly its fstat size is done: skip the read that returns 0.

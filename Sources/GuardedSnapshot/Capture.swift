@@ -1,11 +1,4 @@
 import GuardedSystem
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Walks the roots without following any symlink (a symlink is recorded as its link text), hashes
 /// every regular file and stores its blob. Below each root the walk works on directory descriptors
@@ -42,7 +35,7 @@ struct Capture {
                 }
                 // The root's own directory part was resolved (no symlink in it) when the root was made.
                 let parent = try openDirectory(parentDirectory(of: root.path))
-                try visit(root: index, relative: ".", in: parent.rawValue, name: baseName(of: root.path), type: UInt8(DT_UNKNOWN), absolute: root.path)
+                try visit(root: index, relative: ".", in: parent.rawValue, name: baseName(of: root.path), type: DirectoryEntryType.unknown, absolute: root.path)
             }
         }
     }
@@ -57,7 +50,7 @@ struct Capture {
                                 absolute: String) throws(SnapshotError) {
         // A regular file by its d_type: open it straight away, no lstat. If it is no longer a
         // regular file (or is now a symlink: ELOOP), fall through to the lstat path below.
-        if type == UInt8(DT_REG), let file = try? openFile(in: parent, name, absolute: absolute),
+        if type == DirectoryEntryType.regular, let file = try? openFile(in: parent, name, absolute: absolute),
            let st = try? file.status(), st.isRegularFile {
             var entry = SnapshotEntry(root: root, path: relative, type: .file, mode: st.permissions, uid: st.uid, gid: st.gid, mtimeNs: st.mtimeNs)
             try captureFile(&entry, file, size: st.size, absolute: absolute)
@@ -85,9 +78,7 @@ struct Capture {
             entries.append(entry)
             let directory = try system { () throws(SystemError) in
                 try relativeToAbsolute(absolute) { () throws(SystemError) in
-                    let fd = retryingOnInterrupt { openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
-                    if fd < 0 { throw SystemError("open", path: name) }
-                    return FileDescriptor(adopting: fd)
+                    try FileDescriptor.open(name, in: parent, [.readOnly, .directory, .noFollow])
                 }
             }
             let children = try system { () throws(SystemError) in
@@ -104,9 +95,9 @@ struct Capture {
 
     /// O_NONBLOCK: if the file was swapped for a fifo since readdir or lstat, open must not hang.
     private func openFile(in parent: Int32, _ name: String, absolute: String) throws(SystemError) -> FileDescriptor {
-        let fd = retryingOnInterrupt { openat(parent, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
-        if fd < 0 { throw SystemError("open", path: absolute) }
-        return FileDescriptor(adopting: fd)
+        try relativeToAbsolute(absolute) { () throws(SystemError) in
+            try FileDescriptor.open(name, in: parent, [.readOnly, .noFollow, .nonBlocking])
+        }
     }
 
     /// Reads the open file into the shared buffer, hashes it and stores its blob when the store has
@@ -114,7 +105,7 @@ struct Capture {
     private mutating func captureFile(_ entry: inout SnapshotEntry, _ file: borrowing FileDescriptor, size: Int64,
                                       absolute: String) throws(SnapshotError) {
         let count = try system { () throws(SystemError) in
-            try readAllSized(file.rawValue, expected: Int(size), into: &buffer, path: absolute)
+            try readAllSized(file, expected: Int(size), into: &buffer, path: absolute)
         }
         let sha = buffer.withUnsafeBytes { SHA256.hex(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
         if !blobs.hasIntact(sha, size: Int64(count)) {
@@ -132,13 +123,13 @@ private func relativeToAbsolute<T: ~Copyable>(_ absolute: String, _ body: () thr
 
 func fileTypeName(_ st: FileStatus) -> String {
     switch st.fileType {
-    case UInt32(S_IFSOCK): return "socket"
-    case UInt32(S_IFIFO): return "fifo"
-    case UInt32(S_IFCHR): return "character device"
-    case UInt32(S_IFBLK): return "block device"
-    case UInt32(S_IFDIR): return "directory"
-    case UInt32(S_IFLNK): return "symlink"
-    case UInt32(S_IFREG): return "file"
+    case FileType.socket: return "socket"
+    case FileType.fifo: return "fifo"
+    case FileType.characterDevice: return "character device"
+    case FileType.blockDevice: return "block device"
+    case FileType.directory: return "directory"
+    case FileType.symbolicLink: return "symlink"
+    case FileType.regular: return "file"
     default: return "special file"
     }
 }

@@ -1,12 +1,5 @@
 import GuardedCore
 import GuardedSystem
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// What one manifest entry is. Sockets, fifos and devices are never captured.
 public enum EntryType: String, Sendable {
@@ -357,11 +350,6 @@ func makeSnapshotID() -> String {
     let s = String(digits) // 20261125150830123456
     let a = s.prefix(8), b = s.dropFirst(8).prefix(6), c = s.dropFirst(14)
     return "\(a)-\(b)-\(c)-\(randomHex(2))"
-}
-
-/// `fnmatch(3)` without flags: `*`, `?` and `[...]` within one name.
-public func globMatches(_ pattern: String, _ name: String) -> Bool {
-    fnmatch(pattern, name, 0) == 0
 }
 
 /// True when `text` has a glob metacharacter.

@@ -1,11 +1,4 @@
 import GuardedSystem
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 extension SnapshotStore {
     /// `snapshot diff ID --patch`: what a restore would do to the text of the files, as a unified
@@ -78,11 +71,9 @@ extension SnapshotStore {
     /// opens it: its directory walked from `/` without symlinks, then the name with O_NOFOLLOW.
     private func currentText(_ path: String) -> [UInt8]? {
         guard let directory = try? openDirectoryStrictly(parentDirectory(of: path)) else { return nil }
-        let raw = retryingOnInterrupt { openat(directory.rawValue, baseName(of: path), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
-        guard raw >= 0 else { return nil }
-        let fd = FileDescriptor(adopting: raw)
+        guard let fd = try? directory.openAt(baseName(of: path), [.readOnly, .noFollow, .nonBlocking]) else { return nil }
         guard let st = try? fd.status(), st.isRegularFile, st.size <= Int64(UnifiedDiff.maxBytes),
-              let bytes = try? readAllSized(fd.rawValue, expected: Int(st.size), limit: UnifiedDiff.maxBytes, path: path),
+              let bytes = try? readAllSized(fd, expected: Int(st.size), limit: UnifiedDiff.maxBytes, path: path),
               UnifiedDiff.isDiffable(bytes) else { return nil }
         return bytes
     }

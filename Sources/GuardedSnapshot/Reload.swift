@@ -1,12 +1,5 @@
 import GuardedCore
 import GuardedSystem
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The commands a supervisor needs after its unit files or plists changed on disk, each for the
 /// manager of the file's owner (`uid`: the owner the file has, or has after the restore):
@@ -32,7 +25,7 @@ public func reloadCommands(changed: [(path: String, uid: UInt32)], deleted: [(pa
             }
             if !userUnit {
                 add(["systemctl", "daemon-reload"])
-            } else if uid == geteuid() {
+            } else if uid == CurrentProcess.effectiveUserID {
                 add(["systemctl", "--user", "daemon-reload"])
             } else {
                 let who = names[uid] ?? userName(uid) ?? String(uid)
@@ -41,7 +34,7 @@ public func reloadCommands(changed: [(path: String, uid: UInt32)], deleted: [(pa
             }
         }
         if name.hasSuffix(".plist") && (parents.contains("LaunchAgents") || parents.contains("LaunchDaemons")) {
-            let domain = parents.contains("LaunchDaemons") ? "system" : "gui/\(uid == 0 ? getuid() : uid)"
+            let domain = parents.contains("LaunchDaemons") ? "system" : "gui/\(uid == 0 ? CurrentProcess.userID : uid)"
             add(["launchctl", "bootout", domain, path])
             if !gone.contains(path) { add(["launchctl", "bootstrap", domain, path]) }
         }

@@ -1,12 +1,5 @@
 import GuardedCore
 import GuardedSystem
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 public struct RestoreOptions: Sendable {
     public var deleteNew = false
@@ -80,12 +73,11 @@ func summary(_ problems: [String]) -> String {
 struct TreeWriter {
     let blobs: BlobStore
     let options: RestoreOptions
-    let restoreOwner = geteuid() == 0
+    let restoreOwner = CurrentProcess.effectiveUserID == 0
     var filesWritten = 0
     /// A blob that changed between the verification and the write (should be impossible under the lock).
     var blobFailure: SnapshotError?
-    private var cachedPath = ""
-    private var cachedFD: Int32 = -1
+    private var cached: (path: String, directory: SharedFileDescriptor)?
 
     init(blobs: BlobStore, options: RestoreOptions) {
         self.blobs = blobs
@@ -93,31 +85,31 @@ struct TreeWriter {
     }
 
     mutating func apply(_ plan: RestorePlan) throws(SystemError) {
-        defer { if cachedFD >= 0 { _ = close(cachedFD) } }
+        defer { cached = nil }
         // Deletions first: a new path may be inside a directory that an entry then replaces.
         for path in plan.delete + plan.leftovers {
             let dir = try directory(parentDirectory(of: path))
-            try removeTree(in: dir, baseName(of: path))
+            try removeTree(in: dir.rawValue, baseName(of: path))
         }
         var directories: [RestorePlan.Item] = []
         for item in plan.items where item.action != .unchanged {
             let parent = parentDirectory(of: item.path), name = baseName(of: item.path)
             let dir = try directory(parent)
-            let now = try? fileStatus(in: dir, name)
+            let now = try? fileStatus(in: dir.rawValue, name)
             switch item.entry.type {
             case .directory:
-                if let now, !now.isDirectory, unlinkat(dir, name, 0) != 0 { throw SystemError("unlink", path: item.path) }
-                if now?.isDirectory != true, mkdirat(dir, name, 0o700) != 0 { throw SystemError("mkdir", path: item.path) }
+                if let now, !now.isDirectory { try dir.descriptor.removeEntry(name, path: item.path) }
+                if now?.isDirectory != true { try dir.descriptor.makeDirectory(name, mode: 0o700, path: item.path) }
                 directories.append(item)
             case .file, .symlink:
-                if now?.isDirectory == true { try removeTree(in: dir, name) }
+                if now?.isDirectory == true { try removeTree(in: dir.rawValue, name) }
                 if item.entry.type == .file {
                     guard let bytes = readVerified(item.entry) else { return }
-                    try writeFile(dir, name, item, bytes)
+                    try writeFile(dir.descriptor, name, item, bytes)
                 } else {
-                    try writeSymlink(dir, name, item)
+                    try writeSymlink(dir.descriptor, name, item)
                 }
-                if retryingOnInterrupt({ fsync(dir) }) != 0 { throw SystemError("fsync", path: parent) }
+                try dir.descriptor.sync(path: parent)
                 filesWritten += 1
                 if let limit = options.testPauseAfterFiles, filesWritten == limit { pauseForTest() }
             }
@@ -127,21 +119,22 @@ struct TreeWriter {
         for item in directories.reversed() {
             let parent = parentDirectory(of: item.path), name = baseName(of: item.path)
             let dir = try directory(parent)
-            let raw = retryingOnInterrupt { openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
-            if raw < 0 { throw SystemError("open", path: item.path) }
-            let fd = FileDescriptor(adopting: raw)
-            try setMetadata(fd.rawValue, item.entry, path: item.path)
+            let fd: FileDescriptor
+            do { fd = try dir.descriptor.openAt(name, [.readOnly, .directory, .noFollow]) } catch {
+                throw SystemError("open", path: item.path, errno: error.errno)
+            }
+            try setMetadata(fd, item.entry, path: item.path)
         }
     }
 
     /// The parent directory, opened strictly from `/` (cached: entries come sorted, so neighbours
     /// share it).
-    private mutating func directory(_ path: String) throws(SystemError) -> Int32 {
-        if path == cachedPath && cachedFD >= 0 { return cachedFD }
-        if cachedFD >= 0 { _ = close(cachedFD); cachedFD = -1 }
-        cachedFD = try openDirectoryStrictly(path).release()
-        cachedPath = path
-        return cachedFD
+    private mutating func directory(_ path: String) throws(SystemError) -> SharedFileDescriptor {
+        if let cached, cached.path == path { return cached.directory }
+        cached = nil
+        let opened = SharedFileDescriptor(try openDirectoryStrictly(path))
+        cached = (path, opened)
+        return opened
     }
 
     private mutating func readVerified(_ entry: SnapshotEntry) -> [UInt8]? {
@@ -153,58 +146,48 @@ struct TreeWriter {
         }
     }
 
-    private func writeFile(_ dir: Int32, _ name: String, _ item: RestorePlan.Item, _ bytes: [UInt8]) throws(SystemError) {
+    private func writeFile(_ dir: borrowing FileDescriptor, _ name: String, _ item: RestorePlan.Item, _ bytes: [UInt8]) throws(SystemError) {
         let temp = restoreTempPrefix + randomHex(6)
-        let raw = retryingOnInterrupt { openat(dir, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
-        if raw < 0 { throw SystemError("open", path: parentDirectory(of: item.path) + "/" + temp) }
+        let fd: FileDescriptor
+        do { fd = try dir.openAt(temp, [.writeOnly, .create, .exclusive, .noFollow], mode: 0o600) } catch {
+            throw SystemError("open", path: parentDirectory(of: item.path) + "/" + temp, errno: error.errno)
+        }
         do throws(SystemError) {
-            let fd = FileDescriptor(adopting: raw)
             try fd.writeAll(bytes, path: item.path)
-            try setMetadata(fd.rawValue, item.entry, path: item.path)
+            try setMetadata(fd, item.entry, path: item.path)
             try fd.sync(path: item.path)
         } catch {
-            _ = unlinkat(dir, temp, 0)
+            try? dir.removeEntry(temp)
             throw error
         }
         try rename(dir, temp, to: name, path: item.path)
     }
 
-    private func writeSymlink(_ dir: Int32, _ name: String, _ item: RestorePlan.Item) throws(SystemError) {
+    private func writeSymlink(_ dir: borrowing FileDescriptor, _ name: String, _ item: RestorePlan.Item) throws(SystemError) {
         let temp = restoreTempPrefix + randomHex(6)
-        if symlinkat(item.entry.target ?? "", dir, temp) != 0 { throw SystemError("symlink", path: item.path) }
-        if restoreOwner { _ = fchownat(dir, temp, item.entry.uid, item.entry.gid, AT_SYMLINK_NOFOLLOW) }
-        var times = [timespec.from(nanoseconds: item.entry.mtimeNs), timespec.from(nanoseconds: item.entry.mtimeNs)]
-        _ = utimensat(dir, temp, &times, AT_SYMLINK_NOFOLLOW)
+        try dir.makeSymbolicLink(temp, pointingTo: item.entry.target ?? "", path: item.path)
+        if restoreOwner { try? dir.changeOwner(ofEntry: temp, uid: item.entry.uid, gid: item.entry.gid) }
+        try? dir.setTimes(ofEntry: temp, nanoseconds: item.entry.mtimeNs)
         try rename(dir, temp, to: name, path: item.path)
     }
 
-    private func rename(_ dir: Int32, _ temp: String, to name: String, path: String) throws(SystemError) {
-        if renameat(dir, temp, dir, name) != 0 {
-            let failure = SystemError("rename", path: path)
-            _ = unlinkat(dir, temp, 0)
-            throw failure
+    private func rename(_ dir: borrowing FileDescriptor, _ temp: String, to name: String, path: String) throws(SystemError) {
+        do { try dir.renameEntry(temp, to: name, path: path) } catch {
+            try? dir.removeEntry(temp)
+            throw error
         }
     }
 
     /// Owner first (chown clears setuid/setgid bits), then mode, then times.
-    private func setMetadata(_ fd: Int32, _ entry: SnapshotEntry, path: String) throws(SystemError) {
-        if restoreOwner && fchown(fd, entry.uid, entry.gid) != 0 { throw SystemError("fchown", path: path) }
-        if fchmod(fd, mode_t(entry.mode)) != 0 { throw SystemError("fchmod", path: path) }
-        var times = [timespec.from(nanoseconds: entry.mtimeNs), timespec.from(nanoseconds: entry.mtimeNs)]
-        if futimens(fd, &times) != 0 { throw SystemError("futimens", path: path) }
+    private func setMetadata(_ fd: borrowing FileDescriptor, _ entry: SnapshotEntry, path: String) throws(SystemError) {
+        if restoreOwner { try fd.changeOwner(uid: entry.uid, gid: entry.gid, path: path) }
+        try fd.changeMode(entry.mode, path: path)
+        try fd.setTimes(nanoseconds: entry.mtimeNs, path: path)
     }
 
     private func pauseForTest() -> Never {
-        if let marker = options.testPauseMarker { try? writeFileAtomically(marker, "paused \(getpid())\n") }
-        writeStandardError(Diagnostics.line("snapshot: test pause after \(filesWritten) files (pid \(getpid()))"))
-        while true { pause() }
-    }
-}
-
-extension timespec {
-    static func from(nanoseconds: Int64) -> timespec {
-        var seconds = nanoseconds / 1_000_000_000, rest = nanoseconds % 1_000_000_000
-        if rest < 0 { seconds -= 1; rest += 1_000_000_000 }
-        return timespec(tv_sec: Int(seconds), tv_nsec: Int(rest))
+        if let marker = options.testPauseMarker { try? writeFileAtomically(marker, "paused \(CurrentProcess.id)\n") }
+        writeStandardError(Diagnostics.line("snapshot: test pause after \(filesWritten) files (pid \(CurrentProcess.id))"))
+        CurrentProcess.suspendForever()
     }
 }

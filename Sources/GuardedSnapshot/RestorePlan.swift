@@ -1,12 +1,5 @@
 import GuardedCore
 import GuardedSystem
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// What a restore would do: every entry compared with what is on disk now, plus what exists inside
 /// the roots that the snapshot does not have ("new"). Built with lstat only; a path below a symlink
@@ -51,9 +44,10 @@ public struct RestorePlan: Sendable {
     /// The reload commands the restore's changes need (`reloadCommands`), each for the owner the
     /// file has after the restore (the snapshot's as root, else ours) or, when deleted, has now.
     public func reloadCommands() -> [[String]] {
-        let restoresOwner = geteuid() == 0
-        let changed = items.filter { $0.action != .unchanged }.map { (path: $0.path, uid: restoresOwner ? $0.entry.uid : geteuid()) }
-        let deleted = delete.map { (path: $0, uid: fileStatusIfPresent($0)?.uid ?? geteuid()) }
+        let ours = CurrentProcess.effectiveUserID
+        let restoresOwner = ours == 0
+        let changed = items.filter { $0.action != .unchanged }.map { (path: $0.path, uid: restoresOwner ? $0.entry.uid : ours) }
+        let deleted = delete.map { (path: $0, uid: fileStatusIfPresent($0)?.uid ?? ours) }
         return GuardedSnapshot.reloadCommands(changed: changed, deleted: deleted)
     }
 
@@ -112,7 +106,7 @@ extension SnapshotStore {
     /// the current file.
     public func plan(_ manifest: SnapshotManifest, deleteNew: Bool) -> RestorePlan {
         var plan = RestorePlan(snapshot: manifest.id, deleteNew: deleteNew)
-        let compareOwner = geteuid() == 0
+        let compareOwner = CurrentProcess.effectiveUserID == 0
         var current: [String: FileStatus] = [:]   // absolute path -> what is there now (lstat)
         var inManifest = Set<String>()
         for e in manifest.entries { inManifest.insert(manifest.absolutePath(of: e)) }
@@ -204,7 +198,7 @@ extension SnapshotStore {
     /// sha256 of a current file, read without following a symlink; nil when unreadable.
     private func currentFileHash(_ path: String, _ st: FileStatus) -> String? {
         guard let fd = try? FileDescriptor.open(path, [.readOnly, .noFollow, .nonBlocking]),
-              let bytes = try? readAllSized(fd.rawValue, expected: Int(st.size), path: path) else { return nil }
+              let bytes = try? readAllSized(fd, expected: Int(st.size), path: path) else { return nil }
         return SHA256.hex(bytes)
     }
 }
@@ -231,9 +225,9 @@ func openDirectoryStrictly(_ absolute: String) throws(SystemError) -> FileDescri
     var walked = ""
     for part in absolute.split(separator: "/") {
         walked += "/" + part
-        let raw = retryingOnInterrupt { openat(fd.rawValue, String(part), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
-        if raw < 0 { throw SystemError("open", path: walked) }
-        fd = FileDescriptor(adopting: raw)
+        let next: FileDescriptor
+        do { next = try fd.openAt(String(part), [.readOnly, .directory, .noFollow]) } catch { throw SystemError("open", path: walked, errno: error.errno) }
+        fd = next
     }
     return fd
 }

@@ -1,12 +1,5 @@
 import GuardedCore
 import GuardedSystem
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The snapshot store under `<state>/snapshots` (0700):
 ///
@@ -74,7 +67,7 @@ public struct SnapshotStore: Sendable {
             if isDirectory(directory) { recorded[i].git = git.state(of: directory) }
         }
         var manifest = SnapshotManifest(id: id, kind: kind, guards: guards, label: label, tag: tag,
-                                        host: hostName(), time: Clock.nowRFC3339(), roots: recorded, entries: capture.entries)
+                                        host: CurrentProcess.hostName, time: Clock.nowRFC3339(), roots: recorded, entries: capture.entries)
         try manifest.validate()
         try commit(&manifest, pack: pack)
         return manifest
@@ -114,7 +107,7 @@ public struct SnapshotStore: Sendable {
     /// A new file (never an existing one or a planted link), mode exactly 0600, written but not yet fsynced.
     private func createPrivateFile(_ path: String, _ bytes: [UInt8]) throws(SystemError) -> FileDescriptor {
         let fd = try FileDescriptor.open(path, [.writeOnly, .create, .exclusive, .noFollow], mode: 0o600)
-        if fchmod(fd.rawValue, 0o600) != 0 { throw SystemError("fchmod", path: path) }
+        try fd.changeMode(0o600, path: path)
         try fd.writeAll(bytes, path: path)
         return fd
     }
@@ -245,7 +238,7 @@ public struct SnapshotStore: Sendable {
             let pack = name.hasSuffix(".pack") ? String(name.dropLast(5)) : name.hasSuffix(".idx") ? String(name.dropLast(4)) : nil
             let stray = name.hasPrefix(".") || (name.hasSuffix(".pack") && fileStatusIfPresent("\(packsPath)/\(pack!).idx") == nil)
             if stray || (pack != nil && !live.contains(pack!)) {
-                if unlink("\(packsPath)/\(name)") == 0 && name.hasSuffix(".pack") { removed += 1 }
+                if (try? removeFile("\(packsPath)/\(name)")) != nil && name.hasSuffix(".pack") { removed += 1 }
             }
         }
         return (removed, nil)

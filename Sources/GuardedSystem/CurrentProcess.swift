@@ -10,6 +10,23 @@ import Darwin
 public enum CurrentProcess {
     public static var id: Int32 { getpid() }
     public static var effectiveUserID: UInt32 { UInt32(geteuid()) }
+    /// The real user id (`getuid`): who started the process, also when it runs set-uid.
+    public static var userID: UInt32 { UInt32(getuid()) }
+
+    /// This machine's name (`uname` nodename).
+    public static var hostName: String {
+        var name = utsname()
+        uname(&name)
+        return withUnsafePointer(to: name.nodename) { p in
+            p.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: name.nodename)) { String(cString: $0) }
+        }
+    }
+
+    /// Suspends this process until a signal ends it (`pause(2)` in a loop): a test hook's stop at a
+    /// known point, for the test to SIGKILL.
+    public static func suspendForever() -> Never {
+        while true { pause() }
+    }
 
     /// `exit(3)`: flushes stdio and ends the process with `code`.
     public static func exit(_ code: Int32) -> Never { exitProcess(code) }

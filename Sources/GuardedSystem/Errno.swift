@@ -28,6 +28,11 @@ public struct Errno: Equatable, Hashable, Sendable, CustomStringConvertible {
     public static let noChild = Errno(rawValue: ECHILD)
     public static let invalidArgument = Errno(rawValue: EINVAL)
     public static let crossDevice = Errno(rawValue: EXDEV)
+    public static let fileTooLarge = Errno(rawValue: EFBIG)
+    public static let notImplemented = Errno(rawValue: ENOSYS)
+    public static let notSupported = Errno(rawValue: ENOTSUP)
+    /// The same value as `notSupported` on Linux, another on Darwin.
+    public static let operationNotSupported = Errno(rawValue: EOPNOTSUPP)
 
     /// `strerror(3)` text, e.g. "No such file or directory".
     public var description: String {

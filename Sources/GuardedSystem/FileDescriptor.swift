@@ -41,9 +41,7 @@ public struct FileDescriptor: ~Copyable {
 
     /// `openat(2)` relative to this directory descriptor, with `O_CLOEXEC` always added.
     public func openAt(_ name: String, _ flags: OpenFlags, mode: FileMode = 0o600) throws(SystemError) -> FileDescriptor {
-        let fd = retryingOnInterrupt { openat(rawValue, name, flags.rawValue | O_CLOEXEC, mode) }
-        if fd < 0 { throw SystemError("open", path: name) }
-        return FileDescriptor(adopting: fd)
+        try FileDescriptor.open(name, in: rawValue, flags, mode: mode)
     }
 
     /// Writes all of `bytes`, looping over short writes.

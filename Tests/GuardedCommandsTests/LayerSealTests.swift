@@ -7,8 +7,6 @@ import XCTest
 final class LayerSealTests: XCTestCase {
     /// Below or beside the line: they are the system layer.
     static let systemLayer: Set<String> = ["GuardedSystem", "GuardedLaunch", "CSystemShims", "CLaunchRuntime", "guarded-run"]
-    /// Still calling libc directly (each file that does imports it explicitly); to be converted.
-    static let notYetSealed: Set<String> = ["GuardedSnapshot", "GuardedRepair"]
     static let libcModules = ["Glibc", "Musl", "Darwin", "SwiftGlibc", "CSystemShims"]
 
     static var sources: URL {
@@ -51,7 +49,7 @@ final class LayerSealTests: XCTestCase {
         let above = try Self.modules().filter { !Self.systemLayer.contains($0) }
         XCTAssertTrue(above.contains("GuardedCore") && above.contains("GuardedCommands"), "Sources not found at \(Self.sources.path)")
         var found: [String] = []
-        for module in above where !Self.notYetSealed.contains(module) {
+        for module in above {
             for (file, line) in try Self.lines(of: module) {
                 if let imported = Self.importedModule(line), Self.libcModules.contains(imported) { found.append("\(file): \(line)") }
             }
@@ -69,14 +67,6 @@ final class LayerSealTests: XCTestCase {
             }
         }
         XCTAssertEqual(found, [])
-    }
-
-    /// The list of modules still to convert stays honest: each still imports libc somewhere.
-    func testModulesNotYetSealedStillImportTheCLibrary() throws {
-        for module in Self.notYetSealed.sorted() {
-            let imports = try Self.lines(of: module).compactMap { Self.importedModule($0.line) }
-            XCTAssertTrue(imports.contains { Self.libcModules.contains($0) }, "\(module) no longer imports libc: add it to the sealed modules")
-        }
     }
 
     func testImportedModuleReadsImportLines() {
