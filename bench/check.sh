@@ -8,7 +8,9 @@
 # With DEEP_VENV=/path/to/venv it also times `check` and `check --deep` on that venv alternately
 # and prints `deep_ms` and `deep_ratio_vs_check`.
 set -euo pipefail
-bin=$(readlink -f "$1"); runs=${2:-${RUNS:-61}}
+# 151 runs a side: one check's time here is bimodal (p10 about 64 ms, median about 90 ms on the
+# quiet project machine), so the median of 61 moved the ratio by ±0.04 from run to run.
+bin=$(readlink -f "$1"); runs=${2:-${RUNS:-151}}
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/guarded-run-bench-check-XXXXXX); trap 'rm -rf "$work"' EXIT
 py=${GUARDED_RUN_TEST_PYTHON:-/usr/bin/python3}
