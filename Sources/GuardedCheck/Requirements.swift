@@ -26,8 +26,8 @@ public struct PackageVersion: Sendable, Equatable {
 
     public init?(_ text: String) {
         var s = Array(text.lowercased().utf8)[...]
-        while let f = s.first, f == 0x20 || f == 0x09 { s = s.dropFirst() }
-        while let l = s.last, l == 0x20 || l == 0x09 || l == 0x0A || l == 0x0D { s = s.dropLast() }
+        while let f = s.first, f == UInt8(ascii: " ") || f == UInt8(ascii: "\t") { s = s.dropFirst() }
+        while let l = s.last, l == UInt8(ascii: " ") || l == UInt8(ascii: "\t") || l == UInt8(ascii: "\n") || l == UInt8(ascii: "\r") { s = s.dropLast() }
         if s.first == UInt8(ascii: "v") { s = s.dropFirst() }
         func number() -> Int? {
             var n = 0, any = false
@@ -264,8 +264,8 @@ public struct Requirement: Sendable, Equatable {
         let all = Array(text.utf8)[...]
         func trimmed(_ s: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
             var t = s
-            while t.first == 0x20 { t = t.dropFirst() }
-            while t.last == 0x20 { t = t.dropLast() }
+            while t.first == UInt8(ascii: " ") { t = t.dropFirst() }
+            while t.last == UInt8(ascii: " ") { t = t.dropLast() }
             return t
         }
         func string(_ s: ArraySlice<UInt8>) -> String { String(decoding: s, as: UTF8.self) }
@@ -296,7 +296,7 @@ public struct Requirement: Sendable, Equatable {
             if p.isEmpty { continue }
             guard let op = VersionSpecifier.operators.first(where: { p.starts(with: $0.utf8) }) else { return nil }
             let v = trimmed(p.dropFirst(op.utf8.count))
-            guard !v.isEmpty, !v.contains(0x20), !v.contains(0x09) else { return nil }
+            guard !v.isEmpty, !v.contains(UInt8(ascii: " ")), !v.contains(UInt8(ascii: "\t")) else { return nil }
             specifiers.append(Specifier(op: op, version: string(v)))
         }
     }
@@ -342,7 +342,7 @@ public enum Marker {
         }
         while i < s.count {
             let c = s[i]
-            if c == 0x20 || c == 0x09 { i += 1; continue }
+            if c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") { i += 1; continue }
             if c == UInt8(ascii: "(") { out.append(.open); i += 1; continue }
             if c == UInt8(ascii: ")") { out.append(.close); i += 1; continue }
             if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") {
@@ -364,7 +364,7 @@ public enum Marker {
             i = j
             if word == "not" {
                 var k = j
-                while k < s.count, s[k] == 0x20 || s[k] == 0x09 { k += 1 }
+                while k < s.count, s[k] == UInt8(ascii: " ") || s[k] == UInt8(ascii: "\t") { k += 1 }
                 guard s[k...].starts(with: "in".utf8), k + 2 == s.count || !isWordByte(s[k + 2]) else { return nil }
                 out.append(.op("not in"))
                 i = k + 2

@@ -33,7 +33,7 @@ public struct AgentContext: Sendable, Equatable {
         var out: [UInt8] = [0]
         out += workingDirectory.utf8
         out.append(0)
-        if let pythonPath { out.append(0x3d); out += pythonPath.utf8 } else { out.append(0x2d) }
+        if let pythonPath { out.append(UInt8(ascii: "=")); out += pythonPath.utf8 } else { out.append(UInt8(ascii: "-")) }
         for arg in command { out.append(0); out += arg.utf8 }
         return out
     }

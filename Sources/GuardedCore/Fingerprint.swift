@@ -138,7 +138,7 @@ public struct Fingerprint: Equatable, Sendable {
 }
 
 func escapeField(_ s: String) -> String {
-    guard s.utf8.contains(where: { $0 == 0x5c || $0 == 0x0a || $0 == 0x09 || $0 == 0x0d }) else { return s }
+    guard s.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }) else { return s }
     var out = ""
     for c in s.unicodeScalars {
         switch c {

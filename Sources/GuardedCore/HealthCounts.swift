@@ -82,7 +82,7 @@ public struct HealthCounts: Sendable, Equatable {
         var counts = HealthCounts()
         // Below the state directory without following a link, and only a file of its owner's.
         guard let bytes = state.readFile(["agents", agent], fileName, limit: 64 << 10, owner: state.owner) else { return counts }
-        let lines = bytes.split(separator: 0x0a).map { String(decoding: $0, as: UTF8.self) }
+        let lines = bytes.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
         guard lines.first == header else { return counts }
         for line in lines.dropFirst() {
             let words = line.split(separator: " ", omittingEmptySubsequences: false)

@@ -89,7 +89,7 @@ public enum HealthLog {
                 st = try fd.status()
             }
         }
-        if !endsWithNewline(fd, size: st.size) { line.insert(0x0a, at: 0) }
+        if !endsWithNewline(fd, size: st.size) { line.insert(UInt8(ascii: "\n"), at: 0) }
         try fd.writeAll(line, path: path)
     }
 
@@ -99,8 +99,8 @@ public enum HealthLog {
     /// another launcher may be appending at the same moment.
     public static func endsWithNewline(_ fd: borrowing FileDescriptor, size: Int64) -> Bool {
         guard size > 0 else { return true }
-        var last: UInt8 = 0x0a
-        return (try? withUnsafeMutableBytes(of: &last) { (byte) throws(SystemError) in try fd.readBytes(into: byte, at: size - 1) }) != 1 || last == 0x0a
+        var last: UInt8 = UInt8(ascii: "\n")
+        return (try? withUnsafeMutableBytes(of: &last) { (byte) throws(SystemError) in try fd.readBytes(into: byte, at: size - 1) }) != 1 || last == UInt8(ascii: "\n")
     }
 
     private static func openForAppend(_ dir: borrowing FileDescriptor, _ name: String, _ path: String) throws(SystemError) -> FileDescriptor {
@@ -146,7 +146,7 @@ public enum HealthLog {
     static func parseLines(_ bytes: [UInt8]) -> (records: [JSONValue], malformed: Int) {
         var records: [JSONValue] = []
         var malformed = 0
-        for line in bytes.split(separator: 0x0a) where !line.isEmpty {
+        for line in bytes.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
             if let value = JSONValue.parse(bytes: Array(line)), value.objectValue != nil {
                 records.append(value)
             } else {

@@ -65,8 +65,8 @@ public enum JSONValue: Equatable, Sendable {
 
     private func write(to out: inout [UInt8], pretty: Bool, indent: Int) {
         func newline(_ depth: Int) {
-            out.append(0x0a)
-            out.append(contentsOf: repeatElement(0x20, count: 2 * depth))
+            out.append(UInt8(ascii: "\n"))
+            out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * depth))
         }
         switch self {
         case .null: out += "null".utf8
@@ -131,15 +131,15 @@ public enum JSONValue: Equatable, Sendable {
         var s = s
         s.withUTF8 { utf8 in
             var run = 0
-            for (i, c) in utf8.enumerated() where c < 0x20 || c == 0x22 || c == 0x5c || c == 0x7f {
+            for (i, c) in utf8.enumerated() where c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c == 0x7f {
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[run..<i]))
                 run = i + 1
                 switch c {
-                case 0x22: out += "\\\"".utf8
-                case 0x5c: out += "\\\\".utf8
-                case 0x0a: out += "\\n".utf8
-                case 0x0d: out += "\\r".utf8
-                case 0x09: out += "\\t".utf8
+                case UInt8(ascii: "\""): out += "\\\"".utf8
+                case UInt8(ascii: "\\"): out += "\\\\".utf8
+                case UInt8(ascii: "\n"): out += "\\n".utf8
+                case UInt8(ascii: "\r"): out += "\\r".utf8
+                case UInt8(ascii: "\t"): out += "\\t".utf8
                 default:
                     let hex: [UInt8] = Array("0123456789abcdef".utf8)
                     out += "\\u00".utf8
@@ -218,11 +218,11 @@ private struct JSONParser {
     mutating func skipWhitespace() -> Bool {
         while index < bytes.count {
             let c = bytes[index]
-            if c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09 { index += 1; continue }
+            if c == UInt8(ascii: " ") || c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") || c == UInt8(ascii: "\t") { index += 1; continue }
             guard comments, c == UInt8(ascii: "/"), index + 1 < bytes.count else { return true }
             if bytes[index + 1] == UInt8(ascii: "/") {
                 index += 2
-                while index < bytes.count, bytes[index] != 0x0a { index += 1 }
+                while index < bytes.count, bytes[index] != UInt8(ascii: "\n") { index += 1 }
             } else if bytes[index + 1] == UInt8(ascii: "*") {
                 index += 2
                 while true {
@@ -355,14 +355,14 @@ private struct JSONParser {
             let e = bytes[index]
             index += 1
             switch e {
-            case UInt8(ascii: "\""): out.append(0x22)
-            case UInt8(ascii: "\\"): out.append(0x5c)
-            case UInt8(ascii: "/"): out.append(0x2f)
+            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\"))
+            case UInt8(ascii: "/"): out.append(UInt8(ascii: "/"))
             case UInt8(ascii: "b"): out.append(0x08)
             case UInt8(ascii: "f"): out.append(0x0c)
-            case UInt8(ascii: "n"): out.append(0x0a)
-            case UInt8(ascii: "r"): out.append(0x0d)
-            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "n"): out.append(UInt8(ascii: "\n"))
+            case UInt8(ascii: "r"): out.append(UInt8(ascii: "\r"))
+            case UInt8(ascii: "t"): out.append(UInt8(ascii: "\t"))
             case UInt8(ascii: "u"):
                 guard var code = hex4() else { return nil }
                 if (0xD800...0xDBFF).contains(code) {

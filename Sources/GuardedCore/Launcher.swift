@@ -66,7 +66,7 @@ extension StateDirectory {
     /// The state directory the fast path resolved (an absolute path).
     init?(bytes: Bytes) {
         let path = HealthRecord.text(bytes)
-        guard path.utf8.first == 0x2f else { return nil }
+        guard path.utf8.first == UInt8(ascii: "/") else { return nil }
         self.init(path: path)
     }
 }
@@ -286,7 +286,7 @@ func execCommand(argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, agent
     let env = processEnvironment
     var failure: Errno
     // A '/' byte, as execve and the fast path see it (a '/' before a combining mark is no Character "/").
-    if nameText.utf8.contains(0x2f) {
+    if nameText.utf8.contains(UInt8(ascii: "/")) {
         failure = replaceProcess(path: name, arguments: argv, environment: env)
     } else {
         failure = .noSuchFileOrDirectory
@@ -312,7 +312,7 @@ func execCommand(argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, agent
 /// resolved: `venv/bin/python` points at the base interpreter; the venv is the directory named.
 public func venvContaining(command: String, state: StateDirectory) -> String? {
     var path = command
-    if !command.utf8.contains(0x2f) {
+    if !command.utf8.contains(UInt8(ascii: "/")) {
         guard let found = Subprocess.findExecutable(command) else { return nil }
         path = found
     }

@@ -58,8 +58,8 @@ public struct StateDirectory: Sendable {
         }
         // systemd sets an absolute path per StateDirectory= entry, joined with ':'; a relative or
         // empty first entry is not systemd's and is ignored.
-        if let all = Environment.bytes("STATE_DIRECTORY"), all.buffer.first == 0x2f {
-            let end = all.buffer.firstIndex(of: 0x3a) ?? all.count
+        if let all = Environment.bytes("STATE_DIRECTORY"), all.buffer.first == UInt8(ascii: "/") {
+            let end = all.buffer.firstIndex(of: UInt8(ascii: ":")) ?? all.count
             guard let first = String(validating: UnsafeBufferPointer(start: all.base, count: end), as: UTF8.self) else { return nil }
             return StateDirectory(path: first, source: .systemd)
         }
@@ -68,7 +68,7 @@ public struct StateDirectory: Sendable {
         return StateDirectory(path: home + "/Library/Application Support/guarded-run", source: .home)
         #else
         if CurrentProcess.effectiveUserID == 0 { return StateDirectory(path: "/var/lib/guarded-run", source: .rootDefault) }
-        if let raw = Environment.bytes("XDG_STATE_HOME"), raw.buffer.first == 0x2f {
+        if let raw = Environment.bytes("XDG_STATE_HOME"), raw.buffer.first == UInt8(ascii: "/") {
             guard let xdg = String(validating: raw.buffer, as: UTF8.self) else { return nil }
             return StateDirectory(path: xdg + "/guarded-run", source: .xdgStateHome)
         }

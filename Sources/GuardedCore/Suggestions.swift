@@ -5,7 +5,7 @@
 /// and fewer than half the word's letters (leading dashes not counted), so `--x` suggests nothing.
 /// Ties go to the earlier candidate (tables list the common names first).
 public func closestMatch(to word: String, among candidates: [String]) -> String? {
-    let letters = word.utf8.drop(while: { $0 == 0x2d }).count
+    let letters = word.utf8.drop(while: { $0 == UInt8(ascii: "-") }).count
     var best: (name: String, distance: Int)? = nil
     for c in candidates where c != word {
         let d = editDistance(word, c, limit: 3)

@@ -95,11 +95,11 @@ public struct ByteBuffer {
         for i in 0..<bytes.count {
             let c = bytes[i]
             switch c {
-            case 0x22: append(0x5c); append(0x22)
-            case 0x5c: append(0x5c); append(0x5c)
-            case 0x0a: append(0x5c); append(UInt8(ascii: "n"))
-            case 0x09: append(0x5c); append(UInt8(ascii: "t"))
-            case 0x0d: append(0x5c); append(UInt8(ascii: "r"))
+            case UInt8(ascii: "\""): append(UInt8(ascii: "\\")); append(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): append(UInt8(ascii: "\\")); append(UInt8(ascii: "\\"))
+            case UInt8(ascii: "\n"): append(UInt8(ascii: "\\")); append(UInt8(ascii: "n"))
+            case UInt8(ascii: "\t"): append(UInt8(ascii: "\\")); append(UInt8(ascii: "t"))
+            case UInt8(ascii: "\r"): append(UInt8(ascii: "\\")); append(UInt8(ascii: "r"))
             case 0..<0x20, 0x7f:
                 append("\\u00")
                 append(c >> 4 < 10 ? 48 + (c >> 4) : 87 + (c >> 4))

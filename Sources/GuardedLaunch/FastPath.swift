@@ -95,7 +95,7 @@ public enum FastPath {
                                log: FastLogMode, fallback: (FastFallback) -> Void) {
         guard var line = parseCommandLine(argc: argc, argv: argv) else { return }
         defer { line.imports.free() }
-        guard let command = argv[line.commandIndex], command[0] == 0x2f else { return }
+        guard let command = argv[line.commandIndex], command[0] == UInt8(ascii: "/") else { return }
         // An out-of-range GUARDED_RUN_LOG_MAX_BYTES: the general code says so on stderr, then decides.
         guard logMaxBytesSetting() != nil else { return }
 
@@ -167,7 +167,7 @@ public enum FastPath {
                 guard isValidAgent(value) else { break }
                 line.agent = value
             } else if arg.equals("--state-dir") {
-                guard value.count > 0, value[0] == 0x2f, isValidUTF8(value) else { break }
+                guard value.count > 0, value[0] == UInt8(ascii: "/"), isValidUTF8(value) else { break }
                 line.state = value
             } else if arg.equals("--import") {
                 guard isPlainModule(value), line.imports.append(value) else { break }
@@ -206,29 +206,29 @@ public enum FastPath {
     /// default. False when there is none the fast path can use.
     public static func appendStateDirectory(explicit: Bytes?, into out: inout ByteBuffer) -> Bool {
         if let explicit {
-            guard explicit.count > 0, explicit[0] == 0x2f else { return false }
+            guard explicit.count > 0, explicit[0] == UInt8(ascii: "/") else { return false }
             out.append(explicit)
         } else if let env = getenv(cString("GUARDED_RUN_STATE_DIR")), env[0] != 0 {
-            guard env[0] == 0x2f else { return false }
+            guard env[0] == UInt8(ascii: "/") else { return false }
             out.append(Bytes(cString: env))
-        } else if let systemd = getenv(cString("STATE_DIRECTORY")), systemd[0] == 0x2f {
+        } else if let systemd = getenv(cString("STATE_DIRECTORY")), systemd[0] == UInt8(ascii: "/") {
             // systemd's StateDirectory=: the first of its ':'-separated absolute paths.
             let all = Bytes(cString: systemd)
             var end = 0
-            while end < all.count && all[end] != 0x3a { end += 1 }
+            while end < all.count && all[end] != UInt8(ascii: ":") { end += 1 }
             out.append(Bytes(all.base, end))
         } else {
             #if canImport(Darwin)
-            guard let home = getenv(cString("HOME")), home[0] == 0x2f else { return false }
+            guard let home = getenv(cString("HOME")), home[0] == UInt8(ascii: "/") else { return false }
             out.append(Bytes(cString: home))
             out.append("/Library/Application Support/guarded-run")
             #else
             if geteuid() == 0 {
                 out.append("/var/lib/guarded-run")
-            } else if let xdg = getenv(cString("XDG_STATE_HOME")), xdg[0] == 0x2f {
+            } else if let xdg = getenv(cString("XDG_STATE_HOME")), xdg[0] == UInt8(ascii: "/") {
                 out.append(Bytes(cString: xdg))
                 out.append("/guarded-run")
-            } else if let home = getenv(cString("HOME")), home[0] == 0x2f {
+            } else if let home = getenv(cString("HOME")), home[0] == UInt8(ascii: "/") {
                 out.append(Bytes(cString: home))
                 out.append("/.local/state/guarded-run")
             } else {
@@ -337,7 +337,7 @@ public enum FastPath {
                           venvDir: inout Int32, file: inout Int32) -> (bytes: UnsafeMutablePointer<UInt8>, count: Int)? {
         path.storage[venvDirEnd] = 0
         venvDir = openPrivateDirectory(root, path.storage + stateLength + 1, owner: owner)
-        path.storage[venvDirEnd] = 0x2f
+        path.storage[venvDirEnd] = UInt8(ascii: "/")
         guard venvDir >= 0 else { return nil }
         file = openAtCloseOnExec(venvDir, UnsafeRawPointer(path.storage + venvDirEnd + 1).assumingMemoryBound(to: CChar.self),
                                  O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0)
@@ -385,8 +385,8 @@ public enum FastPath {
               status.size <= (logMaxBytesSetting() ?? LaunchFormat.logMaxBytesDefault) &- Int64(line.count) else { return .notDirect }
         var start = 1
         if status.size > 0 {
-            var last: UInt8 = 0x0a
-            if pread(log, &last, 1, off_t(status.size - 1)) == 1 && last != 0x0a { start = 0 }
+            var last: UInt8 = UInt8(ascii: "\n")
+            if pread(log, &last, 1, off_t(status.size - 1)) == 1 && last != UInt8(ascii: "\n") { start = 0 }
         }
         var written = start
         while written < line.count {
@@ -412,10 +412,10 @@ public enum FastPath {
         line.append(hit.degraded ? "\",\"status\":\"degraded\"" : "\",\"status\":\"healthy\"")
         line.append(",\"decision\":\"fast-ok\",\"reasons\":[")
         for r in 0..<hit.reasons.count {
-            if r > 0 { line.append(0x2c) }
-            line.append(0x22)
+            if r > 0 { line.append(UInt8(ascii: ",")) }
+            line.append(UInt8(ascii: "\""))
             line.appendJSONEscaped(hit.reasons[r])
-            line.append(0x22)
+            line.append(UInt8(ascii: "\""))
         }
         line.append("],\"check_us\":")
         line.appendDecimal(hit.checkMicroseconds)
@@ -494,14 +494,14 @@ public enum FastPath {
         var out = 0, i = 0
         while i < count {
             var c = p[i]
-            if c == 0x5c {
+            if c == UInt8(ascii: "\\") {
                 // A lone backslash at the end stands for nothing (as unescapeField reads it).
                 guard i + 1 < count else { break }
                 i += 1
                 switch p[i] {
-                case UInt8(ascii: "n"): c = 0x0a
-                case UInt8(ascii: "t"): c = 0x09
-                case UInt8(ascii: "r"): c = 0x0d
+                case UInt8(ascii: "n"): c = UInt8(ascii: "\n")
+                case UInt8(ascii: "t"): c = UInt8(ascii: "\t")
+                case UInt8(ascii: "r"): c = UInt8(ascii: "\r")
                 default: c = p[i]
                 }
             }
@@ -528,7 +528,7 @@ public enum FastPath {
         var pos = 0
         for k in 0..<list.count {
             let m = list[k]
-            if k > 0 { guard pos < line.count, line[pos] == 0x2c else { return false }; pos += 1 }
+            if k > 0 { guard pos < line.count, line[pos] == UInt8(ascii: ",") else { return false }; pos += 1 }
             guard pos + m.count <= line.count, memcmp(line.base + pos, m.base, m.count) == 0 else { return false }
             pos += m.count
         }
@@ -568,7 +568,7 @@ public enum FastPath {
         if list.count == 0 { out.append("none"); return }
         var h = FNV1a.offset
         for k in 0..<list.count {
-            if k > 0 { h = FNV1a.add(h, 0x2c) }
+            if k > 0 { h = FNV1a.add(h, UInt8(ascii: ",")) }
             h = FNV1a.add(h, list[k].base, list[k].count)
         }
         if let cwd, let command { h = hashContext(h, cwd: cwd, pythonPath: pythonPath, command: command) }
@@ -584,7 +584,7 @@ public enum FastPath {
         }
         var h = fold(h, 0, cwd)
         h = FNV1a.add(h, 0)
-        if let pythonPath { h = fold(h, 0x3d, pythonPath) } else { h = FNV1a.add(h, 0x2d) }
+        if let pythonPath { h = fold(h, UInt8(ascii: "="), pythonPath) } else { h = FNV1a.add(h, UInt8(ascii: "-")) }
         var i = 0
         while let arg = command[i] { h = fold(h, 0, arg); i += 1 }
         return h
@@ -649,22 +649,22 @@ public enum FastPath {
 
     static func lastSlash(_ b: Bytes) -> Int? {
         var i = b.count - 1
-        while i >= 0 { if b[i] == 0x2f { return i }; i -= 1 }
+        while i >= 0 { if b[i] == UInt8(ascii: "/") { return i }; i -= 1 }
         return nil
     }
 
     /// Absolute, no empty, `.` or `..` component, no trailing slash: what `normalizedPath` leaves alone.
     public static func isNormalizedAbsolute(_ b: Bytes) -> Bool {
-        guard b.count > 0, b[0] == 0x2f else { return false }
+        guard b.count > 0, b[0] == UInt8(ascii: "/") else { return false }
         if b.count == 1 { return true }
-        guard b[b.count - 1] != 0x2f else { return false }
+        guard b[b.count - 1] != UInt8(ascii: "/") else { return false }
         var componentStart = 1
         for i in 1...b.count {
-            if i == b.count || b[i] == 0x2f {
+            if i == b.count || b[i] == UInt8(ascii: "/") {
                 let len = i - componentStart
                 if len == 0 { return false }
-                if len == 1 && b[componentStart] == 0x2e { return false }
-                if len == 2 && b[componentStart] == 0x2e && b[componentStart + 1] == 0x2e { return false }
+                if len == 1 && b[componentStart] == UInt8(ascii: ".") { return false }
+                if len == 2 && b[componentStart] == UInt8(ascii: ".") && b[componentStart + 1] == UInt8(ascii: ".") { return false }
                 componentStart = i + 1
             }
         }
@@ -673,7 +673,7 @@ public enum FastPath {
 
     /// `isValidAgentName`, on bytes: [A-Za-z0-9._@-], 1 to 128 bytes, not starting with '.'.
     public static func isValidAgent(_ b: Bytes) -> Bool {
-        guard b.count > 0, b.count <= 128, b[0] != 0x2e else { return false }
+        guard b.count > 0, b.count <= 128, b[0] != UInt8(ascii: ".") else { return false }
         for i in 0..<b.count {
             let c = b[i]
             guard ASCII.isAlphanumeric(c) || c == 46 || c == 95 || c == 45 || c == 64 else { return false }
@@ -683,11 +683,11 @@ public enum FastPath {
 
     /// ASCII module names only (byte order then equals the String order the slow path sorts by).
     public static func isPlainModule(_ b: Bytes) -> Bool {
-        guard b.count > 0, b[0] != 0x2e, b[b.count - 1] != 0x2e else { return false }
+        guard b.count > 0, b[0] != UInt8(ascii: "."), b[b.count - 1] != UInt8(ascii: ".") else { return false }
         var atPartStart = true
         for i in 0..<b.count {
             let c = b[i]
-            if c == 0x2e { if atPartStart { return false }; atPartStart = true; continue }
+            if c == UInt8(ascii: ".") { if atPartStart { return false }; atPartStart = true; continue }
             guard ASCII.isAlphanumeric(c) || c == 95 else { return false }
             if atPartStart && ASCII.isDigit(c) { return false }
             atPartStart = false
@@ -740,7 +740,7 @@ public enum ASCII {
     /// 0-9 and a-f only (the form this program writes hashes and ids in).
     @inline(__always) public static func isLowerHexDigit(_ c: UInt8) -> Bool { isDigit(c) || (c >= 0x61 && c <= 0x66) }
     /// A letter, digit or `_`: a C identifier's (and an environment variable name's) byte.
-    @inline(__always) public static func isWordByte(_ c: UInt8) -> Bool { isAlphanumeric(c) || c == 0x5f }
+    @inline(__always) public static func isWordByte(_ c: UInt8) -> Bool { isAlphanumeric(c) || c == UInt8(ascii: "_") }
     /// The value of a hex digit, either case; nil for anything else.
     @inline(__always) public static func hexValue(_ c: UInt8) -> UInt8? {
         if isDigit(c) { return c - 0x30 }
@@ -762,9 +762,9 @@ public enum Handover {
     /// `GUARDED_RUN_HANDOVER=<pid>:<format>[:suffix]`, NUL-terminated in `out`.
     public static func appendAssignment(log: FastLogMode, into out: inout ByteBuffer) {
         out.append(LaunchFormat.handoverVariable)
-        out.append(0x3d)
+        out.append(UInt8(ascii: "="))
         out.appendDecimal(Int64(getpid()))
-        out.append(0x3a)
+        out.append(UInt8(ascii: ":"))
         out.appendDecimal(Int64(LaunchFormat.fingerprintFormat))
         switch log {
         case .write: break
@@ -785,7 +785,7 @@ public enum Handover {
             pid = pid * 10 + Int64(value[i] - 0x30)
             i += 1
         }
-        guard i > 0, i < value.count, value[i] == 0x3a, pid == Int64(getpid()) else { return nil }
+        guard i > 0, i < value.count, value[i] == UInt8(ascii: ":"), pid == Int64(getpid()) else { return nil }
         return Bytes(value.base + i + 1, value.count - i - 1)
     }
 

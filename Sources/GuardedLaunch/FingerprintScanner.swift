@@ -17,9 +17,9 @@ public enum FingerprintScanner {
     /// lineEnd)` for every line in between (`lineEnd` is the index of that line's newline). False when
     /// the bytes are not a well-formed fingerprint or `body` returns false.
     public static func forEachField(_ b: UnsafePointer<UInt8>, _ n: Int, _ body: (Bytes, Bytes, Int) -> Bool) -> Bool {
-        guard n > 24, b[n - 1] == 0x0a else { return false }
+        guard n > 24, b[n - 1] == UInt8(ascii: "\n") else { return false }
         var endStart = n - 2
-        while endStart > 0 && b[endStart] != 0x0a { endStart -= 1 }
+        while endStart > 0 && b[endStart] != UInt8(ascii: "\n") { endStart -= 1 }
         guard endStart > 0, n - endStart - 2 == 20, memcmp(b + endStart + 1, cString("end "), 4) == 0 else { return false }
         var expected: UInt64 = 0
         for k in (endStart + 5)..<(n - 1) {
@@ -33,7 +33,7 @@ public enum FingerprintScanner {
         var first = true
         while start <= endStart {
             var end = start
-            while b[end] != 0x0a { end += 1 }
+            while b[end] != UInt8(ascii: "\n") { end += 1 }
             let line = Bytes(b + start, end - start)
             start = end + 1
             if first {
@@ -59,9 +59,9 @@ public enum FingerprintScanner {
         var cursor = 0
         func number(signed: Bool) -> (negative: Bool, magnitude: UInt64)? {
             var negative = false
-            if signed, cursor < value.count, value[cursor] == 0x2d { negative = true; cursor += 1 }
+            if signed, cursor < value.count, value[cursor] == UInt8(ascii: "-") { negative = true; cursor += 1 }
             var v: UInt64 = 0, digits = 0
-            while cursor < value.count, value[cursor] != 0x20 {
+            while cursor < value.count, value[cursor] != UInt8(ascii: " ") {
                 let c = value[cursor]
                 guard c >= 48, c <= 57 else { return nil }
                 let (times10, o1) = v.multipliedReportingOverflow(by: 10)
@@ -86,7 +86,7 @@ public enum FingerprintScanner {
         }
         guard let dev = unsigned(), let ino = unsigned(), let mode = unsigned(), let size = signed(),
               let m = signed(), let c = signed(), mode <= UInt64(UInt32.max),
-              cursor < value.count, value[cursor] == 0x2f else { return nil }
+              cursor < value.count, value[cursor] == UInt8(ascii: "/") else { return nil }
         return (FileStatus(device: dev, inode: ino, mode: UInt32(mode), linkCount: 0, uid: 0, gid: 0,
                            size: size, mtimeNs: m, ctimeNs: c), cursor)
     }

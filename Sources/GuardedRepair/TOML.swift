@@ -130,14 +130,14 @@ private struct TOMLReader {
     // MARK: lines and blanks
 
     mutating func skipBlanks() {
-        while let c = peek, c == 0x20 || c == 0x09 { i += 1 }
+        while let c = peek, c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") { i += 1 }
     }
 
     mutating func comment() throws(TOMLError) {
         i += 1
         while let c = peek, c != UInt8(ascii: "\n") {
             if c == UInt8(ascii: "\r") && peek(1) == UInt8(ascii: "\n") { break }
-            if (c < 0x20 && c != 0x09) || c == 0x7F { throw fail("a control character in a comment") }
+            if (c < 0x20 && c != UInt8(ascii: "\t")) || c == 0x7F { throw fail("a control character in a comment") }
             i += 1
         }
     }
@@ -163,7 +163,7 @@ private struct TOMLReader {
     /// Blanks, newlines and comments, inside an array.
     mutating func skipArraySpace() throws(TOMLError) {
         while let c = peek {
-            if c == 0x20 || c == 0x09 { i += 1 } else if c == UInt8(ascii: "#") { try comment() } else if c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") {
+            if c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") { i += 1 } else if c == UInt8(ascii: "#") { try comment() } else if c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") {
                 try newline()
             } else { return }
         }
@@ -341,12 +341,12 @@ private struct TOMLReader {
     /// Integers, booleans, dates and times; floats and the rest are refused.
     mutating func scalar() throws(TOMLError) -> TOMLValue {
         let start = i
-        while let c = peek, !(c == 0x20 || c == 0x09 || c == UInt8(ascii: ",") || c == UInt8(ascii: "]") || c == UInt8(ascii: "}")
+        while let c = peek, !(c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || c == UInt8(ascii: ",") || c == UInt8(ascii: "]") || c == UInt8(ascii: "}")
                               || c == UInt8(ascii: "#") || c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r")) { i += 1 }
         // A local date-time may have a space instead of the T: `1979-05-27 07:32:00`.
-        if i - start == 10, peek == 0x20, let d = peek(1), ASCII.isDigit(d), let e = peek(2), ASCII.isDigit(e), peek(3) == UInt8(ascii: ":") {
+        if i - start == 10, peek == UInt8(ascii: " "), let d = peek(1), ASCII.isDigit(d), let e = peek(2), ASCII.isDigit(e), peek(3) == UInt8(ascii: ":") {
             i += 1
-            while let c = peek, !(c == 0x20 || c == 0x09 || c == UInt8(ascii: ",") || c == UInt8(ascii: "]") || c == UInt8(ascii: "}")
+            while let c = peek, !(c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || c == UInt8(ascii: ",") || c == UInt8(ascii: "]") || c == UInt8(ascii: "}")
                                   || c == UInt8(ascii: "#") || c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r")) { i += 1 }
         }
         let token = Array(bytes[start..<i])
@@ -417,7 +417,7 @@ private struct TOMLReader {
             sawDate = true
             s = s.dropFirst(10)
             if s.isEmpty { return true }
-            guard let sep = s.first, sep == UInt8(ascii: "T") || sep == UInt8(ascii: "t") || sep == 0x20 else { return false }
+            guard let sep = s.first, sep == UInt8(ascii: "T") || sep == UInt8(ascii: "t") || sep == UInt8(ascii: " ") else { return false }
             s = s.dropFirst()
         }
         guard digits(s, 2), s.count >= 8, s[s.startIndex + 2] == UInt8(ascii: ":"), digits(s.dropFirst(3), 2),
@@ -447,7 +447,7 @@ private struct TOMLReader {
             try newline()
             return UInt8(ascii: "\n")
         }
-        if (c < 0x20 && c != 0x09) || c == 0x7F { throw fail("a control character in a string") }
+        if (c < 0x20 && c != UInt8(ascii: "\t")) || c == 0x7F { throw fail("a control character in a string") }
         i += 1
         return c
     }
@@ -477,7 +477,7 @@ private struct TOMLReader {
             if c == UInt8(ascii: "\\"), quote == UInt8(ascii: "\"") {
                 i += 1
                 guard let e = peek else { throw fail("a string is not closed") }
-                if multiline, e == 0x20 || e == 0x09 || e == UInt8(ascii: "\n") || e == UInt8(ascii: "\r") {
+                if multiline, e == UInt8(ascii: " ") || e == UInt8(ascii: "\t") || e == UInt8(ascii: "\n") || e == UInt8(ascii: "\r") {
                     // A line-ending backslash: the newline and the blanks after it go.
                     skipBlanks()
                     guard peek == UInt8(ascii: "\n") || peek == UInt8(ascii: "\r") else { throw fail("a backslash followed by blanks, not at the end of a line") }
@@ -487,12 +487,12 @@ private struct TOMLReader {
                 i += 1
                 switch e {
                 case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "t"): out.append(UInt8(ascii: "\t"))
+                case UInt8(ascii: "n"): out.append(UInt8(ascii: "\n"))
                 case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "\""): out.append(0x22)
-                case UInt8(ascii: "\\"): out.append(0x5C)
+                case UInt8(ascii: "r"): out.append(UInt8(ascii: "\r"))
+                case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
+                case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\"))
                 case UInt8(ascii: "u"): out += try unicodeEscape(4)
                 case UInt8(ascii: "U"): out += try unicodeEscape(8)
                 default: throw fail("an unknown escape \\\(Character(Unicode.Scalar(e)))")
@@ -506,7 +506,7 @@ private struct TOMLReader {
 
     mutating func skipArrayLikeWhitespace() throws(TOMLError) {
         while let c = peek {
-            if c == 0x20 || c == 0x09 { i += 1 } else if c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") { try newline() } else { return }
+            if c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") { i += 1 } else if c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") { try newline() } else { return }
         }
     }
 

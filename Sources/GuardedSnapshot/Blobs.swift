@@ -36,12 +36,12 @@ final class BlobStore {
             var start = 0
             while start < b.count {
                 var end = start
-                while end < b.count && b[end] != 0x0a { end += 1 }
+                while end < b.count && b[end] != UInt8(ascii: "\n") { end += 1 }
                 defer { start = end + 1 }
                 // 64 hex digits, a space, digits, a space, digits.
-                guard end - start >= 68, b[start + 64] == 0x20, isLowerHex(UnsafeBufferPointer(rebasing: b[start..<(start + 64)])) else { continue }
+                guard end - start >= 68, b[start + 64] == UInt8(ascii: " "), isLowerHex(UnsafeBufferPointer(rebasing: b[start..<(start + 64)])) else { continue }
                 var i = start + 65
-                guard let offset = decimal(b, &i, end), i < end, b[i] == 0x20 else { continue }
+                guard let offset = decimal(b, &i, end), i < end, b[i] == UInt8(ascii: " ") else { continue }
                 i += 1
                 guard let size = decimal(b, &i, end), i == end else { continue }
                 found(String(decoding: UnsafeBufferPointer(rebasing: b[start..<(start + 64)]), as: UTF8.self), offset, size)

@@ -89,19 +89,19 @@ func patchName(_ side: String, _ path: String) -> String {
 
 /// A path as git's C-style quoting has it when it holds a control character, `"` or `\`.
 func quotedPatchPath(_ path: String) -> String {
-    guard path.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f || $0 == 0x22 || $0 == 0x5c }) else { return path }
-    var out: [UInt8] = [0x22]
+    guard path.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return path }
+    var out: [UInt8] = [UInt8(ascii: "\"")]
     for b in path.utf8 {
         switch b {
-        case 0x22, 0x5c: out += [0x5c, b]
-        case 0x09: out += Array("\\t".utf8)
-        case 0x0a: out += Array("\\n".utf8)
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), b]
+        case UInt8(ascii: "\t"): out += Array("\\t".utf8)
+        case UInt8(ascii: "\n"): out += Array("\\n".utf8)
         case ..<0x20, 0x7f:
             let octal = String(b, radix: 8)
             out += Array(("\\" + String(repeating: "0", count: 3 - octal.count) + octal).utf8)
         default: out.append(b)
         }
     }
-    out.append(0x22)
+    out.append(UInt8(ascii: "\""))
     return String(decoding: out, as: UTF8.self)
 }

@@ -82,7 +82,7 @@ public struct SnapshotStore: Sendable {
     private func commit(_ manifest: inout SnapshotManifest, pack: PackWriter) throws(SnapshotError) {
         // Compact: the manifest is hashed and parsed on every load (`show --json` prints it indented).
         var bytes = manifest.json().serializedBytes()
-        bytes.append(0x0a)
+        bytes.append(UInt8(ascii: "\n"))
         let sha = SHA256.hex(bytes)
         let id = manifest.id
         try system { () throws(SystemError) in

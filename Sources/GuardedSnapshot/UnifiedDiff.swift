@@ -19,7 +19,7 @@ public enum UnifiedDiff {
             var lines = 0
             for i in 0..<p.count {
                 if p[i] == 0 { return false }
-                if p[i] == 0x0a { lines += 1 }
+                if p[i] == UInt8(ascii: "\n") { lines += 1 }
             }
             return lines <= maxLines
         }
@@ -46,7 +46,7 @@ public enum UnifiedDiff {
         var out: [Range<Int>] = []
         var start = 0
         bytes.withUnsafeBufferPointer { p in
-            for i in 0..<p.count where p[i] == 0x0a {
+            for i in 0..<p.count where p[i] == UInt8(ascii: "\n") {
                 out.append(start..<(i + 1))
                 start = i + 1
             }
@@ -138,7 +138,7 @@ public enum UnifiedDiff {
         func line(_ prefix: UInt8, _ bytes: [UInt8], _ r: Range<Int>) {
             out.append(prefix)
             out.append(contentsOf: bytes[r])
-            if bytes[r.upperBound - 1] != 0x0a { out.append(contentsOf: Array("\n\\ No newline at end of file\n".utf8)) }
+            if bytes[r.upperBound - 1] != UInt8(ascii: "\n") { out.append(contentsOf: Array("\n\\ No newline at end of file\n".utf8)) }
         }
         func range(_ start: Int, _ count: Int) -> String {
             // diff's convention: an empty range names the line before it; a single line has no count.
@@ -154,12 +154,12 @@ public enum UnifiedDiff {
             var p = from
             while p < to {
                 if script[p] == .equal {
-                    line(0x20, old, a[oldBefore[p]]); p += 1
+                    line(UInt8(ascii: " "), old, a[oldBefore[p]]); p += 1
                     continue
                 }
                 var q = p
                 while q < to && script[q] != .equal { q += 1 }
-                for s in p..<q where script[s] == .delete { line(0x2d, old, a[oldBefore[s]]) }
+                for s in p..<q where script[s] == .delete { line(UInt8(ascii: "-"), old, a[oldBefore[s]]) }
                 for s in p..<q where script[s] == .insert { line(0x2b, new, b[newBefore[s]]) }
                 p = q
             }

@@ -61,7 +61,7 @@ public enum Environment {
     /// bytes would be replaced, naming another directory, which the launcher then created as its
     /// state directory (the fast path declines such a path the same way).
     public static func homeDirectory() -> String? {
-        guard let p = getenv("HOME"), let h = String(validatingCString: p), h.utf8.first == 0x2f else { return nil }
+        guard let p = getenv("HOME"), let h = String(validatingCString: p), h.utf8.first == UInt8(ascii: "/") else { return nil }
         return h
     }
 }

@@ -33,16 +33,16 @@ public enum Journal {
             var v = Array(value.utf8)
             if v.count > maxValueBytes { v = Array(v.prefix(maxValueBytes - 3)) + Array("...".utf8) }
             out += name.utf8
-            if v.contains(0x0a) {
-                out.append(0x0a)
+            if v.contains(UInt8(ascii: "\n")) {
+                out.append(UInt8(ascii: "\n"))
                 var length = UInt64(v.count).littleEndian
                 withUnsafeBytes(of: &length) { out += $0 }
                 out += v
             } else {
-                out.append(0x3d)
+                out.append(UInt8(ascii: "="))
                 out += v
             }
-            out.append(0x0a)
+            out.append(UInt8(ascii: "\n"))
         }
         return out
     }
@@ -54,8 +54,8 @@ public enum Journal {
     #endif
 
     public static func isValidFieldName(_ name: String) -> Bool {
-        guard let first = name.utf8.first, first != 0x5f, name.utf8.count <= 64 else { return false }
-        return name.utf8.allSatisfy { ($0 >= 65 && $0 <= 90) || ASCII.isDigit($0) || $0 == 0x5f } // upper case only
+        guard let first = name.utf8.first, first != UInt8(ascii: "_"), name.utf8.count <= 64 else { return false }
+        return name.utf8.allSatisfy { ($0 >= 65 && $0 <= 90) || ASCII.isDigit($0) || $0 == UInt8(ascii: "_") } // upper case only
     }
 
     /// Sends one entry; false when the socket is absent or the send fails (the caller falls back
