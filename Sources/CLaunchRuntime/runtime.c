@@ -100,7 +100,6 @@ ssize_t pread(int fd, void *buffer, size_t count, off_t offset) { return SC(SYS_
 int fstatat(int dir, const char *path, struct stat *st, int flags) { return (int)SC(SYS_newfstatat, dir, path, st, flags, 0, 0); }
 int fstat(int fd, struct stat *st) { return fstatat(fd, "", st, AT_EMPTY_PATH); }
 int lstat(const char *path, struct stat *st) { return fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW); }
-int stat(const char *path, struct stat *st) { return fstatat(AT_FDCWD, path, st, 0); }
 
 int access(const char *path, int mode) { return (int)SC(SYS_faccessat, AT_FDCWD, path, mode, 0, 0, 0); }
 int unlinkat(int dir, const char *path, int flags) { return (int)SC(SYS_unlinkat, dir, path, flags, 0, 0, 0); }
@@ -122,6 +121,7 @@ _Noreturn void _exit(int status) {
 _Noreturn void exit(int status) { _exit(status); }
 
 // MARK: memory and strings
+// memcpy, memmove, memset and memcmp are also what the compiler may call on its own.
 
 void *memset(void *dest, int c, size_t n) {
     unsigned char *d = dest;
@@ -207,7 +207,6 @@ char *strerror(int error) { return (char *)strerror_text(error); }
 // MARK: environment and auxiliary vector
 
 char **environ;
-char **__environ;
 static unsigned long *auxiliary_vector;
 
 char *getenv(const char *name) {
@@ -250,7 +249,6 @@ int posix_memalign(void **out, size_t alignment, size_t size) {
     *out = p;
     return 0;
 }
-void *malloc(size_t size) { return allocate(size, 16); }
 void free(void *pointer) { (void)pointer; }
 void *swift_slowAlloc(size_t size, size_t alignMask) {
     void *p = allocate(size, alignMask + 1);
@@ -278,7 +276,7 @@ __attribute__((used, noreturn)) void guarded_launch_start(long *stack) {
     int argc = (int)stack[0];
     char **argv = (char **)(stack + 1);
     char **envp = argv + argc + 1;
-    environ = __environ = envp;
+    environ = envp;
     char **e = envp;
     while (*e) e++;
     auxiliary_vector = (unsigned long *)(e + 1);
